@@ -1,0 +1,26 @@
+/** Jest runs TypeScript through @swc/jest: ts-jest miscompiles jose 6, and swc keeps decorator metadata. */
+module.exports = {
+  testEnvironment: "node",
+  roots: ["<rootDir>"],
+  testMatch: ["**/*.test.ts"],
+  testPathIgnorePatterns: ["/node_modules/", "/dist/"],
+  transformIgnorePatterns: ["/node_modules/(?!(jose)/)"], // jose 6 is ESM-only
+  transform: {
+    "^.+\\.(t|j)sx?$": [
+      "@swc/jest",
+      {
+        jsc: {
+          parser: { syntax: "typescript", decorators: true },
+          transform: { legacyDecorator: true, decoratorMetadata: true, useDefineForClassFields: false },
+          target: "es2022",
+        },
+        module: { type: "commonjs" },
+        sourceMaps: "inline",
+      },
+    ],
+  },
+  setupFiles: ["<rootDir>/test/support/setup-env.ts"],
+  globalSetup: "<rootDir>/test/support/global-setup.ts",
+  testTimeout: 60000,
+  maxWorkers: 2,
+};

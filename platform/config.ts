@@ -1,0 +1,178 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+
+/**
+ * Every environment variable ORION reads, in one catalogue. Services pick the ones they need;
+ * the README's configuration table, the compose file and the Kubernetes manifests are checked
+ * against this list by tests, so a renamed variable cannot drift silently.
+ */
+
+export const SUBGRAPH_NAMES = ["auth", "user", "notification", "analytics"] as const;
+export type SubgraphName = (typeof SUBGRAPH_NAMES)[number];
+export type ServiceName = "router" | SubgraphName;
+export const SERVICE_NAMES: readonly ServiceName[] = ["router", ...SUBGRAPH_NAMES];
+
+export const DEFAULT_PORTS: Record<ServiceName, number> = {
+  router: 3000,
+  auth: 3001,
+  user: 3002,
+  notification: 3003,
+  analytics: 3004,
+};
+
+const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+const url = (protocols: string[]) =>
+  z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`), error: `must be a ${protocols[0]} URL` });
+const pem = (kind: string) =>
+  z
+    .string()
+    .transform((value) => value.replace(/\\n/g, "\n").trim())
+    .refine((value) => value.startsWith("-----BEGIN ") && value.includes(kind), {
+      error: `must be a PEM-encoded ${kind}`,
+    });
+const csv = z
+  .string()
+  .default("")
+  .transform((value) =>
+    value
+      .split(",")
+      .map((part) => part.trim())
+      .filter(Boolean),
+  );
+
+interface Variable<S extends z.ZodType = z.ZodType> {
+  schema: S;
+  description: string;
+}
+const variable = <S extends z.ZodType>(schema: S, description: string): Variable<S> => ({ schema, description });
+
+export const VARIABLES = {
+  NODE_ENV: variable(
+    z.enum(["development", "production", "test"]).default("development"),
+    "`production` disables Sandbox and introspection",
+  ),
+  LOG_LEVEL: variable(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), "pino log level"),
+  HOST: variable(z.string().min(1).default("0.0.0.0"), "interface every service listens on"),
+  ROUTER_PORT: variable(port(DEFAULT_PORTS.router), "router HTTP port"),
+  AUTH_PORT: variable(port(DEFAULT_PORTS.auth), "auth subgraph HTTP port"),
+  USER_PORT: variable(port(DEFAULT_PORTS.user), "user subgraph HTTP port"),
+  NOTIFICATION_PORT: variable(port(DEFAULT_PORTS.notification), "notification subgraph HTTP port"),
+  ANALYTICS_PORT: variable(port(DEFAULT_PORTS.analytics), "analytics subgraph HTTP port"),
+  AUTH_DATABASE_URL: variable(url(["postgres", "postgresql"]), "auth subgraph's PostgreSQL database"),
+  USER_DATABASE_URL: variable(url(["postgres", "postgresql"]), "user subgraph's PostgreSQL database"),
+  NOTIFICATION_DATABASE_URL: variable(url(["postgres", "postgresql"]), "notification subgraph's PostgreSQL database"),
+  ANALYTICS_DATABASE_URL: variable(url(["postgres", "postgresql"]), "analytics subgraph's PostgreSQL database"),
+  REDIS_URL: variable(url(["redis", "rediss"]), "Redis for sessions, refresh tokens, counters and caches"),
+  REDIS_KEY_PREFIX: variable(z.string().default("orion:"), "prefix of every Redis key (one per deployment)"),
+  AMQP_URL: variable(url(["amqp", "amqps"]), "RabbitMQ for cross-domain events"),
+  AMQP_EXCHANGE: variable(z.string().min(1).default("orion.events"), "durable topic exchange of all events"),
+  IDENTITY_PRIVATE_KEY: variable(
+    pem("PRIVATE KEY"),
+    "router: Ed25519 PKCS#8 key that signs the identity assertion sent to subgraphs",
+  ),
+  IDENTITY_PUBLIC_KEY: variable(
+    pem("PUBLIC KEY"),
+    "subgraphs: Ed25519 SPKI key that verifies the router's identity assertion",
+  ),
+  AUTH_SIGNING_KEY: variable(pem("PRIVATE KEY"), "auth: RSA PKCS#8 key that signs access tokens (RS256)"),
+  JWT_ISSUER: variable(z.string().min(1).default("orion-auth"), "`iss` of access tokens"),
+  JWT_AUDIENCE: variable(z.string().min(1).default("orion"), "`aud` of access tokens"),
+  AUTH_JWKS_URL: variable(url(["http", "https"]).optional(), "router: JWKS of the auth subgraph (default: AUTH_URL's origin)"),
+  AUTH_URL: variable(url(["http", "https"]).optional(), "router: auth subgraph GraphQL URL (default: the supergraph's)"),
+  USER_URL: variable(url(["http", "https"]).optional(), "router: user subgraph GraphQL URL"),
+  NOTIFICATION_URL: variable(url(["http", "https"]).optional(), "router: notification subgraph GraphQL URL"),
+  ANALYTICS_URL: variable(url(["http", "https"]).optional(), "router: analytics subgraph GraphQL URL"),
+  SUPERGRAPH_PATH: variable(z.string().min(1).optional(), "router: supergraph SDL (default: schema/supergraph.graphql)"),
+  CORS_ORIGINS: variable(csv, "router: comma-separated origins allowed by CORS"),
+  BODY_LIMIT: variable(z.string().regex(/^\d+(b|kb|mb)$/, "must look like 100kb").default("100kb"), "largest request body"),
+  SMTP_URL: variable(url(["smtp", "smtps"]), "notification: SMTP server for e-mail"),
+  MAIL_FROM: variable(z.string().min(3).default("ORION <no-reply@orion.local>"), "notification: sender address"),
+  ORION_DATA_DIR: variable(z.string().min(1).default(".orion"), "embedded mode: where the local cluster, keys and mail live"),
+} satisfies Record<string, Variable>;
+
+export type VariableName = keyof typeof VARIABLES;
+type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
+
+const COMMON = ["NODE_ENV", "LOG_LEVEL", "HOST"] as const satisfies readonly VariableName[];
+const SUBGRAPH_COMMON = [...COMMON, "REDIS_URL", "REDIS_KEY_PREFIX", "AMQP_URL", "AMQP_EXCHANGE", "IDENTITY_PUBLIC_KEY"] as const;
+
+/** What each service reads when it runs alone (a container): the list compose and Kubernetes must satisfy. */
+export const SERVICE_VARIABLES = {
+  router: [
+    ...COMMON,
+    "ROUTER_PORT",
+    "IDENTITY_PRIVATE_KEY",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+    "AUTH_JWKS_URL",
+    "AUTH_URL",
+    "USER_URL",
+    "NOTIFICATION_URL",
+    "ANALYTICS_URL",
+    "SUPERGRAPH_PATH",
+    "CORS_ORIGINS",
+    "BODY_LIMIT",
+  ],
+  auth: [...SUBGRAPH_COMMON, "AUTH_PORT", "AUTH_DATABASE_URL", "AUTH_SIGNING_KEY", "JWT_ISSUER", "JWT_AUDIENCE"],
+  user: [...SUBGRAPH_COMMON, "USER_PORT", "USER_DATABASE_URL"],
+  notification: [...SUBGRAPH_COMMON, "NOTIFICATION_PORT", "NOTIFICATION_DATABASE_URL", "SMTP_URL", "MAIL_FROM"],
+  analytics: [...SUBGRAPH_COMMON, "ANALYTICS_PORT", "ANALYTICS_DATABASE_URL"],
+} as const satisfies Record<ServiceName, readonly VariableName[]>;
+
+export type ServiceEnv<S extends ServiceName> = Picked<(typeof SERVICE_VARIABLES)[S][number]>;
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+    this.name = "ConfigError";
+  }
+}
+
+/** Parses the named variables at once and throws one error that lists every missing or malformed one. */
+export function parseEnv<N extends VariableName>(
+  names: readonly N[],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { optional?: readonly N[] } = {},
+): Picked<N> {
+  const shape: Record<string, z.ZodType> = {};
+  for (const name of names) {
+    const schema = VARIABLES[name].schema as z.ZodType;
+    shape[name] = overrides.optional?.includes(name) ? schema.optional() : schema;
+  }
+  const input: Record<string, string | undefined> = {};
+  for (const name of names) input[name] = readVariable(name, env);
+  const result = z.object(shape).safeParse(input);
+  if (!result.success) {
+    throw new ConfigError(
+      result.error.issues.map((issue) => {
+        const name = String(issue.path[0]);
+        const missing = input[name] === undefined;
+        return `${name}: ${missing ? "is required" : issue.message} (${VARIABLES[name as VariableName].description})`;
+      }),
+    );
+  }
+  return result.data as Picked<N>;
+}
+
+/** `NAME_FILE` (a Docker/Kubernetes secret mounted as a file) stands in for `NAME`. */
+function readVariable(name: string, env: NodeJS.ProcessEnv): string | undefined {
+  const file = env[`${name}_FILE`];
+  if (file) {
+    try {
+      return readFileSync(file, "utf8");
+    } catch {
+      return `unreadable file ${file}`;
+    }
+  }
+  const raw = env[name];
+  return raw === "" ? undefined : raw;
+}
+
+export function parseServiceEnv<S extends ServiceName>(service: S, env: NodeJS.ProcessEnv = process.env): ServiceEnv<S> {
+  return parseEnv(SERVICE_VARIABLES[service], env) as ServiceEnv<S>;
+}
+
+/** True when the variable must be set (it has neither a default nor an optional marker). */
+export function isRequired(name: VariableName): boolean {
+  return !VARIABLES[name].schema.safeParse(undefined).success;
+}

@@ -1,0 +1,108 @@
+import { MikroORM, ReflectMetadataProvider, type EntityManager, type MigrationObject } from "@mikro-orm/postgresql";
+import { Migrator } from "@mikro-orm/migrations";
+import pg from "pg";
+import type { Logger } from "../logger";
+
+export type { EntityManager };
+
+export interface DatabaseOptions {
+  url: string;
+  entities: Function[];
+  migrations: MigrationObject[];
+  logger: Logger;
+  poolMax?: number;
+}
+
+export interface Database {
+  orm: MikroORM;
+  /** SQL statements sent since start: read by the batching tests and the measurement script. */
+  queryCount(): number;
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/**
+ * Opens a subgraph's database: creates it when the server lacks it, applies the committed
+ * migrations (never schema sync), and counts queries so batching can be measured.
+ */
+export async function openDatabase(options: DatabaseOptions): Promise<Database> {
+  await ensureDatabaseExists(options.url);
+  let queries = 0;
+  const orm = await MikroORM.init({
+    clientUrl: options.url,
+    entities: options.entities,
+    metadataProvider: ReflectMetadataProvider,
+    extensions: [Migrator],
+    migrations: { migrationsList: options.migrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    discovery: { warnWhenNoEntities: false },
+    pool: { min: 0, max: options.poolMax ?? 10 },
+    allowGlobalContext: false,
+    ensureDatabase: false,
+    debug: false,
+    onQuery: (sql) => {
+      queries++;
+      return sql;
+    },
+  });
+  try {
+    const applied = await orm.migrator.up();
+    if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, "migrations applied");
+  } catch (error) {
+    await orm.close(true);
+    throw error;
+  }
+  return {
+    orm,
+    queryCount: () => queries,
+    ping: async () => {
+      try {
+        await orm.em.getConnection().execute("select 1");
+        return true;
+      } catch {
+        return false;
+      }
+    },
+    close: () => orm.close(true),
+  };
+}
+
+/** Applies pending migrations and closes: what `orion migrate` and a Kubernetes Job run. */
+export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
+  const db = await openDatabase(options);
+  await db.close();
+}
+
+/** CREATE DATABASE when missing, through the server's maintenance database. Safe under races. */
+export async function ensureDatabaseExists(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  if (!/^[a-zA-Z_][a-zA-Z0-9_]{0,62}$/.test(name)) throw new Error(`unsupported database name: ${name}`);
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: maintenance.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const found = await client.query("select 1 from pg_database where datname = $1", [name]);
+    if (found.rowCount === 0) {
+      await client.query(`create database "${name}"`).catch((error: { code?: string }) => {
+        if (error.code !== "42P04") throw error; // created meanwhile by another process
+      });
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+export async function dropDatabase(url: string): Promise<void> {
+  const target = new URL(url);
+  const name = decodeURIComponent(target.pathname.slice(1));
+  const maintenance = new URL(url);
+  maintenance.pathname = "/postgres";
+  const client = new pg.Client({ connectionString: maintenance.toString(), connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(`drop database if exists "${name}" with (force)`);
+  } finally {
+    await client.end();
+  }
+}

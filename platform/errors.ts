@@ -1,0 +1,63 @@
+import { GraphQLError, type GraphQLFormattedError } from "graphql";
+
+/** The public error codes of ../shared/API.graphql, in one place: clients switch on these. */
+export const ErrorCode = {
+  UNAUTHENTICATED: "UNAUTHENTICATED",
+  FORBIDDEN: "FORBIDDEN",
+  BAD_USER_INPUT: "BAD_USER_INPUT",
+  NOT_FOUND: "NOT_FOUND",
+  CONFLICT: "CONFLICT",
+  RATE_LIMITED: "RATE_LIMITED",
+  INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
+} as const;
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
+
+export function publicError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  return new GraphQLError(message, { extensions: { code, ...extensions } });
+}
+
+export const unauthenticated = (message = "Authentication required") => publicError(ErrorCode.UNAUTHENTICATED, message);
+export const forbidden = (message = "Not allowed") => publicError(ErrorCode.FORBIDDEN, message);
+export const notFound = (message = "Not found") => publicError(ErrorCode.NOT_FOUND, message);
+export const conflict = (message: string) => publicError(ErrorCode.CONFLICT, message);
+export const badUserInput = (field: string, message: string) =>
+  publicError(ErrorCode.BAD_USER_INPUT, message, { field });
+
+/** An error raised before execution (e.g. a bad credential) that must also set the HTTP status. */
+export function requestError(code: ErrorCode, message: string): GraphQLError {
+  const status = HTTP_STATUS[code];
+  return new GraphQLError(message, { extensions: { code, ...(status ? { http: { status } } : {}) } });
+}
+
+const PUBLIC_CODES = new Set<string>([
+  ...Object.values(ErrorCode),
+  // Apollo Server's own request-level codes describe the client's request, never our internals.
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
+
+export const INTERNAL_MESSAGE = "Internal server error";
+
+/**
+ * Keeps what a client may see: the message and code of a deliberate public error. Anything else
+ * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it.
+ */
+export function maskError(formatted: GraphQLFormattedError, onInternal: (message: string) => void): GraphQLFormattedError {
+  const code = formatted.extensions?.code;
+  const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
+  if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
+    return { ...formatted, extensions };
+  }
+  onInternal(formatted.message);
+  return {
+    message: INTERNAL_MESSAGE,
+    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}) },
+    ...(formatted.path ? { path: formatted.path } : {}),
+  };
+}

@@ -1,0 +1,123 @@
+import type { AddressInfo } from "node:net";
+import type { Server } from "node:http";
+import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import type { GatewayInterface } from "@apollo/server-gateway-interface";
+import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
+import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { expressMiddleware } from "@as-integrations/express5";
+import express, { type Express, type Request } from "express";
+import type { GraphQLSchema } from "graphql";
+import { maskError } from "../errors";
+import type { Logger } from "../logger";
+import type { ServiceMetrics } from "../metrics";
+import { requestLogPlugin } from "./request-log.plugin";
+
+export type ReadinessCheck = () => Promise<Record<string, boolean>>;
+
+export interface HttpServiceOptions<Ctx extends BaseContext> {
+  name: string;
+  port: number;
+  host: string;
+  production: boolean;
+  logger: Logger;
+  metrics: ServiceMetrics;
+  graphql: { schema: GraphQLSchema } | { gateway: GatewayInterface };
+  context: (request: Request) => Promise<Ctx>;
+  readiness: ReadinessCheck;
+  bodyLimit?: string;
+  /** Apollo Sandbox on GET /graphql (the router, outside production). */
+  sandbox?: boolean;
+  plugins?: ApolloServerPlugin<Ctx>[];
+  /** Extra routes, mounted before /graphql (e.g. the JWKS). */
+  routes?: (app: Express) => void;
+  /** Middleware in front of /graphql (e.g. CORS at the router). */
+  graphqlMiddleware?: express.RequestHandler[];
+}
+
+export interface RunningService {
+  name: string;
+  url: string;
+  port: number;
+  app: Express;
+  stop(): Promise<void>;
+}
+
+/**
+ * Every ORION process serves the same way: Express 5 with a body limit, Apollo Server on /graphql,
+ * /health (alive), /ready (dependencies answer) and /metrics. Errors leave with a public code only.
+ */
+export async function startHttpService<Ctx extends BaseContext>(options: HttpServiceOptions<Ctx>): Promise<RunningService> {
+  const { logger } = options;
+  const apollo = new ApolloServer<Ctx>({
+    ...("schema" in options.graphql ? { schema: options.graphql.schema } : { gateway: options.graphql.gateway }),
+    introspection: !options.production,
+    includeStacktraceInErrorResponses: false,
+    csrfPrevention: true,
+    formatError: (formatted) => maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+    plugins: [
+      options.sandbox && !options.production
+        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        : ApolloServerPluginLandingPageDisabled(),
+      requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
+      ...(options.plugins ?? []),
+    ],
+  });
+  await apollo.start();
+
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("trust proxy", "loopback");
+  app.get("/health", (_req, res) => {
+    res.json({ status: "ok", service: options.name });
+  });
+  app.get("/ready", async (_req, res) => {
+    const checks = await options.readiness().catch(() => ({ readiness: false }));
+    const ready = Object.values(checks).every(Boolean);
+    res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
+  });
+  app.get("/metrics", async (_req, res) => {
+    res.type(options.metrics.registry.contentType).send(await options.metrics.registry.metrics());
+  });
+  options.routes?.(app);
+  app.use(
+    "/graphql",
+    ...(options.graphqlMiddleware ?? []),
+    express.json({ limit: options.bodyLimit ?? "100kb" }),
+    expressMiddleware(apollo, { context: async ({ req }) => options.context(req) }),
+  );
+  app.use(jsonErrorHandler(logger));
+
+  const server: Server = await new Promise((resolve, reject) => {
+    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+  });
+  server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
+  const port = (server.address() as AddressInfo).port;
+  const host = options.host === "0.0.0.0" || options.host === "::" ? "127.0.0.1" : options.host;
+  const url = `http://${host}:${port}/graphql`;
+  logger.info({ url }, `${options.name} listening`);
+
+  return {
+    name: options.name,
+    url,
+    port,
+    app,
+    stop: async () => {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+      await apollo.stop();
+    },
+  };
+}
+
+/** Body-parser failures (too large, malformed JSON) answer as GraphQL-shaped errors, never an HTML stack. */
+function jsonErrorHandler(logger: Logger): express.ErrorRequestHandler {
+  return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
+    const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    if (status === 500) logger.error({ err: error }, "unhandled HTTP error");
+    const message =
+      status === 413 ? "Request body too large" : status === 500 ? "Internal server error" : "Malformed request body";
+    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] });
+  };
+}

@@ -1,0 +1,86 @@
+import type { KeyValueStore } from "./key-value-store";
+
+interface Entry {
+  value: string;
+  expiresAt: number | null;
+}
+
+/** The embedded store. Single-threaded JavaScript makes every operation atomic, as Redis commands are. */
+export class MemoryKeyValueStore implements KeyValueStore {
+  private readonly entries = new Map<string, Entry>();
+  private readonly sweeper: NodeJS.Timeout;
+
+  constructor(private readonly now: () => number = Date.now) {
+    // Expired keys are also dropped on read; the sweep only bounds memory for keys never read again.
+    this.sweeper = setInterval(() => this.sweep(), 60_000);
+    this.sweeper.unref();
+  }
+
+  async get(key: string): Promise<string | null> {
+    return this.live(key)?.value ?? null;
+  }
+
+  async set(key: string, value: string, options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+    if (options.onlyIfAbsent && this.live(key)) return false;
+    const expiresAt = options.ttlSeconds ? this.now() + options.ttlSeconds * 1000 : null;
+    this.entries.set(key, { value, expiresAt });
+    return true;
+  }
+
+  async delete(...keys: string[]): Promise<number> {
+    let removed = 0;
+    for (const key of keys) if (this.live(key) && this.entries.delete(key)) removed++;
+    return removed;
+  }
+
+  async take(key: string): Promise<string | null> {
+    const entry = this.live(key);
+    if (!entry) return null;
+    this.entries.delete(key);
+    return entry.value;
+  }
+
+  async ttl(key: string): Promise<number | null> {
+    const entry = this.live(key);
+    if (!entry || entry.expiresAt === null) return null;
+    return Math.ceil((entry.expiresAt - this.now()) / 1000);
+  }
+
+  async setAdd(key: string, member: string, options: { ttlSeconds?: number } = {}): Promise<void> {
+    const members = new Set(await this.setMembers(key));
+    members.add(member);
+    await this.set(key, JSON.stringify([...members]), { ttlSeconds: options.ttlSeconds ?? (await this.ttl(key)) ?? undefined });
+  }
+
+  async setRemove(key: string, member: string): Promise<void> {
+    const members = (await this.setMembers(key)).filter((m) => m !== member);
+    if (members.length === 0) await this.delete(key);
+    else await this.set(key, JSON.stringify(members), { ttlSeconds: (await this.ttl(key)) ?? undefined });
+  }
+
+  async setMembers(key: string): Promise<string[]> {
+    const raw = await this.get(key);
+    return raw ? (JSON.parse(raw) as string[]) : [];
+  }
+
+  async ping(): Promise<boolean> {
+    return true;
+  }
+
+  async close(): Promise<void> {
+    clearInterval(this.sweeper);
+  }
+
+  private live(key: string): Entry | undefined {
+    const entry = this.entries.get(key);
+    if (entry && entry.expiresAt !== null && entry.expiresAt <= this.now()) {
+      this.entries.delete(key);
+      return undefined;
+    }
+    return entry;
+  }
+
+  private sweep(): void {
+    for (const key of [...this.entries.keys()]) this.live(key);
+  }
+}

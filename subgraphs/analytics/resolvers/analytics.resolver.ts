@@ -1,0 +1,30 @@
+import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
+import { unauthenticated } from "../../../platform/errors";
+import { validateInput } from "../../../platform/graphql/validation";
+import { TrackedEvent } from "../entities/tracked-event.entity";
+import { UserActivity } from "./activity.type";
+import type { AnalyticsContext } from "./context";
+import { TrackEventInput, trackEventSchema } from "./track-event.input";
+import { User } from "./user.type";
+
+@Resolver(() => User)
+export class AnalyticsResolver {
+  @Mutation(() => Boolean, { description: "Signed-in callers" })
+  async trackEvent(@Arg("input") input: TrackEventInput, @Ctx() ctx: AnalyticsContext): Promise<boolean> {
+    if (ctx.identity.kind !== "user") throw unauthenticated();
+    const { name, properties, occurredAt } = validateInput(trackEventSchema, input);
+    const event = Object.assign(new TrackedEvent(), {
+      userId: ctx.identity.userId,
+      name,
+      properties: properties ?? {},
+      occurredAt: occurredAt ?? new Date(),
+    });
+    await ctx.em.persistAndFlush(event);
+    return true;
+  }
+
+  @FieldResolver(() => UserActivity, { description: "Self or ADMIN" })
+  activity(@Root() user: User, @Ctx() ctx: AnalyticsContext): Promise<UserActivity> {
+    return ctx.loaders.activity.load(user.id);
+  }
+}

@@ -1,0 +1,27 @@
+import type DataLoader from "dataloader";
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { uuidLoader } from "../../../platform/database/loaders";
+import type { SubgraphContext } from "../../../platform/graphql/context";
+import { UserAccount } from "../entities/user-account.entity";
+import type { SessionStore } from "../services/session-store";
+import type { TokenIssuer } from "../services/token-issuer";
+
+export interface AuthDeps {
+  tokens: TokenIssuer;
+  sessions: SessionStore;
+}
+
+export interface AuthLoaders {
+  users: DataLoader<string, UserAccount | null>;
+}
+
+export type AuthContext = SubgraphContext<AuthLoaders, AuthDeps>;
+
+export function createAuthLoaders(em: EntityManager): AuthLoaders {
+  return {
+    users: uuidLoader(
+      (ids) => em.find(UserAccount, { id: { $in: ids } }),
+      (user) => user.id,
+    ),
+  };
+}

@@ -1,0 +1,43 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import nodemailer, { type Transporter } from "nodemailer";
+
+export interface MailMessage {
+  to: string;
+  subject: string;
+  text: string;
+  html: string;
+}
+
+export interface Mailer {
+  send(message: MailMessage): Promise<void>;
+  close(): void;
+}
+
+export type MailSettings = { from: string } & ({ smtpUrl: string } | { outboxDir: string });
+
+/**
+ * nodemailer over SMTP in production; on a laptop each message is written as an .eml file to a
+ * local outbox folder, so a developer can open exactly what would have been sent.
+ */
+export function createMailer(settings: MailSettings): Mailer {
+  if ("smtpUrl" in settings) {
+    const transport: Transporter = nodemailer.createTransport(settings.smtpUrl);
+    return {
+      send: async (message) => {
+        await transport.sendMail({ from: settings.from, ...message });
+      },
+      close: () => transport.close(),
+    };
+  }
+  const transport = nodemailer.createTransport({ streamTransport: true, buffer: true, newline: "unix" });
+  return {
+    send: async (message) => {
+      const info = await transport.sendMail({ from: settings.from, ...message });
+      mkdirSync(settings.outboxDir, { recursive: true });
+      const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${info.messageId.replace(/[^A-Za-z0-9]/g, "")}.eml`;
+      writeFileSync(path.join(settings.outboxDir, name), info.message as Buffer);
+    },
+    close: () => transport.close(),
+  };
+}

@@ -1,0 +1,17 @@
+import type { SubgraphDefinition } from "../../platform/subgraph";
+import { UserProfile } from "./entities/profile.entity";
+import { userSubscriptions } from "./events/user.consumers";
+import { userMigrations } from "./migrations";
+import { createUserLoaders, type UserDeps, type UserLoaders } from "./resolvers/context";
+import { buildUserSchema } from "./schema";
+
+export const userSubgraph: SubgraphDefinition<Record<string, never>, UserDeps, UserLoaders, "user"> = {
+  name: "user",
+  entities: [UserProfile],
+  migrations: userMigrations,
+  buildSchema: buildUserSchema,
+  settingsFromEnv: () => ({}),
+  createDependencies: () => ({}),
+  createLoaders: (em) => createUserLoaders(em),
+  subscriptions: userSubscriptions,
+};

@@ -1,0 +1,54 @@
+import { Field, InputType } from "type-graphql";
+import { z } from "zod";
+
+@InputType()
+export class UpdateProfileInput {
+  @Field(() => String, { nullable: true })
+  displayName?: string | null;
+
+  @Field(() => String, { nullable: true })
+  bio?: string | null;
+
+  @Field(() => String, { nullable: true })
+  avatarUrl?: string | null;
+
+  @Field(() => String, { nullable: true })
+  locale?: string | null;
+
+  @Field(() => String, { nullable: true })
+  timezone?: string | null;
+}
+
+const trimmed = (max: number) =>
+  z
+    .string()
+    .transform((value) => value.trim())
+    .pipe(z.string().max(max, { error: `must be at most ${max} characters` }));
+
+/** A null or absent field is left as it is; bio and avatarUrl may be cleared with an empty string. */
+export const updateProfileSchema = z.object({
+  displayName: trimmed(100)
+    .pipe(z.string().min(1, { error: "must not be empty" }))
+    .nullish(),
+  bio: trimmed(1000).nullish(),
+  avatarUrl: z
+    .union([z.literal(""), z.url({ protocol: /^https$/, error: "must be an https URL" }).max(2048)])
+    .nullish(),
+  locale: z
+    .string()
+    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: "must be a BCP 47 language tag such as en or pt-BR" })
+    .nullish(),
+  timezone: z
+    .string()
+    .refine((tz) => isTimeZone(tz), { error: "must be an IANA time zone such as Europe/Paris" })
+    .nullish(),
+});
+
+function isTimeZone(value: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en", { timeZone: value });
+    return true;
+  } catch {
+    return false;
+  }
+}

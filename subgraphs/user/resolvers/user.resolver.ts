@@ -1,0 +1,92 @@
+import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { notFound, unauthenticated } from "../../../platform/errors";
+import { decodeCursor, encodeCursor } from "../../../platform/graphql/page-info.type";
+import { validateInput } from "../../../platform/graphql/validation";
+import { UserProfile } from "../entities/profile.entity";
+import type { UserContext } from "./context";
+import { Preferences, Profile } from "./profile.type";
+import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
+import { UserConnection } from "./user-connection.type";
+import { User, userRef } from "./user.type";
+import { z } from "zod";
+import { badUserInput } from "../../../platform/errors";
+
+const pageSchema = z.object({
+  first: z.number().int().min(1, { error: "must be between 1 and 100" }).max(100, { error: "must be between 1 and 100" }),
+  search: z.string().max(100, { error: "must be at most 100 characters" }).nullish(),
+});
+
+@Resolver(() => User)
+export class UserResolver {
+  @Query(() => User, { nullable: true, description: "The signed-in user; null when not signed in" })
+  me(@Ctx() ctx: UserContext): User | null {
+    return ctx.identity.kind === "user" ? userRef(ctx.identity.userId) : null;
+  }
+
+  @Query(() => User, { nullable: true, description: "Self or ADMIN" })
+  async user(@Arg("id", () => ID) id: string, @Ctx() ctx: UserContext): Promise<User | null> {
+    return (await ctx.loaders.profiles.load(id)) ? userRef(id) : null;
+  }
+
+  @Query(() => UserConnection, { description: "ADMIN: every user, newest first, optionally filtered by display name" })
+  async users(
+    @Ctx() ctx: UserContext,
+    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @Arg("after", () => String, { nullable: true }) after?: string | null,
+    @Arg("search", () => String, { nullable: true }) search?: string | null,
+  ): Promise<UserConnection> {
+    validateInput(pageSchema, { first, search }, "");
+    const position = after ? decodeCursor(after) : null;
+    if (after && (!position || position.length !== 2)) throw badUserInput("after", "after: not a cursor from this list");
+    const filter = search ? { displayName: { $ilike: `%${search.replace(/[\\%_]/g, "\\$&")}%` } } : {};
+    const page = position
+      ? {
+          $or: [
+            { createdAt: { $lt: new Date(String(position[0])) } },
+            { createdAt: new Date(String(position[0])), userId: { $lt: String(position[1]) } },
+          ],
+        }
+      : {};
+    const [rows, totalCount] = await Promise.all([
+      ctx.em.find(UserProfile, { ...filter, ...page }, { orderBy: { createdAt: "desc", userId: "desc" }, limit: first + 1 }),
+      ctx.em.count(UserProfile, filter),
+    ]);
+    const edges = rows.slice(0, first).map((row) => {
+      ctx.loaders.profiles.prime(row.userId, row);
+      return { cursor: encodeCursor([row.createdAt.toISOString(), row.userId]), node: userRef(row.userId) };
+    });
+    return { edges, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+  }
+
+  @Mutation(() => User)
+  async updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<User> {
+    if (ctx.identity.kind !== "user") throw unauthenticated();
+    const changes = validateInput(updateProfileSchema, input);
+    const profile = await ctx.em.findOne(UserProfile, { userId: ctx.identity.userId });
+    if (!profile) throw notFound("Profile not found");
+    for (const [field, value] of Object.entries(changes) as [keyof typeof changes, string | null | undefined][]) {
+      if (value === undefined || value === null) continue;
+      (profile as unknown as Record<string, string | null>)[field] =
+        value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
+    }
+    await ctx.em.flush();
+    ctx.loaders.profiles.prime(profile.userId, profile);
+    return userRef(profile.userId);
+  }
+
+  @FieldResolver(() => Profile)
+  async profile(@Root() user: User, @Ctx() ctx: UserContext): Promise<Profile> {
+    return requireProfile(await ctx.loaders.profiles.load(user.id));
+  }
+
+  @FieldResolver(() => Preferences)
+  async preferences(@Root() user: User, @Ctx() ctx: UserContext): Promise<Preferences> {
+    return requireProfile(await ctx.loaders.profiles.load(user.id));
+  }
+}
+
+function requireProfile(profile: UserProfile | null): UserProfile {
+  // Profiles are created from the registration event; a moment after sign-up it may not exist yet.
+  if (!profile) throw notFound("Profile not found");
+  return profile;
+}
