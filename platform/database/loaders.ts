@@ -23,3 +23,12 @@ export function uuidLoader<T, R = T | null>(
     });
   });
 }
+
+/**
+ * A PostgreSQL array literal for `= any(?::uuid[])`: knex would expand a JS array into a list of
+ * placeholders. Only validated uuids go in, so nothing needs quoting.
+ */
+export function uuidArray(ids: readonly string[]): string {
+  if (!ids.every(isUuid)) throw new Error("uuidArray takes uuids only");
+  return `{${ids.join(",")}}`;
+}

@@ -3,7 +3,7 @@ import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express, type Request } from "express";
 import type { GraphQLSchema } from "graphql";
@@ -58,6 +58,8 @@ export async function startHttpService<Ctx extends BaseContext>(options: HttpSer
       options.sandbox && !options.production
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
+      // Federated tracing (ftv1) would hand resolver timings to whoever asks; ORION exports traces over OTLP instead.
+      ApolloServerPluginInlineTraceDisabled(),
       requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
       ...(options.plugins ?? []),
     ],

@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { isUuid } from "../../../platform/database/loaders";
+import { isUuid, uuidArray } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import type { UserActivity } from "./activity.type";
 
@@ -21,7 +21,7 @@ export function createAnalyticsLoaders(em: EntityManager): AnalyticsLoaders {
             .getConnection()
             .execute(
               "select user_id, count(*) as event_count, max(occurred_at) as last_seen_at from events where user_id = any(?::uuid[]) group by user_id",
-              [ids],
+              [uuidArray(ids)],
             )
         : [];
       const byUser = new Map(rows.map((row) => [row.user_id, row]));

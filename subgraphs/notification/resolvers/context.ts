@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { isUuid } from "../../../platform/database/loaders";
+import { isUuid, uuidArray } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import type { Mailer } from "../services/mailer";
 import { notificationPagesLoader, type NotificationPage, type PageRequest } from "./notification-pages";
@@ -26,7 +26,7 @@ export function createNotificationLoaders(em: EntityManager): NotificationLoader
             .getConnection()
             .execute(
               "select user_id, count(*) as unread from notifications where user_id = any(?::uuid[]) and read_at is null group by user_id",
-              [ids],
+              [uuidArray(ids)],
             )
         : [];
       const counts = new Map(rows.map((row) => [row.user_id, Number(row.unread)]));

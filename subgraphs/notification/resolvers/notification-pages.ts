@@ -1,6 +1,6 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { isUuid } from "../../../platform/database/loaders";
+import { isUuid, uuidArray } from "../../../platform/database/loaders";
 import { Notification } from "../entities/notification.entity";
 
 export interface PageRequest {
@@ -45,7 +45,7 @@ export function notificationPagesLoader(em: EntityManager): DataLoader<PageReque
                  where ?::timestamptz is null or (created_at, id) < (?::timestamptz, ?::uuid)
                )
                select * from page where position <= ? order by user_id, position`,
-              [userIds, unreadOnly, after?.createdAt ?? null, after?.createdAt ?? null, after?.id ?? null, first + 1],
+              [uuidArray(userIds), unreadOnly, after?.createdAt ?? null, after?.createdAt ?? null, after?.id ?? null, first + 1],
             )
           : [];
         const byUser = new Map<string, typeof rows>();

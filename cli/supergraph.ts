@@ -1,0 +1,153 @@
+import "reflect-metadata";
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { DEFAULT_PORTS, SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../platform/config";
+import { startEmbeddedPostgres, type EmbeddedCluster } from "../platform/database/embedded-postgres";
+import type { EventBus } from "../platform/events/event-bus";
+import { InProcessEventBus } from "../platform/events/in-process-bus";
+import { RabbitMqEventBus } from "../platform/events/rabbitmq-bus";
+import type { RunningService } from "../platform/http/http-service";
+import { loadOrCreateKeyMaterial, type KeyMaterial } from "../platform/identity/keys";
+import { createLogger, type Logger } from "../platform/logger";
+import { SUPERGRAPH_PATH } from "../platform/paths";
+import type { KeyValueStore } from "../platform/store/key-value-store";
+import { MemoryKeyValueStore } from "../platform/store/memory-store";
+import { RedisKeyValueStore } from "../platform/store/redis-store";
+import { startSubgraph, type RunningSubgraph } from "../platform/subgraph";
+import { startRouter } from "../router/router";
+import { SUBGRAPHS } from "../subgraphs";
+import type { MailSettings } from "../subgraphs/notification/services/mailer";
+
+export type Infrastructure =
+  | { kind: "embedded"; dataDir: string }
+  | {
+      kind: "services";
+      databaseUrls: Record<SubgraphName, string>;
+      redis: { url: string; prefix: string };
+      amqp: { url: string; exchange: string };
+      keys: KeyMaterial;
+      mail: MailSettings;
+    };
+
+export interface SupergraphOptions {
+  infrastructure: Infrastructure;
+  /** Port per service; 0 picks a free one (tests). Defaults: 3000-3004. */
+  ports?: Partial<Record<ServiceName, number>>;
+  host?: string;
+  production?: boolean;
+  logLevel?: string;
+  issuer?: string;
+  audience?: string;
+  corsOrigins?: string[];
+  supergraphSdl?: string;
+}
+
+export interface RunningSupergraph {
+  routerUrl: string;
+  router: RunningService;
+  subgraphs: Record<SubgraphName, RunningSubgraph>;
+  bus: EventBus;
+  store: KeyValueStore;
+  keys: KeyMaterial;
+  /** Where embedded mode writes e-mail (.eml files); null on real SMTP. */
+  mailOutbox: string | null;
+  stop(): Promise<void>;
+}
+
+/**
+ * All five services in one process, still talking HTTP to each other as in production. The same
+ * code path runs on embedded defaults (local PostgreSQL cluster, in-process bus, in-memory store)
+ * and on real PostgreSQL, Redis and RabbitMQ.
+ */
+export async function startSupergraph(options: SupergraphOptions): Promise<RunningSupergraph> {
+  const level = options.logLevel ?? process.env.LOG_LEVEL ?? "info";
+  const logger = createLogger("orion", level);
+  const infra = options.infrastructure;
+  const cleanups: (() => Promise<void>)[] = [];
+  const cleanup = async () => {
+    for (const step of cleanups.reverse()) await step().catch((error: unknown) => logger.warn({ err: error }, "stop step failed"));
+  };
+  try {
+    let databaseUrls: Record<SubgraphName, string>;
+    let bus: EventBus;
+    let store: KeyValueStore;
+    let keys: KeyMaterial;
+    let mail: MailSettings;
+    if (infra.kind === "embedded") {
+      const cluster: EmbeddedCluster = await startEmbeddedPostgres({ dataDir: infra.dataDir, logger });
+      cleanups.push(() => cluster.stop());
+      databaseUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, cluster.urlFor(`orion_${name}`)])) as Record<SubgraphName, string>;
+      bus = new InProcessEventBus(logger.child({ component: "bus" }));
+      store = new MemoryKeyValueStore();
+      keys = loadOrCreateKeyMaterial(path.join(path.resolve(infra.dataDir), "keys"));
+      mail = { outboxDir: path.join(path.resolve(infra.dataDir), "mail"), from: "ORION <no-reply@orion.local>" };
+    } else {
+      databaseUrls = infra.databaseUrls;
+      bus = await RabbitMqEventBus.connect({ ...infra.amqp, logger: logger.child({ component: "bus" }) });
+      store = await RedisKeyValueStore.connect({ ...infra.redis, logger });
+      keys = infra.keys;
+      mail = infra.mail;
+    }
+    cleanups.push(() => store.close(), () => bus.close());
+
+    const host = options.host ?? "127.0.0.1";
+    const production = options.production ?? false;
+    const issuer = options.issuer ?? "orion-auth";
+    const audience = options.audience ?? "orion";
+    const settings: Record<SubgraphName, unknown> = {
+      auth: { signingKey: keys.authSigningKey, issuer, audience },
+      user: {},
+      notification: mail,
+      analytics: {},
+    };
+    const started = await Promise.all(
+      SUBGRAPH_NAMES.map(async (name) => {
+        const service = await startSubgraph(SUBGRAPHS[name], {
+          databaseUrl: databaseUrls[name],
+          bus,
+          store,
+          identityPublicKey: keys.identityPublicKey,
+          port: options.ports?.[name] ?? DEFAULT_PORTS[name],
+          host,
+          production,
+          logger: createLogger(name, level),
+          settings: settings[name],
+        });
+        cleanups.push(() => service.stop());
+        return [name, service] as const;
+      }),
+    );
+    const subgraphs = Object.fromEntries(started) as Record<SubgraphName, RunningSubgraph>;
+    // The subgraphs' stop order matters less than stopping the router first, so no request reaches a stopped subgraph.
+    const router = await startRouter({
+      port: options.ports?.router ?? DEFAULT_PORTS.router,
+      host,
+      production,
+      logger: createLogger("router", level),
+      supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8"),
+      subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])),
+      jwksUrl: new URL("/.well-known/jwks.json", subgraphs.auth.url).toString(),
+      issuer,
+      audience,
+      identityPrivateKey: keys.identityPrivateKey,
+      corsOrigins: options.corsOrigins ?? [],
+      bodyLimit: "100kb",
+    });
+    cleanups.push(() => router.stop());
+    return {
+      routerUrl: router.url,
+      router,
+      subgraphs,
+      bus,
+      store,
+      keys,
+      mailOutbox: "outboxDir" in mail ? mail.outboxDir : null,
+      stop: cleanup,
+    };
+  } catch (error) {
+    await cleanup();
+    throw error;
+  }
+}
+
+export type { Logger };

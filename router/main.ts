@@ -1,0 +1,31 @@
+import "reflect-metadata";
+import { readFileSync } from "node:fs";
+import { parseServiceEnv } from "../platform/config";
+import { createLogger } from "../platform/logger";
+import { SUPERGRAPH_PATH } from "../platform/paths";
+import { onShutdown, runMain } from "../platform/standalone";
+import { startRouter } from "./router";
+
+/** The router alone, as a container runs it. */
+export async function runRouterFromEnv(): Promise<void> {
+  const env = parseServiceEnv("router");
+  const logger = createLogger("router", env.LOG_LEVEL);
+  const authUrl = env.AUTH_URL ?? "http://localhost:3001/graphql";
+  const router = await startRouter({
+    port: env.ROUTER_PORT,
+    host: env.HOST,
+    production: env.NODE_ENV === "production",
+    logger,
+    supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, "utf8"),
+    subgraphUrls: { auth: env.AUTH_URL, user: env.USER_URL, notification: env.NOTIFICATION_URL, analytics: env.ANALYTICS_URL },
+    jwksUrl: env.AUTH_JWKS_URL ?? new URL("/.well-known/jwks.json", authUrl).toString(),
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+    identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
+    corsOrigins: env.CORS_ORIGINS,
+    bodyLimit: env.BODY_LIMIT,
+  });
+  onShutdown(logger, () => router.stop());
+}
+
+if (require.main === module) runMain(runRouterFromEnv);
