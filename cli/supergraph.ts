@@ -65,7 +65,8 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
   const infra = options.infrastructure;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
-    for (const step of cleanups.reverse()) await step().catch((error: unknown) => logger.warn({ err: error }, "stop step failed"));
+    for (const step of cleanups.reverse())
+      await step().catch((error: unknown) => logger.warn({ err: error }, "stop step failed"));
   };
   try {
     let databaseUrls: Record<SubgraphName, string>;
@@ -76,11 +77,16 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     if (infra.kind === "embedded") {
       const cluster: EmbeddedCluster = await startEmbeddedPostgres({ dataDir: infra.dataDir, logger });
       cleanups.push(() => cluster.stop());
-      databaseUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, cluster.urlFor(`orion_${name}`)])) as Record<SubgraphName, string>;
+      databaseUrls = Object.fromEntries(
+        SUBGRAPH_NAMES.map((name) => [name, cluster.urlFor(`orion_${name}`)]),
+      ) as Record<SubgraphName, string>;
       bus = new InProcessEventBus(logger.child({ component: "bus" }));
       store = new MemoryKeyValueStore();
       keys = loadOrCreateKeyMaterial(path.join(path.resolve(infra.dataDir), "keys"));
-      mail = { outboxDir: path.join(path.resolve(infra.dataDir), "mail"), from: "ORION <no-reply@orion.local>" };
+      mail = {
+        outboxDir: path.join(path.resolve(infra.dataDir), "mail"),
+        from: "ORION <no-reply@orion.local>",
+      };
     } else {
       databaseUrls = infra.databaseUrls;
       bus = await RabbitMqEventBus.connect({ ...infra.amqp, logger: logger.child({ component: "bus" }) });
@@ -88,7 +94,10 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       keys = infra.keys;
       mail = infra.mail;
     }
-    cleanups.push(() => store.close(), () => bus.close());
+    cleanups.push(
+      () => store.close(),
+      () => bus.close(),
+    );
 
     const host = options.host ?? "127.0.0.1";
     const production = options.production ?? false;

@@ -44,14 +44,20 @@ interface Variable<S extends z.ZodType = z.ZodType> {
   schema: S;
   description: string;
 }
-const variable = <S extends z.ZodType>(schema: S, description: string): Variable<S> => ({ schema, description });
+const variable = <S extends z.ZodType>(schema: S, description: string): Variable<S> => ({
+  schema,
+  description,
+});
 
 export const VARIABLES = {
   NODE_ENV: variable(
     z.enum(["development", "production", "test"]).default("development"),
     "`production` disables Sandbox and introspection",
   ),
-  LOG_LEVEL: variable(z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"), "pino log level"),
+  LOG_LEVEL: variable(
+    z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
+    "pino log level",
+  ),
   HOST: variable(z.string().min(1).default("0.0.0.0"), "interface every service listens on"),
   ROUTER_PORT: variable(port(DEFAULT_PORTS.router), "router HTTP port"),
   AUTH_PORT: variable(port(DEFAULT_PORTS.auth), "auth subgraph HTTP port"),
@@ -60,8 +66,14 @@ export const VARIABLES = {
   ANALYTICS_PORT: variable(port(DEFAULT_PORTS.analytics), "analytics subgraph HTTP port"),
   AUTH_DATABASE_URL: variable(url(["postgres", "postgresql"]), "auth subgraph's PostgreSQL database"),
   USER_DATABASE_URL: variable(url(["postgres", "postgresql"]), "user subgraph's PostgreSQL database"),
-  NOTIFICATION_DATABASE_URL: variable(url(["postgres", "postgresql"]), "notification subgraph's PostgreSQL database"),
-  ANALYTICS_DATABASE_URL: variable(url(["postgres", "postgresql"]), "analytics subgraph's PostgreSQL database"),
+  NOTIFICATION_DATABASE_URL: variable(
+    url(["postgres", "postgresql"]),
+    "notification subgraph's PostgreSQL database",
+  ),
+  ANALYTICS_DATABASE_URL: variable(
+    url(["postgres", "postgresql"]),
+    "analytics subgraph's PostgreSQL database",
+  ),
   REDIS_URL: variable(url(["redis", "rediss"]), "Redis for sessions, refresh tokens, counters and caches"),
   REDIS_KEY_PREFIX: variable(z.string().default("orion:"), "prefix of every Redis key (one per deployment)"),
   AMQP_URL: variable(url(["amqp", "amqps"]), "RabbitMQ for cross-domain events"),
@@ -77,24 +89,52 @@ export const VARIABLES = {
   AUTH_SIGNING_KEY: variable(pem("PRIVATE KEY"), "auth: RSA PKCS#8 key that signs access tokens (RS256)"),
   JWT_ISSUER: variable(z.string().min(1).default("orion-auth"), "`iss` of access tokens"),
   JWT_AUDIENCE: variable(z.string().min(1).default("orion"), "`aud` of access tokens"),
-  AUTH_JWKS_URL: variable(url(["http", "https"]).optional(), "router: JWKS of the auth subgraph (default: AUTH_URL's origin)"),
-  AUTH_URL: variable(url(["http", "https"]).optional(), "router: auth subgraph GraphQL URL (default: the supergraph's)"),
+  AUTH_JWKS_URL: variable(
+    url(["http", "https"]).optional(),
+    "router: JWKS of the auth subgraph (default: AUTH_URL's origin)",
+  ),
+  AUTH_URL: variable(
+    url(["http", "https"]).optional(),
+    "router: auth subgraph GraphQL URL (default: the supergraph's)",
+  ),
   USER_URL: variable(url(["http", "https"]).optional(), "router: user subgraph GraphQL URL"),
   NOTIFICATION_URL: variable(url(["http", "https"]).optional(), "router: notification subgraph GraphQL URL"),
   ANALYTICS_URL: variable(url(["http", "https"]).optional(), "router: analytics subgraph GraphQL URL"),
-  SUPERGRAPH_PATH: variable(z.string().min(1).optional(), "router: supergraph SDL (default: schema/supergraph.graphql)"),
+  SUPERGRAPH_PATH: variable(
+    z.string().min(1).optional(),
+    "router: supergraph SDL (default: schema/supergraph.graphql)",
+  ),
   CORS_ORIGINS: variable(csv, "router: comma-separated origins allowed by CORS"),
-  BODY_LIMIT: variable(z.string().regex(/^\d+(b|kb|mb)$/, "must look like 100kb").default("100kb"), "largest request body"),
+  BODY_LIMIT: variable(
+    z
+      .string()
+      .regex(/^\d+(b|kb|mb)$/, "must look like 100kb")
+      .default("100kb"),
+    "largest request body",
+  ),
   SMTP_URL: variable(url(["smtp", "smtps"]), "notification: SMTP server for e-mail"),
-  MAIL_FROM: variable(z.string().min(3).default("ORION <no-reply@orion.local>"), "notification: sender address"),
-  ORION_DATA_DIR: variable(z.string().min(1).default(".orion"), "embedded mode: where the local cluster, keys and mail live"),
+  MAIL_FROM: variable(
+    z.string().min(3).default("ORION <no-reply@orion.local>"),
+    "notification: sender address",
+  ),
+  ORION_DATA_DIR: variable(
+    z.string().min(1).default(".orion"),
+    "embedded mode: where the local cluster, keys and mail live",
+  ),
 } satisfies Record<string, Variable>;
 
 export type VariableName = keyof typeof VARIABLES;
 type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
 const COMMON = ["NODE_ENV", "LOG_LEVEL", "HOST"] as const satisfies readonly VariableName[];
-const SUBGRAPH_COMMON = [...COMMON, "REDIS_URL", "REDIS_KEY_PREFIX", "AMQP_URL", "AMQP_EXCHANGE", "IDENTITY_PUBLIC_KEY"] as const;
+const SUBGRAPH_COMMON = [
+  ...COMMON,
+  "REDIS_URL",
+  "REDIS_KEY_PREFIX",
+  "AMQP_URL",
+  "AMQP_EXCHANGE",
+  "IDENTITY_PUBLIC_KEY",
+] as const;
 
 /** What each service reads when it runs alone (a container): the list compose and Kubernetes must satisfy. */
 export const SERVICE_VARIABLES = {
@@ -113,9 +153,22 @@ export const SERVICE_VARIABLES = {
     "CORS_ORIGINS",
     "BODY_LIMIT",
   ],
-  auth: [...SUBGRAPH_COMMON, "AUTH_PORT", "AUTH_DATABASE_URL", "AUTH_SIGNING_KEY", "JWT_ISSUER", "JWT_AUDIENCE"],
+  auth: [
+    ...SUBGRAPH_COMMON,
+    "AUTH_PORT",
+    "AUTH_DATABASE_URL",
+    "AUTH_SIGNING_KEY",
+    "JWT_ISSUER",
+    "JWT_AUDIENCE",
+  ],
   user: [...SUBGRAPH_COMMON, "USER_PORT", "USER_DATABASE_URL"],
-  notification: [...SUBGRAPH_COMMON, "NOTIFICATION_PORT", "NOTIFICATION_DATABASE_URL", "SMTP_URL", "MAIL_FROM"],
+  notification: [
+    ...SUBGRAPH_COMMON,
+    "NOTIFICATION_PORT",
+    "NOTIFICATION_DATABASE_URL",
+    "SMTP_URL",
+    "MAIL_FROM",
+  ],
   analytics: [...SUBGRAPH_COMMON, "ANALYTICS_PORT", "ANALYTICS_DATABASE_URL"],
 } as const satisfies Record<ServiceName, readonly VariableName[]>;
 
@@ -168,7 +221,10 @@ function readVariable(name: string, env: NodeJS.ProcessEnv): string | undefined 
   return raw === "" ? undefined : raw;
 }
 
-export function parseServiceEnv<S extends ServiceName>(service: S, env: NodeJS.ProcessEnv = process.env): ServiceEnv<S> {
+export function parseServiceEnv<S extends ServiceName>(
+  service: S,
+  env: NodeJS.ProcessEnv = process.env,
+): ServiceEnv<S> {
   return parseEnv(SERVICE_VARIABLES[service], env) as ServiceEnv<S>;
 }
 

@@ -14,11 +14,16 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
 const HTTP_STATUS: Partial<Record<ErrorCode, number>> = { UNAUTHENTICATED: 401 };
 
-export function publicError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+export function publicError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+): GraphQLError {
   return new GraphQLError(message, { extensions: { code, ...extensions } });
 }
 
-export const unauthenticated = (message = "Authentication required") => publicError(ErrorCode.UNAUTHENTICATED, message);
+export const unauthenticated = (message = "Authentication required") =>
+  publicError(ErrorCode.UNAUTHENTICATED, message);
 export const forbidden = (message = "Not allowed") => publicError(ErrorCode.FORBIDDEN, message);
 export const notFound = (message = "Not found") => publicError(ErrorCode.NOT_FOUND, message);
 export const conflict = (message: string) => publicError(ErrorCode.CONFLICT, message);
@@ -48,7 +53,10 @@ export const INTERNAL_MESSAGE = "Internal server error";
  * Keeps what a client may see: the message and code of a deliberate public error. Anything else
  * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it.
  */
-export function maskError(formatted: GraphQLFormattedError, onInternal: (message: string) => void): GraphQLFormattedError {
+export function maskError(
+  formatted: GraphQLFormattedError,
+  onInternal: (message: string) => void,
+): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
@@ -57,7 +65,10 @@ export function maskError(formatted: GraphQLFormattedError, onInternal: (message
   onInternal(formatted.message);
   return {
     message: INTERNAL_MESSAGE,
-    extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR, ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}) },
+    extensions: {
+      code: ErrorCode.INTERNAL_SERVER_ERROR,
+      ...(extensions.serviceName ? { serviceName: extensions.serviceName } : {}),
+    },
     ...(formatted.path ? { path: formatted.path } : {}),
   };
 }

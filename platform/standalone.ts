@@ -4,14 +4,25 @@ import { createLogger, type Logger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
 import { startSubgraph, type SubgraphDefinition } from "./subgraph";
 
-const PORT_VARIABLE = { auth: "AUTH_PORT", user: "USER_PORT", notification: "NOTIFICATION_PORT", analytics: "ANALYTICS_PORT" } as const;
+const PORT_VARIABLE = {
+  auth: "AUTH_PORT",
+  user: "USER_PORT",
+  notification: "NOTIFICATION_PORT",
+  analytics: "ANALYTICS_PORT",
+} as const;
 
 /** One subgraph alone, as a container runs it: real PostgreSQL, Redis and RabbitMQ from the environment. */
-export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(definition: SubgraphDefinition<S, D, L, N>): Promise<void> {
+export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
+  definition: SubgraphDefinition<S, D, L, N>,
+): Promise<void> {
   const env = parseServiceEnv(definition.name) as ServiceEnv<SubgraphName> & Record<string, unknown>;
   const logger = createLogger(definition.name, env.LOG_LEVEL);
   const bus = await RabbitMqEventBus.connect({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger });
-  const store = await RedisKeyValueStore.connect({ url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX, logger });
+  const store = await RedisKeyValueStore.connect({
+    url: env.REDIS_URL,
+    prefix: env.REDIS_KEY_PREFIX,
+    logger,
+  });
   const service = await startSubgraph(definition, {
     databaseUrl: env[`${definition.name.toUpperCase()}_DATABASE_URL`] as string,
     bus,

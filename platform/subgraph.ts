@@ -65,7 +65,12 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
 ): Promise<RunningSubgraph> {
   const logger = runtime.logger;
   const identityKey = await importSPKI(runtime.identityPublicKey, "EdDSA");
-  const db = await openDatabase({ url: runtime.databaseUrl, entities: definition.entities, migrations: definition.migrations, logger });
+  const db = await openDatabase({
+    url: runtime.databaseUrl,
+    entities: definition.entities,
+    migrations: definition.migrations,
+    logger,
+  });
   try {
     const deps = await definition.createDependencies(runtime, db);
     for (const subscription of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
@@ -90,7 +95,10 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
         deps,
         correlationId,
         logger: logger.child({ correlationId }),
-        request: { ip: req.header("x-forwarded-for")?.split(",")[0]?.trim() ?? req.ip ?? null, userAgent: req.header("user-agent") ?? null },
+        request: {
+          ip: req.header("x-forwarded-for")?.split(",")[0]?.trim() ?? req.ip ?? null,
+          userAgent: req.header("user-agent") ?? null,
+        },
         publish: (event, payload) =>
           runtime.bus.publish(createEnvelope(event, payload, { producer: definition.name, correlationId })),
       };

@@ -17,7 +17,10 @@ export type AccessTokenVerifier = (authorization: string | undefined) => Promise
  * No header is an anonymous caller; a bad credential is refused, never downgraded to anonymous.
  */
 export function accessTokenVerifier(settings: AccessTokenSettings): AccessTokenVerifier {
-  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 });
+  const jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
+    cacheMaxAge: 10 * 60_000,
+    cooldownDuration: 30_000,
+  });
   return async (authorization) => {
     if (authorization === undefined || authorization === "") return { kind: "anonymous" };
     const match = /^Bearer ([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)$/.exec(authorization);
@@ -30,7 +33,9 @@ export function accessTokenVerifier(settings: AccessTokenSettings): AccessTokenV
         typ: "at+jwt",
         requiredClaims: ["sub", "sid", "exp", "iat"],
       });
-      const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter((r): r is Role => ALL_ROLES.includes(r as Role));
+      const roles = (Array.isArray(payload.roles) ? payload.roles : []).filter((r): r is Role =>
+        ALL_ROLES.includes(r as Role),
+      );
       const scope = typeof payload.scope === "string" && payload.scope ? payload.scope.split(" ") : null;
       return { kind: "user", userId: payload.sub!, roles, sessionId: String(payload.sid), scopes: scope };
     } catch {

@@ -26,7 +26,10 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     super(config);
   }
 
-  override async willSendRequest({ request, context }: Parameters<RemoteGraphQLDataSource<RouterContext>["willSendRequest"] & {}>[0]) {
+  override async willSendRequest({
+    request,
+    context,
+  }: Parameters<RemoteGraphQLDataSource<RouterContext>["willSendRequest"] & {}>[0]) {
     if (!context.identity) return; // the gateway's own calls (none while the supergraph is static)
     context.assertion ??= signIdentityAssertion(context.identity, this.identityKey);
     const assertion = await context.assertion;
@@ -40,6 +43,9 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
     supergraphSdl: options.supergraphSdl,
     logger: options.logger,
     buildService: ({ name, url }) =>
-      new OrionDataSource({ name, url: options.subgraphUrls[name.toLowerCase() as SubgraphName] ?? url }, options.identityKey),
+      new OrionDataSource(
+        { name, url: options.subgraphUrls[name.toLowerCase() as SubgraphName] ?? url },
+        options.identityKey,
+      ),
   }) as unknown as GatewayInterface;
 }

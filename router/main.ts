@@ -17,7 +17,12 @@ export async function runRouterFromEnv(): Promise<void> {
     production: env.NODE_ENV === "production",
     logger,
     supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, "utf8"),
-    subgraphUrls: { auth: env.AUTH_URL, user: env.USER_URL, notification: env.NOTIFICATION_URL, analytics: env.ANALYTICS_URL },
+    subgraphUrls: {
+      auth: env.AUTH_URL,
+      user: env.USER_URL,
+      notification: env.NOTIFICATION_URL,
+      analytics: env.ANALYTICS_URL,
+    },
     jwksUrl: env.AUTH_JWKS_URL ?? new URL("/.well-known/jwks.json", authUrl).toString(),
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,

@@ -27,7 +27,11 @@ export interface RouterOptions {
 /** The edge: verifies who is calling, forwards it signed, plans and executes over the subgraphs. */
 export async function startRouter(options: RouterOptions): Promise<RunningService> {
   const identityKey = await importPKCS8(options.identityPrivateKey, "EdDSA");
-  const verifyAccessToken = accessTokenVerifier({ jwksUrl: options.jwksUrl, issuer: options.issuer, audience: options.audience });
+  const verifyAccessToken = accessTokenVerifier({
+    jwksUrl: options.jwksUrl,
+    issuer: options.issuer,
+    audience: options.audience,
+  });
   const gateway = createGateway({
     supergraphSdl: options.supergraphSdl,
     subgraphUrls: options.subgraphUrls,

@@ -23,8 +23,10 @@ function main(): number {
     else writeFileSync(target, content);
   }
   const broken = validateOperations(composed.apiSchema);
-  if (broken.length > 0) console.error(`Client operations no longer validate:\n${broken.map((p) => `  - ${p}`).join("\n")}`);
-  if (stale.length > 0) console.error(`Stale schema files (run npm run schema:compose and commit): ${stale.join(", ")}`);
+  if (broken.length > 0)
+    console.error(`Client operations no longer validate:\n${broken.map((p) => `  - ${p}`).join("\n")}`);
+  if (stale.length > 0)
+    console.error(`Stale schema files (run npm run schema:compose and commit): ${stale.join(", ")}`);
   if (broken.length === 0 && stale.length === 0) console.log(check ? "schema is current" : "schema composed");
   return broken.length > 0 || stale.length > 0 ? 1 : 0;
 }

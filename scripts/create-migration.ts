@@ -14,7 +14,8 @@ import { SUBGRAPHS } from "../subgraphs";
  */
 async function main(): Promise<void> {
   const name = process.argv[2] as SubgraphName;
-  if (!SUBGRAPH_NAMES.includes(name)) throw new Error(`usage: create-migration <${SUBGRAPH_NAMES.join("|")}>`);
+  if (!SUBGRAPH_NAMES.includes(name))
+    throw new Error(`usage: create-migration <${SUBGRAPH_NAMES.join("|")}>`);
   const server = process.env.MIGRATION_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres";
   const scratch = new URL(server);
   scratch.pathname = `/orion_migration_${name}_${process.pid}`;
@@ -26,7 +27,13 @@ async function main(): Promise<void> {
     entities: definition.entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
-    migrations: { migrationsList: definition.migrations, path: dir, pathTs: dir, emit: "ts", snapshot: false },
+    migrations: {
+      migrationsList: definition.migrations,
+      path: dir,
+      pathTs: dir,
+      emit: "ts",
+      snapshot: false,
+    },
   });
   try {
     await orm.migrator.up();

@@ -1,4 +1,9 @@
-import { MikroORM, ReflectMetadataProvider, type EntityManager, type MigrationObject } from "@mikro-orm/postgresql";
+import {
+  MikroORM,
+  ReflectMetadataProvider,
+  type EntityManager,
+  type MigrationObject,
+} from "@mikro-orm/postgresql";
 import { Migrator } from "@mikro-orm/migrations";
 import pg from "pg";
 import type { Logger } from "../logger";
@@ -33,7 +38,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     entities: options.entities,
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
-    migrations: { migrationsList: options.migrations, transactional: true, allOrNothing: true, snapshot: false, silent: true },
+    migrations: {
+      migrationsList: options.migrations,
+      transactional: true,
+      allOrNothing: true,
+      snapshot: false,
+      silent: true,
+    },
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
     allowGlobalContext: false,
@@ -46,7 +57,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
   });
   try {
     const applied = await orm.migrator.up();
-    if (applied.length > 0) options.logger.info({ migrations: applied.map((m) => m.name) }, "migrations applied");
+    if (applied.length > 0)
+      options.logger.info({ migrations: applied.map((m) => m.name) }, "migrations applied");
   } catch (error) {
     await orm.close(true);
     throw error;

@@ -22,7 +22,11 @@ const PASSWORD = "orion-embedded";
  * refuses to run as root: then the package runs it as a `postgres` user, which must be able to
  * reach the data folder, so root's cluster lives under the system temp directory instead.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; logger: Logger; port?: number }): Promise<EmbeddedCluster> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  logger: Logger;
+  port?: number;
+}): Promise<EmbeddedCluster> {
   const dataDir = clusterDirectory(options.dataDir);
   const port = options.port ?? (await freePort());
   const isRoot = process.getuid?.() === 0;
@@ -89,7 +93,9 @@ export async function freePort(): Promise<number> {
     server.on("error", reject);
     server.listen(0, "127.0.0.1", () => {
       const address = server.address();
-      server.close(() => (typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port"))));
+      server.close(() =>
+        typeof address === "object" && address ? resolve(address.port) : reject(new Error("no port")),
+      );
     });
   });
 }

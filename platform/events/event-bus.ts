@@ -46,7 +46,11 @@ export interface EventDefinition<T extends string = string, S extends z.ZodType 
 
 export type PayloadOf<D extends EventDefinition> = z.output<D["payload"]>;
 
-export function defineEvent<T extends string, S extends z.ZodType>(type: T, version: number, payload: S): EventDefinition<T, S> {
+export function defineEvent<T extends string, S extends z.ZodType>(
+  type: T,
+  version: number,
+  payload: S,
+): EventDefinition<T, S> {
   return { type, version, payload };
 }
 
@@ -77,14 +81,18 @@ export function handle<D extends EventDefinition>(
     type: definition.type,
     handler: async (event) => {
       const parsed = definition.payload.safeParse(event.payload);
-      if (!parsed.success) throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
+      if (!parsed.success)
+        throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
       await handler(parsed.data as PayloadOf<D>, { ...event, payload: parsed.data as PayloadOf<D> });
     },
   };
 }
 
 /** One queue serving several event types: routes each event to its typed handler. */
-export function subscription(queue: string, handlers: { type: string; handler: EventHandler }[]): Subscription {
+export function subscription(
+  queue: string,
+  handlers: { type: string; handler: EventHandler }[],
+): Subscription {
   const byType = new Map(handlers.map((h) => [h.type, h.handler]));
   return {
     queue,

@@ -78,7 +78,10 @@ export class InProcessEventBus implements EventBus {
         try {
           await queue.handler(event);
         } catch (error) {
-          this.logger?.error({ err: error, eventId: event.id, type: event.type }, "event handler failed; dead-lettered");
+          this.logger?.error(
+            { err: error, eventId: event.id, type: event.type },
+            "event handler failed; dead-lettered",
+          );
           queue.deadLetters.push(event);
         }
       }

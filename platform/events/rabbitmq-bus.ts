@@ -25,12 +25,16 @@ export class RabbitMqEventBus implements EventBus {
     private readonly publishChannel: ConfirmChannel,
     private readonly options: RabbitMqOptions,
   ) {
-    connection.on("error", (error: Error) => options.logger.error({ err: error }, "RabbitMQ connection error"));
+    connection.on("error", (error: Error) =>
+      options.logger.error({ err: error }, "RabbitMQ connection error"),
+    );
     connection.on("close", () => {
       this.healthy = false;
       options.logger.warn("RabbitMQ connection closed");
     });
-    publishChannel.on("error", (error: Error) => options.logger.error({ err: error }, "RabbitMQ publish channel error"));
+    publishChannel.on("error", (error: Error) =>
+      options.logger.error({ err: error }, "RabbitMQ publish channel error"),
+    );
   }
 
   static async connect(options: RabbitMqOptions): Promise<RabbitMqEventBus> {
@@ -62,14 +66,17 @@ export class RabbitMqEventBus implements EventBus {
           timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
           appId: event.producer,
         },
-        (error: unknown) => (error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve()),
+        (error: unknown) =>
+          error ? reject(error instanceof Error ? error : new Error(String(error))) : resolve(),
       );
     });
   }
 
   async subscribe({ queue, eventTypes, handler }: Subscription): Promise<void> {
     const channel = await this.connection.createChannel();
-    channel.on("error", (error: Error) => this.options.logger.error({ err: error, queue }, "RabbitMQ consumer channel error"));
+    channel.on("error", (error: Error) =>
+      this.options.logger.error({ err: error, queue }, "RabbitMQ consumer channel error"),
+    );
     this.consumerChannels.push(channel);
     const name = await this.declareQueue(channel, queue, eventTypes);
     await channel.prefetch(this.options.prefetch ?? 16);
@@ -130,7 +137,12 @@ export class RabbitMqEventBus implements EventBus {
     return `${this.options.exchange}.${queue}`;
   }
 
-  private async deliver(channel: Channel, message: ConsumeMessage, handler: Subscription["handler"], queue: string) {
+  private async deliver(
+    channel: Channel,
+    message: ConsumeMessage,
+    handler: Subscription["handler"],
+    queue: string,
+  ) {
     try {
       const event = parseEnvelope(JSON.parse(message.content.toString("utf8")));
       await handler(event);

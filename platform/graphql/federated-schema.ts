@@ -24,7 +24,15 @@ export interface FederatedSchemaOptions {
   permissions: RuleMap;
 }
 
-const FEDERATION_IMPORTS = ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag"];
+const FEDERATION_IMPORTS = [
+  "@key",
+  "@shareable",
+  "@external",
+  "@requires",
+  "@provides",
+  "@inaccessible",
+  "@tag",
+];
 
 /**
  * type-graphql classes -> Federation 2 subgraph schema -> graphql-shield, deny by default. Pure:
@@ -61,7 +69,12 @@ function mergeRules(base: RuleMap, extra: RuleMap): RuleMap {
   for (const [type, rules] of Object.entries(extra as Record<string, unknown>)) {
     const existing = merged[type];
     merged[type] =
-      existing && typeof existing === "object" && rules && typeof rules === "object" && !isRule(rules) && !isRule(existing)
+      existing &&
+      typeof existing === "object" &&
+      rules &&
+      typeof rules === "object" &&
+      !isRule(rules) &&
+      !isRule(existing)
         ? { ...(existing as object), ...(rules as object) }
         : rules;
   }
@@ -69,5 +82,10 @@ function mergeRules(base: RuleMap, extra: RuleMap): RuleMap {
 }
 
 function isRule(value: unknown): boolean {
-  return typeof value === "object" && value !== null && "resolve" in value && typeof (value as { resolve: unknown }).resolve === "function";
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    "resolve" in value &&
+    typeof (value as { resolve: unknown }).resolve === "function"
+  );
 }

@@ -3,7 +3,10 @@ import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from "@apollo/server/plugin/disabled";
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express, type Request } from "express";
 import type { GraphQLSchema } from "graphql";
@@ -46,14 +49,19 @@ export interface RunningService {
  * Every ORION process serves the same way: Express 5 with a body limit, Apollo Server on /graphql,
  * /health (alive), /ready (dependencies answer) and /metrics. Errors leave with a public code only.
  */
-export async function startHttpService<Ctx extends BaseContext>(options: HttpServiceOptions<Ctx>): Promise<RunningService> {
+export async function startHttpService<Ctx extends BaseContext>(
+  options: HttpServiceOptions<Ctx>,
+): Promise<RunningService> {
   const { logger } = options;
   const apollo = new ApolloServer<Ctx>({
-    ...("schema" in options.graphql ? { schema: options.graphql.schema } : { gateway: options.graphql.gateway }),
+    ...("schema" in options.graphql
+      ? { schema: options.graphql.schema }
+      : { gateway: options.graphql.gateway }),
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
-    formatError: (formatted) => maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+    formatError: (formatted) =>
+      maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
     plugins: [
       options.sandbox && !options.production
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
@@ -90,7 +98,9 @@ export async function startHttpService<Ctx extends BaseContext>(options: HttpSer
   app.use(jsonErrorHandler(logger));
 
   const server: Server = await new Promise((resolve, reject) => {
-    const listening = app.listen(options.port, options.host, (error?: Error) => (error ? reject(error) : resolve(listening)));
+    const listening = app.listen(options.port, options.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    );
   });
   server.keepAliveTimeout = 65_000; // longer than typical load balancer idle timeouts
   const port = (server.address() as AddressInfo).port;
@@ -116,10 +126,19 @@ export async function startHttpService<Ctx extends BaseContext>(options: HttpSer
 /** Body-parser failures (too large, malformed JSON) answer as GraphQL-shaped errors, never an HTML stack. */
 function jsonErrorHandler(logger: Logger): express.ErrorRequestHandler {
   return (error: { status?: number; type?: string; message?: string }, _req, res, _next) => {
-    const status = typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
+    const status =
+      typeof error.status === "number" && error.status >= 400 && error.status < 500 ? error.status : 500;
     if (status === 500) logger.error({ err: error }, "unhandled HTTP error");
     const message =
-      status === 413 ? "Request body too large" : status === 500 ? "Internal server error" : "Malformed request body";
-    res.status(status).json({ errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }] });
+      status === 413
+        ? "Request body too large"
+        : status === 500
+          ? "Internal server error"
+          : "Malformed request body";
+    res
+      .status(status)
+      .json({
+        errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }],
+      });
   };
 }

@@ -8,7 +8,10 @@ interface ObservedContext extends BaseContext {
 }
 
 /** One log line and one histogram sample per operation: name, duration, outcome, caller. Never the document. */
-export function requestLogPlugin(logger: Logger, metrics: ServiceMetrics): ApolloServerPlugin<ObservedContext> {
+export function requestLogPlugin(
+  logger: Logger,
+  metrics: ServiceMetrics,
+): ApolloServerPlugin<ObservedContext> {
   return {
     async requestDidStart() {
       const started = process.hrtime.bigint();

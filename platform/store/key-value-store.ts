@@ -4,7 +4,11 @@
  */
 export interface KeyValueStore {
   get(key: string): Promise<string | null>;
-  set(key: string, value: string, options?: { ttlSeconds?: number; onlyIfAbsent?: boolean }): Promise<boolean>;
+  set(
+    key: string,
+    value: string,
+    options?: { ttlSeconds?: number; onlyIfAbsent?: boolean },
+  ): Promise<boolean>;
   delete(...keys: string[]): Promise<number>;
   /** Reads and removes in one atomic step: of many concurrent callers, exactly one gets the value. */
   take(key: string): Promise<string | null>;

@@ -20,7 +20,11 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return this.live(key)?.value ?? null;
   }
 
-  async set(key: string, value: string, options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+  async set(
+    key: string,
+    value: string,
+    options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {},
+  ): Promise<boolean> {
     if (options.onlyIfAbsent && this.live(key)) return false;
     const expiresAt = options.ttlSeconds ? this.now() + options.ttlSeconds * 1000 : null;
     this.entries.set(key, { value, expiresAt });
@@ -49,7 +53,9 @@ export class MemoryKeyValueStore implements KeyValueStore {
   async setAdd(key: string, member: string, options: { ttlSeconds?: number } = {}): Promise<void> {
     const members = new Set(await this.setMembers(key));
     members.add(member);
-    await this.set(key, JSON.stringify([...members]), { ttlSeconds: options.ttlSeconds ?? (await this.ttl(key)) ?? undefined });
+    await this.set(key, JSON.stringify([...members]), {
+      ttlSeconds: options.ttlSeconds ?? (await this.ttl(key)) ?? undefined,
+    });
   }
 
   async setRemove(key: string, member: string): Promise<void> {

@@ -9,7 +9,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     private readonly prefix: string,
   ) {}
 
-  static async connect(options: { url: string; prefix: string; logger: Logger }): Promise<RedisKeyValueStore> {
+  static async connect(options: {
+    url: string;
+    prefix: string;
+    logger: Logger;
+  }): Promise<RedisKeyValueStore> {
     const client: RedisClientType = createClient({
       url: options.url,
       socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5000) },
@@ -24,7 +28,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.client.get(this.prefix + key);
   }
 
-  async set(key: string, value: string, options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {}): Promise<boolean> {
+  async set(
+    key: string,
+    value: string,
+    options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {},
+  ): Promise<boolean> {
     const reply = await this.client.set(this.prefix + key, value, {
       ...(options.ttlSeconds ? { expiration: { type: "EX", value: options.ttlSeconds } } : {}),
       ...(options.onlyIfAbsent ? { condition: "NX" } : {}),

@@ -5,7 +5,12 @@ import { analyticsMigrations } from "./migrations";
 import { createAnalyticsLoaders, type AnalyticsDeps, type AnalyticsLoaders } from "./resolvers/context";
 import { buildAnalyticsSchema } from "./schema";
 
-export const analyticsSubgraph: SubgraphDefinition<Record<string, never>, AnalyticsDeps, AnalyticsLoaders, "analytics"> = {
+export const analyticsSubgraph: SubgraphDefinition<
+  Record<string, never>,
+  AnalyticsDeps,
+  AnalyticsLoaders,
+  "analytics"
+> = {
   name: "analytics",
   entities: [TrackedEvent],
   migrations: analyticsMigrations,

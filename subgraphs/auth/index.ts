@@ -11,7 +11,11 @@ export const authSubgraph: SubgraphDefinition<TokenSettings, AuthDeps, AuthLoade
   entities: [UserAccount],
   migrations: authMigrations,
   buildSchema: buildAuthSchema,
-  settingsFromEnv: (env) => ({ signingKey: env.AUTH_SIGNING_KEY, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE }),
+  settingsFromEnv: (env) => ({
+    signingKey: env.AUTH_SIGNING_KEY,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+  }),
   createDependencies: async (runtime) => ({
     tokens: await TokenIssuer.create(runtime.settings),
     sessions: new SessionStore(runtime.store),

@@ -4,7 +4,13 @@ import { allow, isAuthenticated, ownUserEntity, type RuleMap } from "../../platf
 export const authPermissions: RuleMap = {
   Query: { mySessions: isAuthenticated },
   Mutation: { register: allow, login: allow },
-  User: { id: allow, email: ownUserEntity, emailVerified: ownUserEntity, roles: ownUserEntity, createdAt: ownUserEntity },
+  User: {
+    id: allow,
+    email: ownUserEntity,
+    emailVerified: ownUserEntity,
+    roles: ownUserEntity,
+    createdAt: ownUserEntity,
+  },
   AuthPayload: allow,
   Session: allow,
 };

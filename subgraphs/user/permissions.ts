@@ -1,4 +1,11 @@
-import { allow, isAdmin, isAuthenticated, isSelfOrAdmin, ownUserEntity, type RuleMap } from "../../platform/graphql/rules";
+import {
+  allow,
+  isAdmin,
+  isAuthenticated,
+  isSelfOrAdmin,
+  ownUserEntity,
+  type RuleMap,
+} from "../../platform/graphql/rules";
 
 export const userPermissions: RuleMap = {
   Query: {

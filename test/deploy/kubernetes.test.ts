@@ -73,9 +73,12 @@ function render(dir: string): KubeObject[] {
       throw new Error(
         `"${KUBECTL}" was not found, so ${dir} cannot be rendered: these tests need kubectl >= 1.27 ` +
           "(kustomize v5 built in) on PATH, or KUBECTL set to its path.",
+        { cause: error },
       );
     }
-    throw new Error(`${KUBECTL} kustomize ${dir} failed:\n${failure.stderr ?? failure.message}`);
+    throw new Error(`${KUBECTL} kustomize ${dir} failed:\n${failure.stderr ?? failure.message}`, {
+      cause: error,
+    });
   }
   return parseAllDocuments(output).flatMap((document) => {
     if (document.errors.length > 0)

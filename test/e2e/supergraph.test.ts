@@ -7,6 +7,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
+import { createLogger } from "../../platform/logger";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { startSupergraph, type Infrastructure, type RunningSupergraph } from "../../cli/supergraph";
 import {
@@ -65,16 +66,19 @@ async function setup(kind: "embedded" | "services") {
     const smtpPort = (smtp.server.address() as { port: number }).port;
     cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
     mailbox = { messages: () => received };
-    const databaseUrls = Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)])) as Record<
-      SubgraphName,
-      string
-    >;
+    const databaseUrls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
+    ) as Record<SubgraphName, string>;
     cleanups.push(async () => {
       for (const url of Object.values(databaseUrls)) await dropDatabase(url);
     });
     const prefix = `test:${id}:`;
     cleanups.push(async () => {
-      const store = await RedisKeyValueStore.connect({ url: REAL_SERVICES.redis.url, prefix, logger: silentLogger() });
+      const store = await RedisKeyValueStore.connect({
+        url: REAL_SERVICES.redis.url,
+        prefix,
+        logger: silentLogger(),
+      });
       await store.clear();
       await store.close();
     });
@@ -103,10 +107,7 @@ async function setup(kind: "embedded" | "services") {
   };
 }
 
-function silentLogger() {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("../../platform/logger") as typeof import("../../platform/logger")).createLogger("test", "silent");
-}
+const silentLogger = () => createLogger("test", "silent");
 
 function specifySupergraph(kind: "embedded" | "services") {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -114,7 +115,9 @@ function specifySupergraph(kind: "embedded" | "services") {
   let bob: { id: string; token: string };
 
   async function register(email: string, displayName: string) {
-    const response = await env.request(RegisterDocument, { input: { email, password: PASSWORD, displayName } });
+    const response = await env.request(RegisterDocument, {
+      input: { email, password: PASSWORD, displayName },
+    });
     expect(response.errors).toBeUndefined();
     return { id: response.data!.register.user.id, token: response.data!.register.accessToken };
   }
@@ -130,12 +133,16 @@ function specifySupergraph(kind: "embedded" | "services") {
   });
 
   it("registers a user with a normalised e-mail and an RS256 access token carrying a kid", async () => {
-    const response = await env.request(LoginDocument, { input: { email: "alice@example.com", password: PASSWORD } });
+    const response = await env.request(LoginDocument, {
+      input: { email: "alice@example.com", password: PASSWORD },
+    });
     expect(response.errors).toBeUndefined();
     const payload = response.data!.login;
     expect(payload.user).toMatchObject({ id: alice.id, email: "alice@example.com", roles: ["USER"] });
     expect(payload.expiresIn).toBe(900);
-    const header = JSON.parse(Buffer.from(payload.accessToken.split(".")[0]!, "base64url").toString()) as Record<string, string>;
+    const header = JSON.parse(
+      Buffer.from(payload.accessToken.split(".")[0]!, "base64url").toString(),
+    ) as Record<string, string>;
     expect(header).toMatchObject({ alg: "RS256", typ: "at+jwt" });
     expect(header.kid).toEqual(expect.any(String));
     expect(payload.refreshToken.length).toBeGreaterThanOrEqual(43);
@@ -149,10 +156,17 @@ function specifySupergraph(kind: "embedded" | "services") {
       expect(response.data!.me!.activity.eventCount).toBe(1);
       return response.data!.me!;
     });
-    expect(me).toMatchObject({ id: alice.id, email: "alice@example.com", emailVerified: false, roles: ["USER"] });
+    expect(me).toMatchObject({
+      id: alice.id,
+      email: "alice@example.com",
+      emailVerified: false,
+      roles: ["USER"],
+    });
     expect(me.profile).toMatchObject({ displayName: "Alice", locale: "en", timezone: "UTC" });
     expect(me.preferences).toEqual({ theme: "SYSTEM", language: "en", marketingOptIn: false });
-    const kinds = me.notifications.edges.map((edge) => [edge.node.channel, edge.node.kind, edge.node.status]).sort();
+    const kinds = me.notifications.edges
+      .map((edge) => [edge.node.channel, edge.node.kind, edge.node.status])
+      .sort();
     expect(kinds).toEqual([
       ["EMAIL", "welcome", "SENT"],
       ["IN_APP", "welcome", "DELIVERED"],
@@ -172,7 +186,11 @@ function specifySupergraph(kind: "embedded" | "services") {
   });
 
   it("counts tracked events in the user's activity", async () => {
-    const tracked = await env.request(TrackEventDocument, { input: { name: "page.viewed", properties: { page: "/home" } } }, { token: bob.token });
+    const tracked = await env.request(
+      TrackEventDocument,
+      { input: { name: "page.viewed", properties: { page: "/home" } } },
+      { token: bob.token },
+    );
     expect(tracked.data?.trackEvent).toBe(true);
     await eventually(async () => {
       const response = await env.request(MeDocument, {}, { token: bob.token });
@@ -181,11 +199,25 @@ function specifySupergraph(kind: "embedded" | "services") {
   });
 
   it("updates the caller's own profile and validates every field", async () => {
-    await eventually(async () => expect((await env.request(MeDocument, {}, { token: bob.token })).errors).toBeUndefined());
-    const updated = await env.request(UpdateProfileDocument, { input: { bio: "Builds things", timezone: "Europe/Paris" } }, { token: bob.token });
+    await eventually(async () =>
+      expect((await env.request(MeDocument, {}, { token: bob.token })).errors).toBeUndefined(),
+    );
+    const updated = await env.request(
+      UpdateProfileDocument,
+      { input: { bio: "Builds things", timezone: "Europe/Paris" } },
+      { token: bob.token },
+    );
     expect(updated.errors).toBeUndefined();
-    expect(updated.data!.updateProfile.profile).toMatchObject({ displayName: "Bob", bio: "Builds things", timezone: "Europe/Paris" });
-    const bad = await env.request(UpdateProfileDocument, { input: { timezone: "Mars/Olympus" } }, { token: bob.token });
+    expect(updated.data!.updateProfile.profile).toMatchObject({
+      displayName: "Bob",
+      bio: "Builds things",
+      timezone: "Europe/Paris",
+    });
+    const bad = await env.request(
+      UpdateProfileDocument,
+      { input: { timezone: "Mars/Olympus" } },
+      { token: bob.token },
+    );
     expect(codesOf(bad)).toEqual(["BAD_USER_INPUT"]);
     expect(bad.errors![0]!.extensions!.field).toBe("input.timezone");
   });
@@ -207,9 +239,17 @@ function specifySupergraph(kind: "embedded" | "services") {
   it("does not let a user mark someone else's notification read", async () => {
     const aliceMe = await env.request(MeDocument, {}, { token: alice.token });
     const notificationId = aliceMe.data!.me!.notifications.edges[0]!.node.id;
-    const asBob = await env.request(MarkNotificationReadDocument, { id: notificationId }, { token: bob.token });
+    const asBob = await env.request(
+      MarkNotificationReadDocument,
+      { id: notificationId },
+      { token: bob.token },
+    );
     expect(codesOf(asBob)).toEqual(["NOT_FOUND"]);
-    const asAlice = await env.request(MarkNotificationReadDocument, { id: notificationId }, { token: alice.token });
+    const asAlice = await env.request(
+      MarkNotificationReadDocument,
+      { id: notificationId },
+      { token: alice.token },
+    );
     expect(asAlice.data!.markNotificationRead.readAt).toEqual(expect.any(String));
     const after = await env.request(MeDocument, {}, { token: alice.token });
     expect(after.data!.me!.unreadNotificationCount).toBe(1);
@@ -219,7 +259,9 @@ function specifySupergraph(kind: "embedded" | "services") {
     const forged = await env.request(MeDocument, {}, { token: `${alice.token.slice(0, -4)}AAAA` });
     expect(codesOf(forged)).toEqual(["UNAUTHENTICATED"]);
     expect(forged.status).toBe(401);
-    const other = generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey.export({ type: "pkcs8", format: "pem" }).toString();
+    const other = generateKeyPairSync("rsa", { modulusLength: 2048 })
+      .privateKey.export({ type: "pkcs8", format: "pem" })
+      .toString();
     const foreign = await new SignJWT({ roles: ["ADMIN"], sid: "x" })
       .setProtectedHeader({ alg: "RS256", typ: "at+jwt", kid: "attacker" })
       .setSubject(alice.id)
@@ -232,31 +274,45 @@ function specifySupergraph(kind: "embedded" | "services") {
   });
 
   it("answers bad input with BAD_USER_INPUT naming the field, and a taken address with CONFLICT", async () => {
-    const short = await env.request(RegisterDocument, { input: { email: "c@example.com", password: "short", displayName: "C" } });
+    const short = await env.request(RegisterDocument, {
+      input: { email: "c@example.com", password: "short", displayName: "C" },
+    });
     expect(codesOf(short)).toEqual(["BAD_USER_INPUT"]);
     expect(short.errors![0]!.extensions!.field).toBe("input.password");
-    const badEmail = await env.request(RegisterDocument, { input: { email: "not-an-email", password: PASSWORD, displayName: "C" } });
+    const badEmail = await env.request(RegisterDocument, {
+      input: { email: "not-an-email", password: PASSWORD, displayName: "C" },
+    });
     expect(badEmail.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.email" });
-    const taken = await env.request(RegisterDocument, { input: { email: "ALICE@example.com", password: PASSWORD, displayName: "A" } });
+    const taken = await env.request(RegisterDocument, {
+      input: { email: "ALICE@example.com", password: PASSWORD, displayName: "A" },
+    });
     expect(codesOf(taken)).toEqual(["CONFLICT"]);
     expect(JSON.stringify(taken)).not.toMatch(/stack|at .*\.ts/);
   });
 
   it("gives the same answer for an unknown e-mail and a wrong password", async () => {
-    const unknown = await env.request(LoginDocument, { input: { email: "nobody@example.com", password: PASSWORD } });
-    const wrong = await env.request(LoginDocument, { input: { email: "alice@example.com", password: "wrong password here" } });
+    const unknown = await env.request(LoginDocument, {
+      input: { email: "nobody@example.com", password: PASSWORD },
+    });
+    const wrong = await env.request(LoginDocument, {
+      input: { email: "alice@example.com", password: "wrong password here" },
+    });
     expect(codesOf(unknown)).toEqual(["UNAUTHENTICATED"]);
     expect(unknown.errors![0]!.message).toBe(wrong.errors![0]!.message);
   });
 
   it("lets only an ADMIN list users, and resolves a page of users with one query per subgraph", async () => {
-    expect(codesOf(await env.request(UsersDocument, { first: 20 }, { token: bob.token }))).toContain("FORBIDDEN");
+    expect(codesOf(await env.request(UsersDocument, { first: 20 }, { token: bob.token }))).toContain(
+      "FORBIDDEN",
+    );
     const admin = await register("admin@example.com", "Admin");
     await env.supergraph.subgraphs.auth.db.orm.em
       .fork()
       .getConnection()
       .execute("update users set roles = '{USER,ADMIN}' where id = ?", [admin.id]);
-    const login = await env.request(LoginDocument, { input: { email: "admin@example.com", password: PASSWORD } });
+    const login = await env.request(LoginDocument, {
+      input: { email: "admin@example.com", password: PASSWORD },
+    });
     const token = login.data!.login.accessToken;
     await eventually(async () => {
       const page = await env.request(UsersDocument, { first: 20 }, { token });
@@ -266,7 +322,11 @@ function specifySupergraph(kind: "embedded" | "services") {
     const before = queryCounts(env.supergraph);
     const page = await env.request(UsersDocument, { first: 20 }, { token });
     const after = queryCounts(env.supergraph);
-    expect(page.data!.users.edges.map((edge) => edge.node.email).sort()).toEqual(["admin@example.com", "alice@example.com", "bob@example.com"]);
+    expect(page.data!.users.edges.map((edge) => edge.node.email).sort()).toEqual([
+      "admin@example.com",
+      "alice@example.com",
+      "bob@example.com",
+    ]);
     expect(subtract(after, before)).toEqual({ auth: 1, user: 2, notification: 1, analytics: 1 }); // user: the page and its total
   });
 
@@ -287,7 +347,9 @@ function specifySupergraph(kind: "embedded" | "services") {
 }
 
 function queryCounts(supergraph: RunningSupergraph): Record<SubgraphName, number> {
-  return Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, supergraph.subgraphs[name].db.queryCount()])) as Record<SubgraphName, number>;
+  return Object.fromEntries(
+    SUBGRAPH_NAMES.map((name) => [name, supergraph.subgraphs[name].db.queryCount()]),
+  ) as Record<SubgraphName, number>;
 }
 
 function subtract(a: Record<string, number>, b: Record<string, number>) {
@@ -298,6 +360,10 @@ describe("the supergraph on embedded defaults (embedded PostgreSQL, in-process b
   specifySupergraph("embedded");
 });
 
-describeWithServices(["postgres", "redis", "rabbitmq"], "the supergraph on real PostgreSQL, Redis and RabbitMQ", () => {
-  specifySupergraph("services");
-});
+describeWithServices(
+  ["postgres", "redis", "rabbitmq"],
+  "the supergraph on real PostgreSQL, Redis and RabbitMQ",
+  () => {
+    specifySupergraph("services");
+  },
+);

@@ -7,7 +7,10 @@ import { Socket } from "node:net";
  * service fails the run instead, so CI always exercises the real adapters.
  */
 export const REAL_SERVICES = {
-  postgres: { url: process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres", port: 5432 },
+  postgres: {
+    url: process.env.TEST_POSTGRES_URL ?? "postgres://postgres@127.0.0.1:5432/postgres",
+    port: 5432,
+  },
   redis: { url: process.env.TEST_REDIS_URL ?? "redis://127.0.0.1:6379", port: 6379 },
   rabbitmq: { url: process.env.TEST_AMQP_URL ?? "amqp://guest:guest@127.0.0.1:5672", port: 5672 },
 } as const;
@@ -48,7 +51,6 @@ export async function missingServices(names: readonly RealService[]): Promise<Re
 export function describeWithServices(names: readonly RealService[], title: string, body: () => void): void {
   const missing = names.filter((name) => (process.env[`ORION_MISSING_${name.toUpperCase()}`] ?? "") === "1");
   if (missing.length === 0) describe(title, body);
-  // eslint-disable-next-line jest/no-disabled-tests
   else describe.skip(`${title} [SKIPPED: ${missing.join(", ")} not running; ${HOW_TO_START}]`, body);
 }
 

@@ -16,7 +16,10 @@ export function analyticsSubscriptions({ db }: ConsumerServices<AnalyticsDeps>) 
           occurredAt: new Date(event.occurredAt),
           sourceEventId: event.id,
         });
-        await em.upsert(TrackedEvent, row, { onConflictFields: ["sourceEventId"], onConflictAction: "ignore" });
+        await em.upsert(TrackedEvent, row, {
+          onConflictFields: ["sourceEventId"],
+          onConflictAction: "ignore",
+        });
       }),
     ]),
   ];

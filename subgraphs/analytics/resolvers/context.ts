@@ -27,7 +27,10 @@ export function createAnalyticsLoaders(em: EntityManager): AnalyticsLoaders {
       const byUser = new Map(rows.map((row) => [row.user_id, row]));
       return userIds.map((id) => {
         const row = byUser.get(id);
-        return { eventCount: row ? Number(row.event_count) : 0, lastSeenAt: row?.last_seen_at ? new Date(row.last_seen_at) : null };
+        return {
+          eventCount: row ? Number(row.event_count) : 0,
+          lastSeenAt: row?.last_seen_at ? new Date(row.last_seen_at) : null,
+        };
       });
     }),
   };

@@ -20,7 +20,12 @@ const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 export const trackEventSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, { error: "must be lower-case words joined by dots, e.g. page.viewed" }).max(100),
+  name: z
+    .string()
+    .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, {
+      error: "must be lower-case words joined by dots, e.g. page.viewed",
+    })
+    .max(100),
   properties: z
     .record(z.string(), z.unknown())
     .nullish()
@@ -30,7 +35,12 @@ export const trackEventSchema = z.object({
   occurredAt: z
     .date()
     .nullish()
-    .refine((value) => !value || (value.getTime() <= Date.now() + MAX_CLOCK_SKEW_MS && value.getTime() >= Date.now() - MAX_AGE_MS), {
-      error: "must be within the last 7 days and not in the future",
-    }),
+    .refine(
+      (value) =>
+        !value ||
+        (value.getTime() <= Date.now() + MAX_CLOCK_SKEW_MS && value.getTime() >= Date.now() - MAX_AGE_MS),
+      {
+        error: "must be within the last 7 days and not in the future",
+      },
+    ),
 });

@@ -23,7 +23,8 @@ export class AuthResolver {
     try {
       await ctx.em.persistAndFlush(account);
     } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw conflict("This e-mail address is already registered");
+      if (error instanceof UniqueConstraintViolationException)
+        throw conflict("This e-mail address is already registered");
       throw error;
     }
     // Published after the commit; the events issue moves this into a transactional outbox.
@@ -36,7 +37,8 @@ export class AuthResolver {
     const { email, password } = validateInput(loginSchema, input);
     const account = await ctx.em.findOne(UserAccount, { email });
     // An unknown address is checked against a dummy hash: both failures take as long and read the same.
-    if (!(await verifyPassword(password, account?.passwordHash ?? null)) || !account) throw unauthenticated(BAD_CREDENTIALS);
+    if (!(await verifyPassword(password, account?.passwordHash ?? null)) || !account)
+      throw unauthenticated(BAD_CREDENTIALS);
     return startSession(account, ctx);
   }
 }
@@ -46,8 +48,18 @@ async function startSession(account: UserAccount, ctx: AuthContext): Promise<Aut
     userAgent: ctx.request.userAgent,
     ipAddress: ctx.request.ip,
   });
-  const accessToken = await ctx.deps.tokens.issueAccessToken({ userId: account.id, roles: account.roles, sessionId: session.id });
+  const accessToken = await ctx.deps.tokens.issueAccessToken({
+    userId: account.id,
+    roles: account.roles,
+    sessionId: session.id,
+  });
   // The rest of this response is read as the user who just signed in (AuthPayload.user.email is theirs to see).
-  ctx.identity = { kind: "user", userId: account.id, roles: account.roles, sessionId: session.id, scopes: null };
+  ctx.identity = {
+    kind: "user",
+    userId: account.id,
+    roles: account.roles,
+    sessionId: session.id,
+    scopes: null,
+  };
   return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS, user: account };
 }

@@ -41,10 +41,15 @@ export const registerSchema = z.object({
   displayName: z
     .string()
     .transform((value) => value.trim())
-    .pipe(z.string().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" })),
+    .pipe(
+      z.string().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
+    ),
 });
 
 export const loginSchema = z.object({
-  email: z.string().max(254).transform((value) => value.normalize("NFKC").trim().toLowerCase()),
+  email: z
+    .string()
+    .max(254)
+    .transform((value) => value.normalize("NFKC").trim().toLowerCase()),
   password: z.string().max(256, { error: "must be at most 256 characters" }),
 });

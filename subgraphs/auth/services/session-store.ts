@@ -31,7 +31,11 @@ export class SessionStore {
     const refreshToken = randomBytes(32).toString("base64url");
     const ttlSeconds = SESSION_LIFETIME_SECONDS;
     await this.store.set(sessionKey(session.id), JSON.stringify(session), { ttlSeconds });
-    await this.store.set(refreshKey(hashToken(refreshToken)), JSON.stringify({ sessionId: session.id, userId }), { ttlSeconds });
+    await this.store.set(
+      refreshKey(hashToken(refreshToken)),
+      JSON.stringify({ sessionId: session.id, userId }),
+      { ttlSeconds },
+    );
     await this.store.setAdd(userSessionsKey(userId), session.id, { ttlSeconds });
     return { session, refreshToken };
   }

@@ -21,7 +21,9 @@ export interface NotificationPage {
  * Inbox pages for many users in one query: a window function numbers each user's rows and counts
  * them, so a list of N users with their notifications costs one round trip, not N.
  */
-export function notificationPagesLoader(em: EntityManager): DataLoader<PageRequest, NotificationPage, string> {
+export function notificationPagesLoader(
+  em: EntityManager,
+): DataLoader<PageRequest, NotificationPage, string> {
   return new DataLoader<PageRequest, NotificationPage, string>(
     async (requests) => {
       const groups = new Map<string, PageRequest[]>();
@@ -45,7 +47,14 @@ export function notificationPagesLoader(em: EntityManager): DataLoader<PageReque
                  where ?::timestamptz is null or (created_at, id) < (?::timestamptz, ?::uuid)
                )
                select * from page where position <= ? order by user_id, position`,
-              [uuidArray(userIds), unreadOnly, after?.createdAt ?? null, after?.createdAt ?? null, after?.id ?? null, first + 1],
+              [
+                uuidArray(userIds),
+                unreadOnly,
+                after?.createdAt ?? null,
+                after?.createdAt ?? null,
+                after?.id ?? null,
+                first + 1,
+              ],
             )
           : [];
         const byUser = new Map<string, typeof rows>();
@@ -55,7 +64,9 @@ export function notificationPagesLoader(em: EntityManager): DataLoader<PageReque
           pages.set(request, {
             rows: own.slice(0, first).map((row) => em.map(Notification, row)),
             hasNextPage: own.length > first,
-            totalCount: own.length ? Number(own[0]!.total_count) : await countWithoutPage(em, request, after !== null),
+            totalCount: own.length
+              ? Number(own[0]!.total_count)
+              : await countWithoutPage(em, request, after !== null),
           });
         }
       }

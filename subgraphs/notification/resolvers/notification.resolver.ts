@@ -9,7 +9,11 @@ import type { NotificationContext } from "./context";
 import { NotificationConnection, NotificationType } from "./notification.type";
 import { User } from "./user.type";
 
-const firstSchema = z.number().int().min(1, { error: "must be between 1 and 100" }).max(100, { error: "must be between 1 and 100" });
+const firstSchema = z
+  .number()
+  .int()
+  .min(1, { error: "must be between 1 and 100" })
+  .max(100, { error: "must be between 1 and 100" });
 
 @Resolver(() => User)
 export class InboxResolver {
@@ -23,7 +27,10 @@ export class InboxResolver {
   ): Promise<NotificationConnection> {
     validateInput(firstSchema, first, "first");
     const position = after ? decodeCursor(after) : null;
-    if (after && (!position || position.length !== 2 || typeof position[0] !== "string" || !isUuid(String(position[1])))) {
+    if (
+      after &&
+      (!position || position.length !== 2 || typeof position[0] !== "string" || !isUuid(String(position[1])))
+    ) {
       throw badUserInput("after", "after: not a cursor from this list");
     }
     const page = await ctx.loaders.pages.load({
@@ -32,7 +39,10 @@ export class InboxResolver {
       after: position ? { createdAt: String(position[0]), id: String(position[1]) } : null,
       unreadOnly: unreadOnly ?? false,
     });
-    const edges = page.rows.map((node) => ({ cursor: encodeCursor([node.createdAt.toISOString(), node.id]), node }));
+    const edges = page.rows.map((node) => ({
+      cursor: encodeCursor([node.createdAt.toISOString(), node.id]),
+      node,
+    }));
     return {
       edges,
       totalCount: page.totalCount,
@@ -49,10 +59,15 @@ export class InboxResolver {
 @Resolver(() => NotificationType)
 export class NotificationResolver {
   @Mutation(() => NotificationType)
-  async markNotificationRead(@Arg("id", () => ID) id: string, @Ctx() ctx: NotificationContext): Promise<Notification> {
+  async markNotificationRead(
+    @Arg("id", () => ID) id: string,
+    @Ctx() ctx: NotificationContext,
+  ): Promise<Notification> {
     if (ctx.identity.kind !== "user") throw unauthenticated();
     // Someone else's notification answers NOT_FOUND, like a missing one: its existence is not the caller's to know.
-    const notification = isUuid(id) ? await ctx.em.findOne(Notification, { id, userId: ctx.identity.userId }) : null;
+    const notification = isUuid(id)
+      ? await ctx.em.findOne(Notification, { id, userId: ctx.identity.userId })
+      : null;
     if (!notification) throw notFound("Notification not found");
     notification.readAt ??= new Date();
     await ctx.em.flush();

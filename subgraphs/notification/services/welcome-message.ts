@@ -1,10 +1,16 @@
 import type { MailMessage } from "./mailer";
 
 const escapeHtml = (value: string) =>
-  value.replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!);
+  value.replace(
+    /[&<>"']/g,
+    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
+  );
 
 /** The welcome message; full per-locale templates arrive with the notification issue. */
-export function welcomeMessage(recipient: { email: string; displayName: string }): MailMessage & { title: string; body: string } {
+export function welcomeMessage(recipient: {
+  email: string;
+  displayName: string;
+}): MailMessage & { title: string; body: string } {
   const title = "Welcome to ORION";
   const body = `Hi ${recipient.displayName}, your account is ready.`;
   return {

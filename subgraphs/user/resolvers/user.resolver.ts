@@ -12,7 +12,11 @@ import { z } from "zod";
 import { badUserInput } from "../../../platform/errors";
 
 const pageSchema = z.object({
-  first: z.number().int().min(1, { error: "must be between 1 and 100" }).max(100, { error: "must be between 1 and 100" }),
+  first: z
+    .number()
+    .int()
+    .min(1, { error: "must be between 1 and 100" })
+    .max(100, { error: "must be between 1 and 100" }),
   search: z.string().max(100, { error: "must be at most 100 characters" }).nullish(),
 });
 
@@ -28,7 +32,9 @@ export class UserResolver {
     return (await ctx.loaders.profiles.load(id)) ? userRef(id) : null;
   }
 
-  @Query(() => UserConnection, { description: "ADMIN: every user, newest first, optionally filtered by display name" })
+  @Query(() => UserConnection, {
+    description: "ADMIN: every user, newest first, optionally filtered by display name",
+  })
   async users(
     @Ctx() ctx: UserContext,
     @Arg("first", () => Int, { defaultValue: 20 }) first: number,
@@ -37,7 +43,8 @@ export class UserResolver {
   ): Promise<UserConnection> {
     validateInput(pageSchema, { first, search }, "");
     const position = after ? decodeCursor(after) : null;
-    if (after && (!position || position.length !== 2)) throw badUserInput("after", "after: not a cursor from this list");
+    if (after && (!position || position.length !== 2))
+      throw badUserInput("after", "after: not a cursor from this list");
     const filter = search ? { displayName: { $ilike: `%${search.replace(/[\\%_]/g, "\\$&")}%` } } : {};
     const page = position
       ? {
@@ -48,14 +55,22 @@ export class UserResolver {
         }
       : {};
     const [rows, totalCount] = await Promise.all([
-      ctx.em.find(UserProfile, { ...filter, ...page }, { orderBy: { createdAt: "desc", userId: "desc" }, limit: first + 1 }),
+      ctx.em.find(
+        UserProfile,
+        { ...filter, ...page },
+        { orderBy: { createdAt: "desc", userId: "desc" }, limit: first + 1 },
+      ),
       ctx.em.count(UserProfile, filter),
     ]);
     const edges = rows.slice(0, first).map((row) => {
       ctx.loaders.profiles.prime(row.userId, row);
       return { cursor: encodeCursor([row.createdAt.toISOString(), row.userId]), node: userRef(row.userId) };
     });
-    return { edges, totalCount, pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null } };
+    return {
+      edges,
+      totalCount,
+      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+    };
   }
 
   @Mutation(() => User)
@@ -64,7 +79,10 @@ export class UserResolver {
     const changes = validateInput(updateProfileSchema, input);
     const profile = await ctx.em.findOne(UserProfile, { userId: ctx.identity.userId });
     if (!profile) throw notFound("Profile not found");
-    for (const [field, value] of Object.entries(changes) as [keyof typeof changes, string | null | undefined][]) {
+    for (const [field, value] of Object.entries(changes) as [
+      keyof typeof changes,
+      string | null | undefined,
+    ][]) {
       if (value === undefined || value === null) continue;
       (profile as unknown as Record<string, string | null>)[field] =
         value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
