@@ -2,7 +2,16 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["dist/", "node_modules/", "coverage/", ".orion/", "schema/generated/", "subgraphs/*/migrations/Migration*.ts"] },
+  {
+    ignores: [
+      "dist/",
+      "node_modules/",
+      "coverage/",
+      ".orion/",
+      "schema/generated/",
+      "subgraphs/*/migrations/Migration*.ts",
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -20,7 +29,15 @@ export default tseslint.config(
     files: ["**/*.cjs", "**/*.js"],
     languageOptions: {
       sourceType: "commonjs",
-      globals: { require: "readonly", module: "writable", __dirname: "readonly", process: "readonly", console: "readonly", fetch: "readonly", AbortSignal: "readonly" },
+      globals: {
+        require: "readonly",
+        module: "writable",
+        __dirname: "readonly",
+        process: "readonly",
+        console: "readonly",
+        fetch: "readonly",
+        AbortSignal: "readonly",
+      },
     },
     rules: { "@typescript-eslint/no-require-imports": "off" },
   },

@@ -135,10 +135,8 @@ function jsonErrorHandler(logger: Logger): express.ErrorRequestHandler {
         : status === 500
           ? "Internal server error"
           : "Malformed request body";
-    res
-      .status(status)
-      .json({
-        errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }],
-      });
+    res.status(status).json({
+      errors: [{ message, extensions: { code: status === 500 ? "INTERNAL_SERVER_ERROR" : "BAD_REQUEST" } }],
+    });
   };
 }
