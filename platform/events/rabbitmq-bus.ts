@@ -80,10 +80,13 @@ export class RabbitMqEventBus implements EventBus {
     this.consumerChannels.push(channel);
     const name = await this.declareQueue(channel, queue, eventTypes);
     await channel.prefetch(this.options.prefetch ?? 16);
+    // Prefetched messages are handled one after another, in order, as the in-process bus does:
+    // a handler never races itself on the same queue.
+    let previous: Promise<void> = Promise.resolve();
     await channel.consume(
       name,
       (message) => {
-        if (message) void this.deliver(channel, message, handler, queue);
+        if (message) previous = previous.then(() => this.deliver(channel, message, handler, queue));
       },
       { noAck: false },
     );

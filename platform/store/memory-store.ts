@@ -53,15 +53,13 @@ export class MemoryKeyValueStore implements KeyValueStore {
   async setAdd(key: string, member: string, options: { ttlSeconds?: number } = {}): Promise<void> {
     const members = new Set(await this.setMembers(key));
     members.add(member);
-    await this.set(key, JSON.stringify([...members]), {
-      ttlSeconds: options.ttlSeconds ?? (await this.ttl(key)) ?? undefined,
-    });
+    this.writeSet(key, members, options.ttlSeconds);
   }
 
   async setRemove(key: string, member: string): Promise<void> {
-    const members = (await this.setMembers(key)).filter((m) => m !== member);
-    if (members.length === 0) await this.delete(key);
-    else await this.set(key, JSON.stringify(members), { ttlSeconds: (await this.ttl(key)) ?? undefined });
+    const members = new Set(await this.setMembers(key));
+    members.delete(member);
+    this.writeSet(key, members);
   }
 
   async setMembers(key: string): Promise<string[]> {
@@ -75,6 +73,16 @@ export class MemoryKeyValueStore implements KeyValueStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+  }
+
+  /** Like SADD/SREM + EXPIRE: the expiry changes only when a TTL is given; an empty set is gone. */
+  private writeSet(key: string, members: Set<string>, ttlSeconds?: number): void {
+    if (members.size === 0) {
+      this.entries.delete(key);
+      return;
+    }
+    const expiresAt = ttlSeconds ? this.now() + ttlSeconds * 1000 : (this.live(key)?.expiresAt ?? null);
+    this.entries.set(key, { value: JSON.stringify([...members]), expiresAt });
   }
 
   private live(key: string): Entry | undefined {

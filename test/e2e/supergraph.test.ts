@@ -21,7 +21,13 @@ import {
   UsersDocument,
 } from "../../schema/generated/graphql";
 import { codesOf, eventually, graphqlClient } from "../support/graphql-client";
-import { databaseUrl, describeWithServices, REAL_SERVICES, runId } from "../support/services";
+import {
+  databaseUrl,
+  deleteRabbitMqObjects,
+  describeWithServices,
+  REAL_SERVICES,
+  runId,
+} from "../support/services";
 
 const PASSWORD = "correct horse battery staple";
 
@@ -72,6 +78,11 @@ async function setup(kind: "embedded" | "services") {
     cleanups.push(async () => {
       for (const url of Object.values(databaseUrls)) await dropDatabase(url);
     });
+    const exchange = `orion.test.${id}`;
+    // The subgraphs' durable queues (see each subgraph's events/*.consumers.ts).
+    cleanups.push(() =>
+      deleteRabbitMqObjects(exchange, ["user.profiles", "notification.welcome", "analytics.domain-events"]),
+    );
     const prefix = `test:${id}:`;
     cleanups.push(async () => {
       const store = await RedisKeyValueStore.connect({
@@ -86,7 +97,7 @@ async function setup(kind: "embedded" | "services") {
       kind: "services",
       databaseUrls,
       redis: { url: REAL_SERVICES.redis.url, prefix },
-      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange: `orion.test.${id}` },
+      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange },
       keys: generateKeyMaterial(),
       mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
     };

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Socket } from "node:net";
+import amqp from "amqplib";
 
 /**
  * The real PostgreSQL, Redis and RabbitMQ the integration suites run against. On a laptop without
@@ -63,4 +64,21 @@ export function databaseUrl(name: string): string {
   const url = new URL(REAL_SERVICES.postgres.url);
   url.pathname = `/${name}`;
   return url.toString();
+}
+
+/** Deletes a run's exchange, dead-letter exchange and queues, through a connection of its own. */
+export async function deleteRabbitMqObjects(exchange: string, queues: readonly string[]): Promise<void> {
+  const connection = await amqp.connect(REAL_SERVICES.rabbitmq.url);
+  try {
+    const channel = await connection.createChannel();
+    for (const queue of queues) {
+      await channel.deleteQueue(`${exchange}.${queue}`);
+      await channel.deleteQueue(`${exchange}.${queue}.dead`);
+    }
+    await channel.deleteExchange(exchange);
+    await channel.deleteExchange(`${exchange}.dead-letter`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
 }
