@@ -6,9 +6,18 @@ import { migrateDatabase } from "../platform/database/database";
 import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
 import { createLogger } from "../platform/logger";
 import { onShutdown, runMain, runSubgraphFromEnv } from "../platform/standalone";
-import { runRouterFromEnv } from "../router/main";
-import { SUBGRAPHS } from "../subgraphs";
-import { startSupergraph, type Infrastructure } from "./supergraph";
+import type { AnySubgraphDefinition } from "../platform/subgraph";
+import type * as RouterMain from "../router/main";
+import type * as Supergraph from "./supergraph";
+import type { Infrastructure } from "./supergraph";
+
+/* eslint-disable @typescript-eslint/no-require-imports -- modules are loaded per command: a
+   container serving one subgraph never loads the other three, the gateway or embedded PostgreSQL. */
+const loadSubgraph = (name: SubgraphName) =>
+  (require(`../subgraphs/${name}`) as Record<string, AnySubgraphDefinition>)[`${name}Subgraph`]!;
+const loadSupergraph = () => require("./supergraph") as typeof Supergraph;
+const loadRouter = () => require("../router/main") as typeof RouterMain;
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 const DATABASE_VARIABLES = {
   auth: "AUTH_DATABASE_URL",
@@ -66,6 +75,7 @@ async function start(): Promise<void> {
     "CORS_ORIGINS",
   ]);
   const infrastructure = infrastructureFromEnv();
+  const { startSupergraph } = loadSupergraph();
   const supergraph = await startSupergraph({
     infrastructure,
     host: process.env.HOST ? env.HOST : "127.0.0.1",
@@ -99,7 +109,7 @@ async function migrate(names: string[]): Promise<void> {
     if (!SUBGRAPH_NAMES.includes(name))
       throw new Error(`unknown subgraph ${name}; one of ${SUBGRAPH_NAMES.join(", ")}`);
     const url = parseEnv([DATABASE_VARIABLES[name]])[DATABASE_VARIABLES[name]];
-    const definition = SUBGRAPHS[name];
+    const definition = loadSubgraph(name);
     await migrateDatabase({
       url,
       entities: definition.entities,
@@ -123,10 +133,10 @@ program
   .description("Run one service alone, configured from the environment (what a container runs)")
   .action((service: string) =>
     runMain(async () => {
-      if (service === "router") return runRouterFromEnv();
+      if (service === "router") return loadRouter().runRouterFromEnv();
       if (!SUBGRAPH_NAMES.includes(service as SubgraphName)) throw new Error(`unknown service ${service}`);
       parseServiceEnv(service as SubgraphName);
-      return runSubgraphFromEnv(SUBGRAPHS[service as SubgraphName]);
+      return runSubgraphFromEnv(loadSubgraph(service as SubgraphName));
     }),
   );
 program

