@@ -146,16 +146,26 @@ export class RabbitMqEventBus implements EventBus {
     handler: Subscription["handler"],
     queue: string,
   ) {
+    let handled = false;
     try {
       const event = parseEnvelope(JSON.parse(message.content.toString("utf8")));
       await handler(event);
-      channel.ack(message);
+      handled = true;
     } catch (error) {
       this.options.logger.error(
         { err: error, queue, messageId: message.properties.messageId },
         "event handler failed; dead-lettered",
       );
-      channel.nack(message, false, false);
+    }
+    try {
+      if (handled) channel.ack(message);
+      else channel.nack(message, false, false);
+    } catch (error) {
+      // The channel closed meanwhile (shutdown, broker restart): the broker redelivers the unacked message.
+      this.options.logger.warn(
+        { err: error, queue, messageId: message.properties.messageId },
+        "could not settle message",
+      );
     }
   }
 }

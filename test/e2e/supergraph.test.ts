@@ -341,6 +341,12 @@ function specifySupergraph(kind: "embedded" | "services") {
     expect(subtract(after, before)).toEqual({ auth: 1, user: 2, notification: 1, analytics: 1 }); // user: the page and its total
   });
 
+  it("serves Apollo Sandbox to a browser on the router's GraphQL URL", async () => {
+    const page = await fetch(env.supergraph.routerUrl, { headers: { accept: "text/html" } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/sandbox/i);
+  });
+
   it("refuses a forged identity assertion sent straight to a subgraph, even through _entities", async () => {
     const query = `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { profile { displayName } } } }`;
     const call = (headers: Record<string, string>) =>

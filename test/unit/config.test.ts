@@ -1,0 +1,41 @@
+import { ConfigError, parseServiceEnv } from "../../platform/config";
+
+describe("configuration", () => {
+  it("lists every missing or malformed variable in one error", () => {
+    const attempt = () =>
+      parseServiceEnv("auth", {
+        AUTH_DATABASE_URL: "mysql://nope",
+        REDIS_URL: "redis://127.0.0.1:6379",
+        AUTH_PORT: "http",
+      });
+    expect(attempt).toThrow(ConfigError);
+    const problems = (() => {
+      try {
+        attempt();
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems;
+      }
+    })();
+    const named = problems.map((p) => p.split(":")[0]).sort();
+    expect(named).toEqual([
+      "AMQP_URL",
+      "AUTH_DATABASE_URL",
+      "AUTH_PORT",
+      "AUTH_SIGNING_KEY",
+      "IDENTITY_PUBLIC_KEY",
+    ]);
+    expect(problems.find((p) => p.startsWith("AMQP_URL"))).toContain("is required");
+  });
+
+  it("applies defaults and reads key material from a *_FILE secret", () => {
+    const env = parseServiceEnv("router", {
+      IDENTITY_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----",
+    });
+    expect(env.ROUTER_PORT).toBe(3000);
+    expect(env.IDENTITY_PRIVATE_KEY).toBe("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----");
+    expect(() => parseServiceEnv("router", { IDENTITY_PRIVATE_KEY_FILE: "/nonexistent/key.pem" })).toThrow(
+      /IDENTITY_PRIVATE_KEY/,
+    );
+  });
+});
