@@ -1,7 +1,15 @@
 import "reflect-metadata";
 import path from "node:path";
 import { Command } from "commander";
-import { parseEnv, parseServiceEnv, SUBGRAPH_NAMES, type SubgraphName } from "../platform/config";
+import {
+  DATABASE_VARIABLES,
+  parseEnv,
+  parseServiceEnv,
+  PORT_VARIABLES,
+  SERVICE_NAMES,
+  SUBGRAPH_NAMES,
+  type SubgraphName,
+} from "../platform/config";
 import { migrateDatabase } from "../platform/database/database";
 import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
 import { createLogger } from "../platform/logger";
@@ -19,16 +27,11 @@ const loadSupergraph = () => require("./supergraph") as typeof Supergraph;
 const loadRouter = () => require("../router/main") as typeof RouterMain;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
-const DATABASE_VARIABLES = {
-  auth: "AUTH_DATABASE_URL",
-  user: "USER_DATABASE_URL",
-  notification: "NOTIFICATION_DATABASE_URL",
-  analytics: "ANALYTICS_DATABASE_URL",
-} as const;
-
 /** Embedded defaults unless any database URL is set; then every real service must be configured. */
 function infrastructureFromEnv(): Infrastructure {
-  const real = SUBGRAPH_NAMES.some((name) => process.env[DATABASE_VARIABLES[name]]);
+  const real = SUBGRAPH_NAMES.some(
+    (name) => process.env[DATABASE_VARIABLES[name]] || process.env[`${DATABASE_VARIABLES[name]}_FILE`],
+  );
   if (!real) return { kind: "embedded", dataDir: parseEnv(["ORION_DATA_DIR"]).ORION_DATA_DIR };
   const env = parseEnv([
     ...Object.values(DATABASE_VARIABLES),
@@ -44,12 +47,9 @@ function infrastructureFromEnv(): Infrastructure {
   ]);
   return {
     kind: "services",
-    databaseUrls: {
-      auth: env.AUTH_DATABASE_URL,
-      user: env.USER_DATABASE_URL,
-      notification: env.NOTIFICATION_DATABASE_URL,
-      analytics: env.ANALYTICS_DATABASE_URL,
-    },
+    databaseUrls: Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, env[DATABASE_VARIABLES[name]]]),
+    ) as Record<SubgraphName, string>,
     redis: { url: env.REDIS_URL, prefix: env.REDIS_KEY_PREFIX },
     amqp: { url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE },
     keys: {
@@ -63,17 +63,7 @@ function infrastructureFromEnv(): Infrastructure {
 
 async function start(): Promise<void> {
   const started = Date.now();
-  const env = parseEnv([
-    "NODE_ENV",
-    "LOG_LEVEL",
-    "HOST",
-    "ROUTER_PORT",
-    "AUTH_PORT",
-    "USER_PORT",
-    "NOTIFICATION_PORT",
-    "ANALYTICS_PORT",
-    "CORS_ORIGINS",
-  ]);
+  const env = parseEnv(["NODE_ENV", "LOG_LEVEL", "HOST", ...Object.values(PORT_VARIABLES), "CORS_ORIGINS"]);
   const infrastructure = infrastructureFromEnv();
   const { startSupergraph } = loadSupergraph();
   const supergraph = await startSupergraph({
@@ -82,13 +72,7 @@ async function start(): Promise<void> {
     production: env.NODE_ENV === "production",
     logLevel: env.LOG_LEVEL,
     corsOrigins: env.CORS_ORIGINS,
-    ports: {
-      router: env.ROUTER_PORT,
-      auth: env.AUTH_PORT,
-      user: env.USER_PORT,
-      notification: env.NOTIFICATION_PORT,
-      analytics: env.ANALYTICS_PORT,
-    },
+    ports: Object.fromEntries(SERVICE_NAMES.map((service) => [service, env[PORT_VARIABLES[service]]])),
   });
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   const lines = [

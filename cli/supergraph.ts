@@ -1,7 +1,13 @@
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { DEFAULT_PORTS, SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../platform/config";
+import {
+  DEFAULT_PORTS,
+  parseEnv,
+  SUBGRAPH_NAMES,
+  type ServiceName,
+  type SubgraphName,
+} from "../platform/config";
 import { startEmbeddedPostgres, type EmbeddedCluster } from "../platform/database/embedded-postgres";
 import type { EventBus } from "../platform/events/event-bus";
 import { InProcessEventBus } from "../platform/events/in-process-bus";
@@ -85,7 +91,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       keys = loadOrCreateKeyMaterial(path.join(path.resolve(infra.dataDir), "keys"));
       mail = {
         outboxDir: path.join(path.resolve(infra.dataDir), "mail"),
-        from: "ORION <no-reply@orion.local>",
+        from: parseEnv(["MAIL_FROM"], {}).MAIL_FROM,
       };
     } else {
       databaseUrls = infra.databaseUrls;

@@ -20,6 +20,21 @@ export const DEFAULT_PORTS: Record<ServiceName, number> = {
   analytics: 3004,
 };
 
+/** The variable naming each service's port, and each subgraph's database: one spelling, used everywhere. */
+export const PORT_VARIABLES = {
+  router: "ROUTER_PORT",
+  auth: "AUTH_PORT",
+  user: "USER_PORT",
+  notification: "NOTIFICATION_PORT",
+  analytics: "ANALYTICS_PORT",
+} as const satisfies Record<ServiceName, string>;
+export const DATABASE_VARIABLES = {
+  auth: "AUTH_DATABASE_URL",
+  user: "USER_DATABASE_URL",
+  notification: "NOTIFICATION_DATABASE_URL",
+  analytics: "ANALYTICS_DATABASE_URL",
+} as const satisfies Record<SubgraphName, string>;
+
 const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
 const url = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`), error: `must be a ${protocols[0]} URL` });
@@ -122,6 +137,8 @@ export const VARIABLES = {
     "embedded mode: where the local cluster, keys and mail live",
   ),
 } satisfies Record<string, Variable>;
+PORT_VARIABLES satisfies Record<ServiceName, VariableName>;
+DATABASE_VARIABLES satisfies Record<SubgraphName, VariableName>;
 
 export type VariableName = keyof typeof VARIABLES;
 type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
@@ -140,7 +157,7 @@ const SUBGRAPH_COMMON = [
 export const SERVICE_VARIABLES = {
   router: [
     ...COMMON,
-    "ROUTER_PORT",
+    PORT_VARIABLES.router,
     "IDENTITY_PRIVATE_KEY",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
@@ -155,21 +172,21 @@ export const SERVICE_VARIABLES = {
   ],
   auth: [
     ...SUBGRAPH_COMMON,
-    "AUTH_PORT",
-    "AUTH_DATABASE_URL",
+    PORT_VARIABLES.auth,
+    DATABASE_VARIABLES.auth,
     "AUTH_SIGNING_KEY",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
   ],
-  user: [...SUBGRAPH_COMMON, "USER_PORT", "USER_DATABASE_URL"],
+  user: [...SUBGRAPH_COMMON, PORT_VARIABLES.user, DATABASE_VARIABLES.user],
   notification: [
     ...SUBGRAPH_COMMON,
-    "NOTIFICATION_PORT",
-    "NOTIFICATION_DATABASE_URL",
+    PORT_VARIABLES.notification,
+    DATABASE_VARIABLES.notification,
     "SMTP_URL",
     "MAIL_FROM",
   ],
-  analytics: [...SUBGRAPH_COMMON, "ANALYTICS_PORT", "ANALYTICS_DATABASE_URL"],
+  analytics: [...SUBGRAPH_COMMON, PORT_VARIABLES.analytics, DATABASE_VARIABLES.analytics],
 } as const satisfies Record<ServiceName, readonly VariableName[]>;
 
 export type ServiceEnv<S extends ServiceName> = Picked<(typeof SERVICE_VARIABLES)[S][number]>;

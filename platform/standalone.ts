@@ -1,15 +1,14 @@
-import { parseServiceEnv, type ServiceEnv, type SubgraphName } from "./config";
+import {
+  DATABASE_VARIABLES,
+  parseServiceEnv,
+  PORT_VARIABLES,
+  type ServiceEnv,
+  type SubgraphName,
+} from "./config";
 import { RabbitMqEventBus } from "./events/rabbitmq-bus";
 import { createLogger, type Logger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
 import { startSubgraph, type SubgraphDefinition } from "./subgraph";
-
-const PORT_VARIABLE = {
-  auth: "AUTH_PORT",
-  user: "USER_PORT",
-  notification: "NOTIFICATION_PORT",
-  analytics: "ANALYTICS_PORT",
-} as const;
 
 /** One subgraph alone, as a container runs it: real PostgreSQL, Redis and RabbitMQ from the environment. */
 export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
@@ -24,11 +23,11 @@ export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
     logger,
   });
   const service = await startSubgraph(definition, {
-    databaseUrl: env[`${definition.name.toUpperCase()}_DATABASE_URL`] as string,
+    databaseUrl: env[DATABASE_VARIABLES[definition.name]] as string,
     bus,
     store,
     identityPublicKey: env.IDENTITY_PUBLIC_KEY,
-    port: env[PORT_VARIABLE[definition.name]] as number,
+    port: env[PORT_VARIABLES[definition.name]] as number,
     host: env.HOST,
     production: env.NODE_ENV === "production",
     logger,
