@@ -22,12 +22,13 @@ export class LoginInput {
   password!: string;
 }
 
-/** One spelling per address: Unicode NFKC, trimmed, lower-case. */
-export const emailSchema = z
+/** One spelling per address: Unicode NFKC, trimmed, lower-case. Login looks addresses up the same way. */
+const normalizedEmail = z
   .string()
   .max(254)
-  .transform((value) => value.normalize("NFKC").trim().toLowerCase())
-  .pipe(z.email({ error: "must be a valid e-mail address" }));
+  .transform((value) => value.normalize("NFKC").trim().toLowerCase());
+
+export const emailSchema = normalizedEmail.pipe(z.email({ error: "must be a valid e-mail address" }));
 
 // Length is checked before anything is hashed: a 1 MB "password" never reaches bcrypt.
 export const newPasswordSchema = z
@@ -47,9 +48,6 @@ export const registerSchema = z.object({
 });
 
 export const loginSchema = z.object({
-  email: z
-    .string()
-    .max(254)
-    .transform((value) => value.normalize("NFKC").trim().toLowerCase()),
+  email: normalizedEmail,
   password: z.string().max(256, { error: "must be at most 256 characters" }),
 });
