@@ -18,7 +18,7 @@ import {
   runId,
   type RealService,
 } from "../support/services";
-import { eventually, gate } from "./support";
+import { eventually, gate } from "../support/async";
 
 // One specification, every EventBus: the in-process bus a laptop runs is only trustworthy because
 // it passes the same tests as RabbitMQ.

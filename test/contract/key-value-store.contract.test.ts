@@ -3,7 +3,7 @@ import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { describeWithServices, REAL_SERVICES, runId, type RealService } from "../support/services";
-import { eventually } from "./support";
+import { eventually } from "../support/async";
 
 // One specification, every KeyValueStore: sessions, one-time codes and rate limits behave the same
 // on a laptop's memory store as on Redis.

@@ -20,7 +20,8 @@ import {
   UserProfileDocument,
   UsersDocument,
 } from "../../schema/generated/graphql";
-import { codesOf, eventually, graphqlClient } from "../support/graphql-client";
+import { eventually } from "../support/async";
+import { codesOf, graphqlClient } from "../support/graphql-client";
 import {
   databaseUrl,
   deleteRabbitMqObjects,

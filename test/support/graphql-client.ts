@@ -29,16 +29,3 @@ export function graphqlClient(url: string) {
 
 export const codesOf = (response: GraphQLResponse<unknown>) =>
   (response.errors ?? []).map((e) => e.extensions?.code);
-
-/** Polls until `check` passes or the deadline passes; events are asynchronous, tests must not sleep blindly. */
-export async function eventually<T>(check: () => Promise<T>, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await check();
-    } catch (error) {
-      if (Date.now() > deadline) throw error;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-  }
-}
