@@ -62,7 +62,8 @@ export function maskError(
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     return { ...formatted, extensions };
   }
-  onInternal(formatted.message);
+  // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
+  if (!extensions.serviceName) onInternal(formatted.message);
   return {
     message: INTERNAL_MESSAGE,
     extensions: {
