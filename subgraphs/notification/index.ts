@@ -24,4 +24,5 @@ export const notificationSubgraph: SubgraphDefinition<
   createDependencies: (runtime) => ({ mailer: createMailer(runtime.settings) }),
   createLoaders: (em) => createNotificationLoaders(em),
   subscriptions: notificationSubscriptions,
+  dispose: (deps) => deps.mailer.close(),
 };

@@ -252,6 +252,48 @@ for (const adapter of adapters) {
       await eventually(() => expect([...handled].sort()).toEqual([...all].sort()));
     });
 
+    test("unsubscribing waits for the handler in flight; later events wait in the queue for the next consumer", async () => {
+      const { bus, queue } = await setup();
+      const name = queue("handover");
+      const release = gate();
+      const first: string[] = [];
+      let inFlightFinished = false;
+      const unsubscribe = await bus.subscribe({
+        queue: name,
+        eventTypes: [OrderPlaced.type],
+        handler: async (event) => {
+          first.push(orderIdOf(event));
+          await release.opened;
+          inFlightFinished = true;
+        },
+      });
+      await bus.publish(placed("o-0"));
+      await eventually(() => expect(first).toEqual(["o-0"]));
+
+      let stopped = false;
+      const stopping = unsubscribe().then(() => {
+        stopped = true;
+      });
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const stoppedBeforeRelease = stopped;
+      release.open();
+      await stopping;
+      expect(stoppedBeforeRelease).toBe(false); // it waited for the handler, whose database must stay open
+      expect(inFlightFinished).toBe(true);
+
+      await bus.publish(placed("o-1"));
+      const second: string[] = [];
+      await bus.subscribe({
+        queue: name,
+        eventTypes: [OrderPlaced.type],
+        handler: async (event) => {
+          second.push(orderIdOf(event));
+        },
+      });
+      await eventually(() => expect(second).toEqual(["o-1"]));
+      expect(first).toEqual(["o-0"]);
+    });
+
     test("an event whose payload fails its schema is dead-lettered and never reaches the typed handler", async () => {
       const { bus, queue } = await setup();
       const name = queue("validated");
