@@ -89,13 +89,15 @@ async function start(): Promise<void> {
 
 async function migrate(names: string[]): Promise<void> {
   const selected = (names.length > 0 ? names : SUBGRAPH_NAMES) as SubgraphName[];
+  const unknown = selected.filter((name) => !SUBGRAPH_NAMES.includes(name));
+  if (unknown.length > 0)
+    throw new Error(`unknown subgraph ${unknown.join(", ")}; one of ${SUBGRAPH_NAMES.join(", ")}`);
+  // Every database variable is checked before any migration runs: one error lists them all.
+  const env = parseEnv(selected.map((name) => DATABASE_VARIABLES[name]));
   for (const name of selected) {
-    if (!SUBGRAPH_NAMES.includes(name))
-      throw new Error(`unknown subgraph ${name}; one of ${SUBGRAPH_NAMES.join(", ")}`);
-    const url = parseEnv([DATABASE_VARIABLES[name]])[DATABASE_VARIABLES[name]];
     const definition = loadSubgraph(name);
     await migrateDatabase({
-      url,
+      url: env[DATABASE_VARIABLES[name]],
       entities: definition.entities,
       migrations: definition.migrations,
       logger: createLogger(name),

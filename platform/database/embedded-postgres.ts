@@ -119,7 +119,8 @@ function assertBinariesReachable(): void {
   }
 }
 
-function clusterDirectory(dataDir: string): string {
+/** Where the cluster of a data folder lives (under the system temp directory when root cannot share the folder). */
+export function clusterDirectory(dataDir: string): string {
   const requested = path.resolve(dataDir, "pg");
   if (process.getuid?.() !== 0 || reachableByOthers(path.dirname(requested))) return requested;
   const key = createHash("sha256").update(requested).digest("hex").slice(0, 12);

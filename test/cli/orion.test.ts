@@ -1,0 +1,118 @@
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import pg from "pg";
+import { parseEnv } from "../../platform/config";
+import { dropDatabase } from "../../platform/database/database";
+import { clusterDirectory } from "../../platform/database/embedded-postgres";
+import { PROJECT_ROOT } from "../../platform/paths";
+import { databaseUrl, describeWithServices, runId } from "../support/services";
+
+/** The operator's `orion` command, run from source as a separate process, exactly as typed. */
+function orion(args: string[], env: Record<string, string> = {}) {
+  const child = spawn(process.execPath, ["-r", "@swc-node/register", "cli/main.ts", ...args], {
+    cwd: PROJECT_ROOT,
+    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), LOG_LEVEL: "warn", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  return { child, exited, output: () => ({ stdout, stderr }) };
+}
+
+async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe("orion start", () => {
+  it("starts the whole supergraph on embedded defaults, and on SIGTERM stops everything and exits 0", async () => {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-cli-"));
+    const ports = {
+      ROUTER_PORT: "0",
+      AUTH_PORT: "0",
+      USER_PORT: "0",
+      NOTIFICATION_PORT: "0",
+      ANALYTICS_PORT: "0",
+    };
+    const run = orion(["start"], { ORION_DATA_DIR: dataDir, ...ports });
+    try {
+      await waitFor(
+        () => /Router: +http/.test(run.output().stdout),
+        90_000,
+        `the ready banner\n${run.output().stderr}`,
+      );
+      const routerUrl = /Router: +(\S+)/.exec(run.output().stdout)![1]!;
+      expect(run.output().stdout).toContain("embedded defaults");
+      const ready = await fetch(new URL("/ready", routerUrl));
+      expect(ready.status).toBe(200);
+      const pidFile = path.join(clusterDirectory(dataDir), "postmaster.pid");
+      expect(existsSync(pidFile)).toBe(true);
+
+      run.child.kill("SIGTERM");
+      expect(await run.exited).toBe(0);
+      expect(existsSync(pidFile)).toBe(false); // the cluster was stopped, not orphaned
+    } finally {
+      run.child.kill("SIGKILL");
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+describe("orion migrate", () => {
+  it("names every missing database variable and exits 1", async () => {
+    const run = orion(["migrate", "auth", "user"]);
+    expect(await run.exited).toBe(1);
+    expect(run.output().stderr).toContain("AUTH_DATABASE_URL: is required");
+    expect(run.output().stderr).toContain("USER_DATABASE_URL: is required");
+    expect(run.output().stderr).not.toMatch(/\n\s+at /); // a configuration problem, not a stack trace
+  }, 60_000);
+});
+
+describeWithServices(["postgres"], "orion migrate on a PostgreSQL server", () => {
+  it("creates the database when missing, applies the subgraph's migrations and exits", async () => {
+    const url = databaseUrl(`orion_test_${runId()}_cli`);
+    try {
+      const run = orion(["migrate", "auth"], { AUTH_DATABASE_URL: url });
+      expect(await run.exited).toBe(0);
+      expect(run.output().stdout).toContain("auth: migrations applied");
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const tables = await client.query("select tablename from pg_tables where schemaname = 'public'");
+      await client.end();
+      expect(tables.rows.map((row: { tablename: string }) => row.tablename)).toEqual(
+        expect.arrayContaining(["users", "mikro_orm_migrations"]),
+      );
+    } finally {
+      await dropDatabase(url);
+    }
+  }, 60_000);
+});
+
+describe("orion keys generate", () => {
+  it("writes key files only their owner can read, in the form the services' *_FILE variables accept", async () => {
+    const out = mkdtempSync(path.join(os.tmpdir(), "orion-keys-"));
+    try {
+      const run = orion(["keys", "generate", "--out", out]);
+      expect(await run.exited).toBe(0);
+      for (const file of ["identity-private.pem", "identity-public.pem", "auth-signing.pem"]) {
+        expect(statSync(path.join(out, file)).mode & 0o077).toBe(0);
+      }
+      const env = parseEnv(["IDENTITY_PRIVATE_KEY", "IDENTITY_PUBLIC_KEY", "AUTH_SIGNING_KEY"], {
+        IDENTITY_PRIVATE_KEY_FILE: path.join(out, "identity-private.pem"),
+        IDENTITY_PUBLIC_KEY_FILE: path.join(out, "identity-public.pem"),
+        AUTH_SIGNING_KEY_FILE: path.join(out, "auth-signing.pem"),
+      });
+      expect(env.AUTH_SIGNING_KEY).toBe(readFileSync(path.join(out, "auth-signing.pem"), "utf8").trim());
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
+  }, 60_000);
+});
