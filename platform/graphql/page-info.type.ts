@@ -1,4 +1,7 @@
 import { Directive, Field, ObjectType } from "type-graphql";
+import { z } from "zod";
+import { isUuid } from "../database/loaders";
+import { badUserInput } from "../errors";
 
 /** Relay-style page info; shared by every subgraph that paginates, so it is @shareable. */
 @ObjectType()
@@ -11,15 +14,65 @@ export class PageInfo {
   endCursor!: string | null;
 }
 
-export function encodeCursor(parts: (string | number)[]): string {
-  return Buffer.from(JSON.stringify(parts)).toString("base64url");
+/** `first` of every paginated field. */
+export const pageSizeSchema = z
+  .number()
+  .int()
+  .min(1, { error: "must be between 1 and 100" })
+  .max(100, { error: "must be between 1 and 100" });
+
+/** Where a newest-first list stopped: the last row's creation time and id (the tie-breaker). */
+export interface Position {
+  createdAt: string;
+  id: string;
 }
 
-export function decodeCursor(cursor: string): unknown[] | null {
+export function positionCursor(createdAt: Date, id: string): string {
+  return Buffer.from(JSON.stringify([createdAt.toISOString(), id])).toString("base64url");
+}
+
+/** Decodes `after`; anything that is not a cursor this API handed out is BAD_USER_INPUT, never a SQL error. */
+export function decodePosition(after: string | null | undefined): Position | null {
+  if (!after) return null;
+  let parts: unknown;
   try {
-    const parsed: unknown = JSON.parse(Buffer.from(cursor, "base64url").toString("utf8"));
-    return Array.isArray(parsed) ? parsed : null;
+    parts = JSON.parse(Buffer.from(after, "base64url").toString("utf8"));
   } catch {
-    return null;
+    parts = null;
   }
+  if (
+    !Array.isArray(parts) ||
+    parts.length !== 2 ||
+    typeof parts[0] !== "string" ||
+    Number.isNaN(Date.parse(parts[0])) ||
+    typeof parts[1] !== "string" ||
+    !isUuid(parts[1])
+  ) {
+    throw badUserInput("after", "after: not a cursor from this list");
+  }
+  return { createdAt: parts[0], id: parts[1] };
+}
+
+/** One page of a newest-first list, as a query returns it. */
+export interface Page<Row> {
+  rows: Row[];
+  hasNextPage: boolean;
+  totalCount: number;
+}
+
+/** A page as a Relay connection: edges with cursors, page info, total. */
+export function toConnection<Row, Node>(
+  page: Page<Row>,
+  positionOf: (row: Row) => { createdAt: Date; id: string },
+  nodeOf: (row: Row) => Node,
+) {
+  const edges = page.rows.map((row) => {
+    const { createdAt, id } = positionOf(row);
+    return { cursor: positionCursor(createdAt, id), node: nodeOf(row) };
+  });
+  return {
+    edges,
+    totalCount: page.totalCount,
+    pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
+  };
 }

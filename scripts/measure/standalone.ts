@@ -1,9 +1,12 @@
+import { readFileSync } from "node:fs";
+import path from "node:path";
 import { performance } from "node:perf_hooks";
 import amqp from "amqplib";
 import pg from "pg";
 import { createClient } from "redis";
 import { SMTPServer } from "smtp-server";
-import { SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../../platform/config";
+import { PORT_VARIABLES, SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../../platform/config";
+import { PROJECT_ROOT } from "../../platform/paths";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { SUBGRAPHS } from "../../subgraphs";
@@ -36,13 +39,11 @@ export interface StandaloneResult {
 }
 
 const ORDER: ServiceName[] = [...SUBGRAPH_NAMES, "router"];
-const PORT_VARIABLE: Record<ServiceName, string> = {
-  router: "ROUTER_PORT",
-  auth: "AUTH_PORT",
-  user: "USER_PORT",
-  notification: "NOTIFICATION_PORT",
-  analytics: "ANALYTICS_PORT",
-};
+/** The NODE_OPTIONS the image sets, read from the Dockerfile so the two cannot drift apart. */
+const CONTAINER_NODE_OPTIONS =
+  /^ENV NODE_OPTIONS=(.+)$/m.exec(
+    readFileSync(path.join(PROJECT_ROOT, "docker", "Dockerfile"), "utf8"),
+  )?.[1] ?? "";
 
 export const databaseName = (runId: string, name: SubgraphName) => `orion_measure_${runId}_${name}`;
 const databaseUrl = (runId: string, name: SubgraphName) => `${REAL.postgres}/${databaseName(runId, name)}`;
@@ -104,8 +105,16 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
     };
     // One at a time, so each start-up time is the service's own and not a share of two CPUs.
     for (const name of ORDER) {
-      const env = cleanEnv({ ...envs[name], [PORT_VARIABLE[name]]: String(ports[name]) });
-      log(`standalone: spawning node dist/cli/main.js serve ${name} (port ${ports[name]})`);
+      // The heap settings the containers run with: docker/Dockerfile's NODE_OPTIONS.
+      const env = cleanEnv({
+        ...envs[name],
+        [PORT_VARIABLES[name]]: String(ports[name]),
+        NODE_OPTIONS: CONTAINER_NODE_OPTIONS,
+      });
+      const nodeFlags = name === "router" ? ["--max-semi-space-size=64"] : [];
+      log(
+        `standalone: spawning node ${[...nodeFlags, "dist/cli/main.js"].join(" ")} serve ${name} (port ${ports[name]})`,
+      );
       const started = performance.now();
       const service = new Spawned(`orion serve ${name}`, ["dist/cli/main.js", "serve", name], env);
       processes.set(name, service);

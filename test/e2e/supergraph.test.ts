@@ -14,6 +14,7 @@ import {
   LoginDocument,
   MarkNotificationReadDocument,
   MeDocument,
+  MyNotificationsDocument,
   RegisterDocument,
   TrackEventDocument,
   UpdateProfileDocument,
@@ -313,10 +314,10 @@ function specifySupergraph(kind: "embedded" | "services") {
     expect(unknown.errors![0]!.message).toBe(wrong.errors![0]!.message);
   });
 
-  it("lets only an ADMIN list users, and resolves a page of users with one query per subgraph", async () => {
-    expect(codesOf(await env.request(UsersDocument, { first: 20 }, { token: bob.token }))).toContain(
-      "FORBIDDEN",
-    );
+  /** A third user, promoted to ADMIN in the auth database (there is no bootstrap command yet), signed in again. */
+  let adminToken: string | undefined;
+  async function signInAsAdmin(): Promise<string> {
+    if (adminToken) return adminToken;
     const admin = await register("admin@example.com", "Admin");
     await env.supergraph.subgraphs.auth.db.orm.em
       .fork()
@@ -325,12 +326,20 @@ function specifySupergraph(kind: "embedded" | "services") {
     const login = await env.request(LoginDocument, {
       input: { email: "admin@example.com", password: PASSWORD },
     });
-    const token = login.data!.login.accessToken;
+    adminToken = login.data!.login.accessToken;
     await eventually(async () => {
-      const page = await env.request(UsersDocument, { first: 20 }, { token });
+      const page = await env.request(UsersDocument, { first: 20 }, { token: adminToken });
       expect(page.errors).toBeUndefined();
       expect(page.data!.users.totalCount).toBe(3);
     });
+    return adminToken;
+  }
+
+  it("lets only an ADMIN list users, and resolves a page of users with one query per subgraph", async () => {
+    expect(codesOf(await env.request(UsersDocument, { first: 20 }, { token: bob.token }))).toContain(
+      "FORBIDDEN",
+    );
+    const token = await signInAsAdmin();
     const before = queryCounts(env.supergraph);
     const page = await env.request(UsersDocument, { first: 20 }, { token });
     const after = queryCounts(env.supergraph);
@@ -339,7 +348,47 @@ function specifySupergraph(kind: "embedded" | "services") {
       "alice@example.com",
       "bob@example.com",
     ]);
-    expect(subtract(after, before)).toEqual({ auth: 1, user: 2, notification: 1, analytics: 1 }); // user: the page and its total
+    expect(subtract(after, before)).toEqual({ auth: 1, user: 1, notification: 1, analytics: 1 });
+  });
+
+  it("pages through users newest first, filters them by name, and refuses a cursor it did not issue", async () => {
+    const token = await signInAsAdmin();
+    const first = await env.request(UsersDocument, { first: 2 }, { token });
+    expect(first.data!.users.edges.map((edge) => edge.node.profile.displayName)).toEqual(["Admin", "Bob"]);
+    expect(first.data!.users).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
+    const next = await env.request(
+      UsersDocument,
+      { first: 2, after: first.data!.users.pageInfo.endCursor },
+      { token },
+    );
+    expect(next.data!.users.edges.map((edge) => edge.node.profile.displayName)).toEqual(["Alice"]);
+    expect(next.data!.users).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
+
+    const found = await env.request(UsersDocument, { first: 20, search: "ALI" }, { token });
+    expect(found.data!.users.edges.map((edge) => edge.node.id)).toEqual([alice.id]);
+    expect(found.data!.users.totalCount).toBe(1);
+
+    const notJson = Buffer.from('["2026-01-01T00:00:00Z","x"]').toString("base64url");
+    for (const forged of ["not-a-cursor", notJson]) {
+      const refused = await env.request(UsersDocument, { first: 2, after: forged }, { token });
+      expect(refused.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "after" });
+    }
+  });
+
+  it("pages through a user's notifications with cursors", async () => {
+    const first = await env.request(MyNotificationsDocument, { first: 1 }, { token: bob.token });
+    const inbox = first.data!.me!.notifications;
+    expect(inbox).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true } });
+    expect(inbox.edges).toHaveLength(1);
+    const next = await env.request(
+      MyNotificationsDocument,
+      { first: 1, after: inbox.pageInfo.endCursor },
+      { token: bob.token },
+    );
+    const rest = next.data!.me!.notifications;
+    expect(rest).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: false } });
+    expect(rest.edges.map((edge) => edge.node.id)).not.toContain(inbox.edges[0]!.node.id);
+    expect(rest.edges).toHaveLength(1);
   });
 
   it("serves Apollo Sandbox to a browser on the router's GraphQL URL", async () => {

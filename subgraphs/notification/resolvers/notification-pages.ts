@@ -1,21 +1,18 @@
 import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { isUuid, uuidArray } from "../../../platform/database/loaders";
+import type { Page, Position } from "../../../platform/graphql/page-info.type";
 import { Notification } from "../entities/notification.entity";
 
 export interface PageRequest {
   userId: string;
   first: number;
-  /** Decoded cursor: the last row seen. */
-  after: { createdAt: string; id: string } | null;
+  /** The last row seen. */
+  after: Position | null;
   unreadOnly: boolean;
 }
 
-export interface NotificationPage {
-  rows: Notification[];
-  hasNextPage: boolean;
-  totalCount: number;
-}
+export type NotificationPage = Page<Notification>;
 
 /**
  * Inbox pages for many users in one query: a window function numbers each user's rows and counts

@@ -1,19 +1,12 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { z } from "zod";
-import { badUserInput, notFound, unauthenticated } from "../../../platform/errors";
+import { notFound, unauthenticated } from "../../../platform/errors";
 import { isUuid } from "../../../platform/database/loaders";
-import { decodeCursor, encodeCursor } from "../../../platform/graphql/page-info.type";
+import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import type { NotificationContext } from "./context";
 import { NotificationConnection, NotificationType } from "./notification.type";
 import { User } from "./user.type";
-
-const firstSchema = z
-  .number()
-  .int()
-  .min(1, { error: "must be between 1 and 100" })
-  .max(100, { error: "must be between 1 and 100" });
 
 @Resolver(() => User)
 export class InboxResolver {
@@ -25,29 +18,18 @@ export class InboxResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("unreadOnly", () => Boolean, { defaultValue: false }) unreadOnly?: boolean,
   ): Promise<NotificationConnection> {
-    validateInput(firstSchema, first, "first");
-    const position = after ? decodeCursor(after) : null;
-    if (
-      after &&
-      (!position || position.length !== 2 || typeof position[0] !== "string" || !isUuid(String(position[1])))
-    ) {
-      throw badUserInput("after", "after: not a cursor from this list");
-    }
+    validateInput(pageSizeSchema, first, "first");
     const page = await ctx.loaders.pages.load({
       userId: user.id,
       first,
-      after: position ? { createdAt: String(position[0]), id: String(position[1]) } : null,
+      after: decodePosition(after),
       unreadOnly: unreadOnly ?? false,
     });
-    const edges = page.rows.map((node) => ({
-      cursor: encodeCursor([node.createdAt.toISOString(), node.id]),
-      node,
-    }));
-    return {
-      edges,
-      totalCount: page.totalCount,
-      pageInfo: { hasNextPage: page.hasNextPage, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    return toConnection(
+      page,
+      (node) => node,
+      (node) => node,
+    );
   }
 
   @FieldResolver(() => Int)

@@ -1,6 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { notFound, unauthenticated } from "../../../platform/errors";
-import { decodeCursor, encodeCursor } from "../../../platform/graphql/page-info.type";
+import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
 import type { UserContext } from "./context";
@@ -9,14 +9,10 @@ import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input"
 import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
 import { z } from "zod";
-import { badUserInput } from "../../../platform/errors";
+import { profilePage } from "./profile-pages";
 
 const pageSchema = z.object({
-  first: z
-    .number()
-    .int()
-    .min(1, { error: "must be between 1 and 100" })
-    .max(100, { error: "must be between 1 and 100" }),
+  first: pageSizeSchema,
   search: z.string().max(100, { error: "must be at most 100 characters" }).nullish(),
 });
 
@@ -42,35 +38,15 @@ export class UserResolver {
     @Arg("search", () => String, { nullable: true }) search?: string | null,
   ): Promise<UserConnection> {
     validateInput(pageSchema, { first, search }, "");
-    const position = after ? decodeCursor(after) : null;
-    if (after && (!position || position.length !== 2))
-      throw badUserInput("after", "after: not a cursor from this list");
-    const filter = search ? { displayName: { $ilike: `%${search.replace(/[\\%_]/g, "\\$&")}%` } } : {};
-    const page = position
-      ? {
-          $or: [
-            { createdAt: { $lt: new Date(String(position[0])) } },
-            { createdAt: new Date(String(position[0])), userId: { $lt: String(position[1]) } },
-          ],
-        }
-      : {};
-    const [rows, totalCount] = await Promise.all([
-      ctx.em.find(
-        UserProfile,
-        { ...filter, ...page },
-        { orderBy: { createdAt: "desc", userId: "desc" }, limit: first + 1 },
-      ),
-      ctx.em.count(UserProfile, filter),
-    ]);
-    const edges = rows.slice(0, first).map((row) => {
-      ctx.loaders.profiles.prime(row.userId, row);
-      return { cursor: encodeCursor([row.createdAt.toISOString(), row.userId]), node: userRef(row.userId) };
-    });
-    return {
-      edges,
-      totalCount,
-      pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
-    };
+    const page = await profilePage(ctx.em, { first, after: decodePosition(after), search: search ?? null });
+    return toConnection(
+      page,
+      (row) => ({ createdAt: row.createdAt, id: row.userId }),
+      (row) => {
+        ctx.loaders.profiles.prime(row.userId, row);
+        return userRef(row.userId);
+      },
+    );
   }
 
   @Mutation(() => User)
