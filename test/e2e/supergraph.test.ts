@@ -6,7 +6,9 @@ import { SignJWT, importPKCS8 } from "jose";
 import { generateKeyPairSync } from "node:crypto";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
+import { signIdentityAssertion } from "../../platform/identity/identity";
 import { generateKeyMaterial } from "../../platform/identity/keys";
+import { Role } from "../../platform/identity/roles";
 import { createLogger } from "../../platform/logger";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { startSupergraph, type Infrastructure, type RunningSupergraph } from "../../cli/supergraph";
@@ -395,6 +397,98 @@ function specifySupergraph(kind: "embedded" | "services") {
     const page = await fetch(env.supergraph.routerUrl, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
     expect(await page.text()).toMatch(/sandbox/i);
+  });
+
+  it("applies each subgraph's ownership rules to fields the router reaches through _entities", async () => {
+    const key = await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA");
+    const asBob = await signIdentityAssertion(
+      { kind: "user", userId: bob.id, roles: [Role.USER], sessionId: "s", scopes: null },
+      key,
+    );
+    const entities = async (subgraph: SubgraphName, selection: string, userId: string) => {
+      const response = await fetch(env.supergraph.subgraphs[subgraph].url, {
+        method: "POST",
+        headers: { "content-type": "application/json", "orion-identity": asBob! },
+        body: JSON.stringify({
+          query: `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { ${selection} } } }`,
+          variables: { r: [{ __typename: "User", id: userId }] },
+        }),
+      });
+      return (await response.json()) as {
+        data?: { _entities: unknown[] };
+        errors?: { extensions?: { code?: string } }[];
+      };
+    };
+    const reads: [SubgraphName, string][] = [
+      ["auth", "email"],
+      ["user", "profile { displayName }"],
+      ["notification", "unreadNotificationCount"],
+      ["analytics", "activity { eventCount }"],
+    ];
+    for (const [subgraph, selection] of reads) {
+      const others = await entities(subgraph, selection, alice.id);
+      expect({ subgraph, codes: others.errors?.map((e) => e.extensions?.code) }).toEqual({
+        subgraph,
+        codes: ["FORBIDDEN"],
+      });
+      const own = await entities(subgraph, selection, bob.id);
+      expect({ subgraph, errors: own.errors }).toEqual({ subgraph, errors: undefined });
+    }
+  });
+
+  it("answers /health and /ready on every service, and publishes the signing key as a JWKS", async () => {
+    const services = [env.supergraph.router, ...Object.values(env.supergraph.subgraphs)];
+    for (const service of services) {
+      const health = await fetch(new URL("/health", service.url));
+      expect({ service: service.name, status: health.status }).toEqual({
+        service: service.name,
+        status: 200,
+      });
+      const ready = (await (await fetch(new URL("/ready", service.url))).json()) as { status: string };
+      expect({ service: service.name, ready: ready.status }).toEqual({
+        service: service.name,
+        ready: "ready",
+      });
+    }
+    const jwks = (await (
+      await fetch(new URL("/.well-known/jwks.json", env.supergraph.subgraphs.auth.url))
+    ).json()) as {
+      keys: { kid: string; alg: string; kty: string; d?: string }[];
+    };
+    const kid = (
+      JSON.parse(Buffer.from(alice.token.split(".")[0]!, "base64url").toString()) as { kid: string }
+    ).kid;
+    expect(jwks.keys).toEqual([expect.objectContaining({ kid, alg: "RS256", kty: "RSA" })]);
+    expect(jwks.keys[0]!.d).toBeUndefined(); // the public half only
+  });
+
+  it("refuses a request body over the limit with 413 and a GraphQL-shaped error", async () => {
+    const response = await fetch(env.supergraph.routerUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ query: "{ me { id } }", variables: { padding: "x".repeat(200_000) } }),
+    });
+    expect(response.status).toBe(413);
+    expect(await response.json()).toEqual({
+      errors: [{ message: "Request body too large", extensions: { code: "BAD_REQUEST" } }],
+    });
+  });
+
+  it("validates tracked events: name pattern and properties size", async () => {
+    const badName = await env.request(
+      TrackEventDocument,
+      { input: { name: "Page Viewed!" } },
+      { token: bob.token },
+    );
+    expect(badName.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.name" });
+    const huge = await env.request(
+      TrackEventDocument,
+      { input: { name: "page.viewed", properties: { blob: "x".repeat(5000) } } },
+      { token: bob.token },
+    );
+    expect(huge.errors![0]!.extensions).toMatchObject({ code: "BAD_USER_INPUT", field: "input.properties" });
+    const anonymous = await env.request(TrackEventDocument, { input: { name: "page.viewed" } }, {});
+    expect(codesOf(anonymous)).toEqual(["UNAUTHENTICATED"]);
   });
 
   it("refuses a forged identity assertion sent straight to a subgraph, even through _entities", async () => {
