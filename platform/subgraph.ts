@@ -10,7 +10,12 @@ import { createEnvelope, type EventBus, type Subscription, type Unsubscribe } fr
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { startHttpService, type RunningService } from "./http/http-service";
-import { IDENTITY_HEADER, InvalidIdentityAssertion, verifyIdentityAssertion } from "./identity/identity";
+import {
+  IDENTITY_HEADER,
+  InvalidIdentityAssertion,
+  verifyIdentityAssertion,
+  type Assertion,
+} from "./identity/identity";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import type { KeyValueStore } from "./store/key-value-store";
@@ -84,9 +89,9 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
-      let identity;
+      let assertion: Assertion;
       try {
-        identity = await verifyIdentityAssertion(req.header(IDENTITY_HEADER), identityKey);
+        assertion = await verifyIdentityAssertion(req.header(IDENTITY_HEADER), identityKey);
       } catch (error) {
         if (!(error instanceof InvalidIdentityAssertion)) throw error;
         logger.warn({ correlationId, reason: error.message }, "rejected identity assertion");
@@ -94,16 +99,13 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       }
       const em = db.orm.em.fork();
       return {
-        identity,
+        identity: assertion.identity,
         em,
         loaders: definition.createLoaders(em, deps),
         deps,
         correlationId,
         logger: logger.child({ correlationId }),
-        request: {
-          ip: req.header("x-forwarded-for")?.split(",")[0]?.trim() ?? req.ip ?? null,
-          userAgent: req.header("user-agent") ?? null,
-        },
+        request: assertion.client,
         publish: (event, payload) =>
           runtime.bus.publish(createEnvelope(event, payload, { producer: definition.name, correlationId })),
       };

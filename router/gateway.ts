@@ -31,9 +31,8 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     context,
   }: Parameters<RemoteGraphQLDataSource<RouterContext>["willSendRequest"] & {}>[0]) {
     if (!context.identity) return; // the gateway's own calls (none while the supergraph is static)
-    context.assertion ??= signIdentityAssertion(context.identity, this.identityKey);
-    const assertion = await context.assertion;
-    if (assertion) request.http?.headers.set(IDENTITY_HEADER, assertion);
+    context.assertion ??= signIdentityAssertion(context.identity, context.client, this.identityKey);
+    request.http?.headers.set(IDENTITY_HEADER, await context.assertion);
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
   }
 }

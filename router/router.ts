@@ -66,6 +66,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     context: async (req) => ({
       identity: await verifyAccessToken(req.header("authorization")),
       correlationId: String(req.res?.getHeader(REQUEST_ID_HEADER) ?? correlationIdFrom(undefined)),
+      // req.ip honours Express's `trust proxy` (loopback here): a client cannot claim another address.
+      client: { ip: req.ip ?? null, userAgent: req.header("user-agent") ?? null },
     }),
     readiness: async () => ({ supergraph: loaded }),
   });

@@ -1,5 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { Identity } from "../identity/identity";
+import type { ClientInfo, Identity } from "../identity/identity";
 import type { Logger } from "../logger";
 import type { EventDefinition, PayloadOf } from "../events/event-bus";
 
@@ -14,5 +14,6 @@ export interface SubgraphContext<Loaders = unknown, Deps = unknown> {
   logger: Logger;
   /** Publishes an event carrying this request's correlation id. Call after the change committed. */
   publish<D extends EventDefinition>(definition: D, payload: PayloadOf<D>): Promise<void>;
-  request: { ip: string | null; userAgent: string | null };
+  /** The caller's IP and user agent, from the router's signed assertion (null when not called through it). */
+  request: ClientInfo;
 }

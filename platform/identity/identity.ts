@@ -19,36 +19,71 @@ const ASSERTION_LIFETIME_SECONDS = 60;
 
 type Key = CryptoKey | KeyObject;
 
-/** Router side: turns a verified identity into a short-lived Ed25519-signed assertion. */
-export async function signIdentityAssertion(identity: Identity, privateKey: Key): Promise<string | null> {
-  if (identity.kind === "anonymous") return null;
-  return new SignJWT({ roles: identity.roles, sid: identity.sessionId, scope: identity.scopes?.join(" ") })
+/** The caller's network facts as the router saw them; subgraphs never read them from raw headers. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
+
+export interface Assertion {
+  identity: Identity;
+  client: ClientInfo;
+}
+
+/**
+ * Router side: the verified identity and the client's IP and user agent, in a short-lived
+ * Ed25519-signed assertion. Anonymous callers get one too (without `sub`), so their client facts
+ * reach the subgraphs signed as well.
+ */
+export async function signIdentityAssertion(
+  identity: Identity,
+  client: ClientInfo,
+  privateKey: Key,
+): Promise<string> {
+  const claims =
+    identity.kind === "user"
+      ? { roles: identity.roles, sid: identity.sessionId, scope: identity.scopes?.join(" ") }
+      : {};
+  const jwt = new SignJWT({ ...claims, ip: client.ip ?? undefined, ua: client.userAgent ?? undefined })
     .setProtectedHeader({ alg: "EdDSA", typ: ASSERTION_TYPE })
-    .setSubject(identity.userId)
     .setIssuer(ASSERTION_ISSUER)
     .setAudience(ASSERTION_AUDIENCE)
     .setIssuedAt()
-    .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`)
-    .sign(privateKey);
+    .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`);
+  if (identity.kind === "user") jwt.setSubject(identity.userId);
+  return jwt.sign(privateKey);
 }
 
 export class InvalidIdentityAssertion extends Error {}
 
-/** Subgraph side: no header is an anonymous caller; a header that does not verify is an attack or a bug. */
-export async function verifyIdentityAssertion(header: string | undefined, publicKey: Key): Promise<Identity> {
-  if (!header) return ANONYMOUS;
+/**
+ * Subgraph side: no header is an anonymous caller that did not come through the router (so its
+ * client facts are unknown); a header that does not verify is an attack or a bug.
+ */
+export async function verifyIdentityAssertion(
+  header: string | undefined,
+  publicKey: Key,
+): Promise<Assertion> {
+  if (!header) return { identity: ANONYMOUS, client: NO_CLIENT };
   try {
     const { payload } = await jwtVerify(header, publicKey, {
       algorithms: ["EdDSA"],
       issuer: ASSERTION_ISSUER,
       audience: ASSERTION_AUDIENCE,
       typ: ASSERTION_TYPE,
-      requiredClaims: ["sub", "exp", "iat"],
+      requiredClaims: ["exp", "iat"],
     });
+    const client = {
+      ip: typeof payload.ip === "string" ? payload.ip : null,
+      userAgent: typeof payload.ua === "string" ? payload.ua : null,
+    };
+    if (payload.sub === undefined) return { identity: ANONYMOUS, client };
     const roles = Array.isArray(payload.roles) ? payload.roles.filter(isRole) : [];
     const sid = typeof payload.sid === "string" ? payload.sid : "";
     const scope = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : null;
-    return { kind: "user", userId: payload.sub!, roles, sessionId: sid, scopes: scope };
+    return { identity: { kind: "user", userId: payload.sub, roles, sessionId: sid, scopes: scope }, client };
   } catch (error) {
     throw new InvalidIdentityAssertion(error instanceof Error ? error.message : String(error));
   }

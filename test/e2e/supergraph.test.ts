@@ -17,6 +17,7 @@ import {
   MarkNotificationReadDocument,
   MeDocument,
   MyNotificationsDocument,
+  MySessionsDocument,
   RegisterDocument,
   TrackEventDocument,
   UpdateProfileDocument,
@@ -403,6 +404,7 @@ function specifySupergraph(kind: "embedded" | "services") {
     const key = await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA");
     const asBob = await signIdentityAssertion(
       { kind: "user", userId: bob.id, roles: [Role.USER], sessionId: "s", scopes: null },
+      { ip: null, userAgent: null },
       key,
     );
     const entities = async (subgraph: SubgraphName, selection: string, userId: string) => {
@@ -434,6 +436,37 @@ function specifySupergraph(kind: "embedded" | "services") {
       const own = await entities(subgraph, selection, bob.id);
       expect({ subgraph, errors: own.errors }).toEqual({ subgraph, errors: undefined });
     }
+  });
+
+  it("records a session's user agent as the router saw it, and never trusts forwarding headers sent to a subgraph", async () => {
+    const viaRouter = await env.request(
+      LoginDocument,
+      { input: { email: "bob@example.com", password: PASSWORD } },
+      { headers: { "user-agent": "orion-e2e/1.0" } },
+    );
+    const token = viaRouter.data!.login.accessToken;
+    const sessions = await env.request(MySessionsDocument, {}, { token });
+    const current = sessions.data!.mySessions.find((session) => session.current)!;
+    expect(current).toMatchObject({ userAgent: "orion-e2e/1.0", ipAddress: expect.any(String) });
+
+    // Straight to the auth subgraph, claiming an address: no signed assertion, so no client facts at all.
+    const direct = await fetch(env.supergraph.subgraphs.auth.url, {
+      method: "POST",
+      headers: {
+        "content-type": "application/json",
+        "x-forwarded-for": "203.0.113.9",
+        "user-agent": "forged/1.0",
+      },
+      body: JSON.stringify({
+        query: "mutation ($input: LoginInput!) { login(input: $input) { accessToken } }",
+        variables: { input: { email: "bob@example.com", password: PASSWORD } },
+      }),
+    });
+    const directToken = ((await direct.json()) as { data: { login: { accessToken: string } } }).data.login
+      .accessToken;
+    const listed = await env.request(MySessionsDocument, {}, { token: directToken });
+    const recorded = listed.data!.mySessions.find((session) => session.current)!;
+    expect(recorded).toMatchObject({ ipAddress: null, userAgent: null });
   });
 
   it("answers /health and /ready on every service, and publishes the signing key as a JWKS", async () => {
