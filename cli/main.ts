@@ -12,6 +12,7 @@ import {
 } from "../platform/config";
 import { migrateDatabase } from "../platform/database/database";
 import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
+import { DEFAULT_KEPT_SIGNING_KEYS, rotateSigningKeyFile } from "../platform/identity/signing-keys";
 import { createLogger } from "../platform/logger";
 import { onShutdown, runMain, runSubgraphFromEnv } from "../platform/standalone";
 import type { AnySubgraphDefinition } from "../platform/subgraph";
@@ -42,6 +43,7 @@ function infrastructureFromEnv(): Infrastructure {
     "IDENTITY_PRIVATE_KEY",
     "IDENTITY_PUBLIC_KEY",
     "AUTH_SIGNING_KEY",
+    "AUTH_PASSWORD_PEPPER",
     "SMTP_URL",
     "MAIL_FROM",
   ]);
@@ -56,6 +58,7 @@ function infrastructureFromEnv(): Infrastructure {
       identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
       identityPublicKey: env.IDENTITY_PUBLIC_KEY,
       authSigningKey: env.AUTH_SIGNING_KEY,
+      passwordPepper: env.AUTH_PASSWORD_PEPPER,
     },
     mail: { smtpUrl: env.SMTP_URL, from: env.MAIL_FROM },
   };
@@ -143,5 +146,52 @@ keys
       console.log(`keys written to ${path.resolve(options.out)}`);
     }),
   );
+keys
+  .command("rotate")
+  .requiredOption(
+    "--dir <dir>",
+    "folder holding auth-signing.pem (the embedded mode's is <ORION_DATA_DIR>/keys)",
+  )
+  .option(
+    "--keep <n>",
+    "how many keys the bundle keeps, the new one included (2: the previous key keeps verifying)",
+    String(DEFAULT_KEPT_SIGNING_KEYS),
+  )
+  .description(
+    "Add a new auth signing key to auth-signing.pem (it signs from the next start) and drop the oldest beyond --keep",
+  )
+  .action((options: { dir: string; keep: string }, command: Command) => {
+    const keep = Number(options.keep);
+    if (!Number.isInteger(keep) || keep < 1)
+      command.error(`error: --keep must be a whole number ≥ 1, not ${options.keep}`);
+    let result: ReturnType<typeof rotateSigningKeyFile>;
+    try {
+      result = rotateSigningKeyFile(path.resolve(options.dir), keep);
+    } catch (error) {
+      // An operator's mistake (no file, a malformed bundle): the message, not a stack trace.
+      command.error(`error: ${error instanceof Error ? error.message : String(error)}`);
+    }
+    const lines = [
+      `${result.file} rotated: ${result.keys.length} key(s), oldest first; the newest signs.`,
+      `  new signing key:  kid ${result.added}`,
+      ...(result.removed.length > 0 ? [`  removed:          kid ${result.removed.join(", kid ")}`] : []),
+      "",
+      "Next:",
+      "  1. Roll the new file out to the auth subgraph and restart it (docs/key-rotation.md): `orion start`:",
+      "     restart it; compose: `docker compose -f docker/compose.yaml up -d --force-recreate auth`;",
+      "     Kubernetes: update the orion-keys Secret, then `kubectl rollout restart deployment/auth`.",
+      keep >= 2
+        ? "  2. Access tokens signed by the previous key keep verifying: it stays in the JWKS."
+        : "  2. WARNING: --keep 1 dropped the previous key: access tokens it signed are refused from the restart on.",
+      // The CLI does not load the auth subgraph's code for this; test/cli checks it matches ACCESS_TOKEN_TTL_SECONDS.
+      "  3. Wait at least 15 minutes (the access-token lifetime) after the rollout before rotating again:",
+      ...(result.keys.length >= keep
+        ? [
+            `     the next rotation drops kid ${result.keys[0]!.kid}, and every token it signed must have expired by then.`,
+          ]
+        : []),
+    ];
+    console.log(lines.join("\n"));
+  });
 
 program.parse();

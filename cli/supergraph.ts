@@ -23,6 +23,7 @@ import { startSubgraph, type RunningSubgraph } from "../platform/subgraph";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";
 import type { MailSettings } from "../subgraphs/notification/services/mailer";
+import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
 
 export type Infrastructure =
   | { kind: "embedded"; dataDir: string }
@@ -46,6 +47,12 @@ export interface SupergraphOptions {
   audience?: string;
   corsOrigins?: string[];
   supergraphSdl?: string;
+  /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
+  appUrl?: string;
+  /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
+  auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits">>;
+  /** The router's own connection to the store (default: the one the subgraphs share). */
+  routerStore?: KeyValueStore;
 }
 
 export interface RunningSupergraph {
@@ -110,9 +117,18 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     const issuer = options.issuer ?? "orion-auth";
     const audience = options.audience ?? "orion";
     const settings: Record<SubgraphName, unknown> = {
-      auth: { signingKey: keys.authSigningKey, issuer, audience },
+      auth: {
+        ...authSettingsFromEnv({
+          ...parseEnv(["AUTH_SESSION_IDLE_TIMEOUT", "AUTH_SESSION_LIFETIME", "AUTH_ADMIN_EMAILS"]),
+          AUTH_SIGNING_KEY: keys.authSigningKey,
+          AUTH_PASSWORD_PEPPER: keys.passwordPepper,
+          JWT_ISSUER: issuer,
+          JWT_AUDIENCE: audience,
+        }),
+        ...options.auth,
+      } satisfies AuthSettings,
       user: {},
-      notification: mail,
+      notification: { ...mail, appUrl: options.appUrl ?? parseEnv(["PUBLIC_APP_URL"]).PUBLIC_APP_URL },
       analytics: {},
     };
     const started = await Promise.all(
@@ -147,6 +163,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       identityPrivateKey: keys.identityPrivateKey,
       corsOrigins: options.corsOrigins ?? [],
       bodyLimit: "100kb",
+      store: options.routerStore ?? store,
     });
     cleanups.push(() => router.stop());
     return {

@@ -101,7 +101,43 @@ export const VARIABLES = {
     pem("PUBLIC KEY"),
     "subgraphs: Ed25519 SPKI key that verifies the router's identity assertion",
   ),
-  AUTH_SIGNING_KEY: variable(pem("PRIVATE KEY"), "auth: RSA PKCS#8 key that signs access tokens (RS256)"),
+  AUTH_SIGNING_KEY: variable(
+    pem("PRIVATE KEY"),
+    "auth: RSA PKCS#8 keys (PEM blocks, oldest first); the last signs access tokens (RS256), all verify",
+  ),
+  AUTH_PASSWORD_PEPPER: variable(
+    z
+      .string()
+      .trim()
+      .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, "base64").length >= 32, {
+        error: "must be at least 32 random bytes, base64-encoded",
+      }),
+    "auth: server-side pepper (HMAC-SHA-256 key applied to passwords before bcrypt)",
+  ),
+  AUTH_SESSION_IDLE_TIMEOUT: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(14 * 24 * 3600),
+    "auth: seconds a session may go unused (no refresh) before it ends",
+  ),
+  AUTH_SESSION_LIFETIME: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 24 * 3600),
+    "auth: seconds after sign-in when a session ends however active it is",
+  ),
+  AUTH_ADMIN_EMAILS: variable(
+    csv,
+    "auth: addresses made ADMIN once they verify their e-mail (bootstraps the first ADMIN)",
+  ),
+  PUBLIC_APP_URL: variable(
+    url(["http", "https"]).default("http://localhost:3000"),
+    "notification: base URL of the links in e-mails (password reset, e-mail verification)",
+  ),
   JWT_ISSUER: variable(z.string().min(1).default("orion-auth"), "`iss` of access tokens"),
   JWT_AUDIENCE: variable(z.string().min(1).default("orion"), "`aud` of access tokens"),
   AUTH_JWKS_URL: variable(
@@ -158,6 +194,8 @@ export const SERVICE_VARIABLES = {
   router: [
     ...COMMON,
     PORT_VARIABLES.router,
+    "REDIS_URL",
+    "REDIS_KEY_PREFIX",
     "IDENTITY_PRIVATE_KEY",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
@@ -175,6 +213,10 @@ export const SERVICE_VARIABLES = {
     PORT_VARIABLES.auth,
     DATABASE_VARIABLES.auth,
     "AUTH_SIGNING_KEY",
+    "AUTH_PASSWORD_PEPPER",
+    "AUTH_SESSION_IDLE_TIMEOUT",
+    "AUTH_SESSION_LIFETIME",
+    "AUTH_ADMIN_EMAILS",
     "JWT_ISSUER",
     "JWT_AUDIENCE",
   ],
@@ -185,6 +227,7 @@ export const SERVICE_VARIABLES = {
     DATABASE_VARIABLES.notification,
     "SMTP_URL",
     "MAIL_FROM",
+    "PUBLIC_APP_URL",
   ],
   analytics: [...SUBGRAPH_COMMON, PORT_VARIABLES.analytics, DATABASE_VARIABLES.analytics],
 } as const satisfies Record<ServiceName, readonly VariableName[]>;

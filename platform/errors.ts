@@ -31,9 +31,23 @@ export const badUserInput = (field: string, message: string) =>
   publicError(ErrorCode.BAD_USER_INPUT, message, { field });
 
 /** An error raised before execution (e.g. a bad credential) that must also set the HTTP status. */
-export function requestError(code: ErrorCode, message: string): GraphQLError {
-  const status = HTTP_STATUS[code];
+export function requestError(code: ErrorCode, message: string, httpStatus?: number): GraphQLError {
+  const status = httpStatus ?? HTTP_STATUS[code];
   return new GraphQLError(message, { extensions: { code, ...(status ? { http: { status } } : {}) } });
+}
+
+/**
+ * A deliberate, retryable outage answer (HTTP 503, `Retry-After`): INTERNAL_SERVER_ERROR whose
+ * message is written for the client and so survives masking.
+ */
+export function unavailable(message: string, retryAfterSeconds = 5): GraphQLError {
+  return new GraphQLError(message, {
+    extensions: {
+      code: ErrorCode.INTERNAL_SERVER_ERROR,
+      retryable: true,
+      http: { status: 503, headers: new Map([["retry-after", String(retryAfterSeconds)]]) },
+    },
+  });
 }
 
 const PUBLIC_CODES = new Set<string>([
@@ -62,6 +76,8 @@ export function maskError(
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     return { ...formatted, extensions };
   }
+  if (code === ErrorCode.INTERNAL_SERVER_ERROR && extensions.retryable === true)
+    return { ...formatted, extensions: { code, retryable: true } };
   // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
   if (!extensions.serviceName) onInternal(formatted.message);
   return {

@@ -3,6 +3,8 @@ import type { ClientInfo, Identity } from "../platform/identity/identity";
 
 export interface RouterContext extends BaseContext {
   identity: Identity;
+  /** The token verified but its session could not be checked (store unreachable): mutations are refused. */
+  unconfirmed: boolean;
   correlationId: string;
   client: ClientInfo;
   /** Signed once per request, on the first subgraph fetch, then reused. */

@@ -3,6 +3,7 @@ import { readFileSync } from "node:fs";
 import { parseServiceEnv } from "../platform/config";
 import { createLogger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
+import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { onShutdown, runMain } from "../platform/standalone";
 import { startRouter } from "./router";
 
@@ -10,6 +11,11 @@ import { startRouter } from "./router";
 export async function runRouterFromEnv(): Promise<void> {
   const env = parseServiceEnv("router");
   const logger = createLogger("router", env.LOG_LEVEL);
+  const store = await RedisKeyValueStore.connect({
+    url: env.REDIS_URL,
+    prefix: env.REDIS_KEY_PREFIX,
+    logger: logger.child({ component: "store" }),
+  });
   const authUrl = env.AUTH_URL ?? "http://localhost:3001/graphql";
   const router = await startRouter({
     port: env.ROUTER_PORT,
@@ -29,8 +35,12 @@ export async function runRouterFromEnv(): Promise<void> {
     identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
     corsOrigins: env.CORS_ORIGINS,
     bodyLimit: env.BODY_LIMIT,
+    store,
   });
-  onShutdown(logger, () => router.stop());
+  onShutdown(logger, async () => {
+    await router.stop();
+    await store.close();
+  });
 }
 
 if (require.main === module) runMain(runRouterFromEnv);

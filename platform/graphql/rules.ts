@@ -1,34 +1,87 @@
 import { allow, rule } from "graphql-shield";
 import type { IRules } from "graphql-shield";
+import type { GraphQLError } from "graphql";
 import { forbidden, unauthenticated } from "../errors";
+import type { Identity, UserIdentity } from "../identity/identity";
 import { Role } from "../identity/roles";
+import type { Scope } from "../identity/scopes";
 import type { SubgraphContext } from "./context";
 
+/**
+ * The permission vocabulary every subgraph's rule map is written in. Anything a map does not name
+ * is denied (see federated-schema.ts). Anonymous callers learn they must sign in, not that they are
+ * forbidden; an API key outside its scopes is FORBIDDEN.
+ */
 export type RuleMap = IRules;
 
-/** Signed in (a user session). Anonymous callers learn they must sign in, not that they are forbidden. */
-export const isAuthenticated = rule({ cache: "contextual" })((_parent, _args, ctx: SubgraphContext) =>
-  ctx.identity.kind === "user" ? true : unauthenticated(),
+type Check = true | GraphQLError;
+
+function signedInWith(identity: Identity, scope: Scope | null): UserIdentity | GraphQLError {
+  if (identity.kind !== "user") return unauthenticated();
+  if (identity.scopes !== null && (scope === null || !identity.scopes.includes(scope)))
+    return forbidden(scope ? `This API key lacks the ${scope} scope` : "Not available to API keys");
+  return identity;
+}
+
+const memo = <T>(make: (scope: Scope) => T) => {
+  const made = new Map<Scope, T>();
+  return (scope: Scope) => {
+    if (!made.has(scope)) made.set(scope, make(scope));
+    return made.get(scope)!;
+  };
+};
+
+/** Signed in through a session, or an API key holding `scope`. */
+export const signedIn = memo((scope: Scope) =>
+  rule(`signedIn:${scope}`, { cache: "contextual" })((_parent, _args, ctx: SubgraphContext): Check => {
+    const who = signedInWith(ctx.identity, scope);
+    return who instanceof Error ? who : true;
+  }),
 );
 
-export const isAdmin = rule({ cache: "contextual" })((_parent, _args, ctx: SubgraphContext) => {
-  if (ctx.identity.kind !== "user") return unauthenticated();
-  return ctx.identity.roles.includes(Role.ADMIN) ? true : forbidden();
+/** Managing credentials (sessions, keys, passwords, the account itself) needs a session: never an API key. */
+export const withSession = rule("withSession", { cache: "contextual" })((
+  _parent,
+  _args,
+  ctx: SubgraphContext,
+): Check => {
+  const who = signedInWith(ctx.identity, null);
+  return who instanceof Error ? who : true;
+});
+
+/** ADMIN role; an API key also needs the `admin` scope. */
+export const isAdmin = rule("isAdmin", { cache: "contextual" })((
+  _parent,
+  _args,
+  ctx: SubgraphContext,
+): Check => {
+  const who = signedInWith(ctx.identity, "admin");
+  if (who instanceof Error) return who;
+  return who.roles.includes(Role.ADMIN) ? true : forbidden();
 });
 
 /**
- * The caller is the user the data belongs to, or an ADMIN. `ownerOf` reads the owner's id from
- * the parent (an entity reached through `_entities`) or the arguments (`user(id:)`).
+ * The caller is the user the data belongs to (holding `scope` if an API key), or an ADMIN.
+ * `ownerOf` reads the owner's id from the parent (an entity reached through `_entities`) or the
+ * arguments (`user(id:)`).
  */
-export function isSelfOrAdmin(ownerOf: (parent: unknown, args: Record<string, unknown>) => unknown) {
-  return rule({ cache: "strict" })((parent, args, ctx: SubgraphContext) => {
-    if (ctx.identity.kind !== "user") return unauthenticated();
-    if (ctx.identity.roles.includes(Role.ADMIN)) return true;
-    return ownerOf(parent, args) === ctx.identity.userId ? true : forbidden();
+export function isSelfOrAdmin(
+  scope: Scope,
+  ownerOf: (parent: unknown, args: Record<string, unknown>) => unknown,
+) {
+  return rule({ cache: "strict" })((parent, args, ctx: SubgraphContext): Check => {
+    const who = signedInWith(ctx.identity, scope);
+    if (who instanceof Error) return who;
+    if (ownerOf(parent, args) === who.userId) return true;
+    const admin = who.roles.includes(Role.ADMIN) && (who.scopes === null || who.scopes.includes("admin"));
+    return admin ? true : forbidden();
   });
 }
 
-export const ownUserEntity = isSelfOrAdmin((parent) => (parent as { id?: unknown } | null)?.id);
+/** A field of the User entity: visible to that user and to ADMIN. */
+export const ownUserEntity = memo((scope: Scope) =>
+  isSelfOrAdmin(scope, (parent) => (parent as { id?: unknown } | null)?.id),
+);
 
 /** What the router needs from every subgraph: `_entities` itself is open, the entity fields carry the rules. */
 export const FEDERATION_RULES = {

@@ -2,9 +2,20 @@ import { SignJWT, jwtVerify, type CryptoKey, type KeyObject } from "jose";
 import { Role } from "./roles";
 
 /** Who is calling, as the router established it. Business code sees only this, never a token. */
-export type Identity =
-  | { kind: "anonymous" }
-  | { kind: "user"; userId: string; roles: Role[]; sessionId: string; scopes: string[] | null };
+export type Identity = { kind: "anonymous" } | UserIdentity;
+
+/**
+ * A signed-in user, through a session (access token) or an API key. `scopes` null means a session,
+ * which may do whatever the user's roles allow; an API key is limited to its scopes.
+ */
+export interface UserIdentity {
+  kind: "user";
+  userId: string;
+  roles: Role[];
+  sessionId: string | null;
+  apiKeyId: string | null;
+  scopes: string[] | null;
+}
 
 export const ANONYMOUS: Identity = { kind: "anonymous" };
 
@@ -44,7 +55,12 @@ export async function signIdentityAssertion(
 ): Promise<string> {
   const claims =
     identity.kind === "user"
-      ? { roles: identity.roles, sid: identity.sessionId, scope: identity.scopes?.join(" ") }
+      ? {
+          roles: identity.roles,
+          sid: identity.sessionId ?? undefined,
+          key: identity.apiKeyId ?? undefined,
+          scope: identity.scopes?.join(" "),
+        }
       : {};
   const jwt = new SignJWT({ ...claims, ip: client.ip ?? undefined, ua: client.userAgent ?? undefined })
     .setProtectedHeader({ alg: "EdDSA", typ: ASSERTION_TYPE })
@@ -81,9 +97,15 @@ export async function verifyIdentityAssertion(
     };
     if (payload.sub === undefined) return { identity: ANONYMOUS, client };
     const roles = Array.isArray(payload.roles) ? payload.roles.filter(isRole) : [];
-    const sid = typeof payload.sid === "string" ? payload.sid : "";
-    const scope = typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : null;
-    return { identity: { kind: "user", userId: payload.sub, roles, sessionId: sid, scopes: scope }, client };
+    const identity: UserIdentity = {
+      kind: "user",
+      userId: payload.sub,
+      roles,
+      sessionId: typeof payload.sid === "string" ? payload.sid : null,
+      apiKeyId: typeof payload.key === "string" ? payload.key : null,
+      scopes: typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : null,
+    };
+    return { identity, client };
   } catch (error) {
     throw new InvalidIdentityAssertion(error instanceof Error ? error.message : String(error));
   }

@@ -1,16 +1,38 @@
-import type { KeyValueStore } from "./key-value-store";
+import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { createLogger, type Logger } from "../logger";
+import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
 
 interface Entry {
   value: string;
   expiresAt: number | null;
 }
 
-/** The embedded store. Single-threaded JavaScript makes every operation atomic, as Redis commands are. */
+type Listener = (message: string) => void;
+
+/**
+ * The embedded store. Single-threaded JavaScript makes every operation atomic, as Redis commands
+ * are. Pub/sub stays within the process and is synchronous: every listener has been called by the
+ * time publish() resolves.
+ */
 export class MemoryKeyValueStore implements KeyValueStore {
   private readonly entries = new Map<string, Entry>();
+  private readonly channels = new Map<string, Set<Listener>>();
   private readonly sweeper: NodeJS.Timeout;
+  private readonly now: () => number;
+  private readonly logger: Logger;
+  readonly rateLimiter: (options: RateLimiterOptions) => RateLimiterAbstract = rateLimiterRegistry(
+    (options) =>
+      new RateLimiterMemory({
+        keyPrefix: `limit:${options.name}`,
+        points: options.points,
+        duration: options.durationSeconds,
+        blockDuration: options.blockSeconds,
+      }),
+  );
 
-  constructor(private readonly now: () => number = Date.now) {
+  constructor(options: { now?: () => number; logger?: Logger } = {}) {
+    this.now = options.now ?? Date.now;
+    this.logger = options.logger ?? createLogger("memory-store");
     // Expired keys are also dropped on read; the sweep only bounds memory for keys never read again.
     this.sweeper = setInterval(() => this.sweep(), 60_000);
     this.sweeper.unref();
@@ -67,12 +89,36 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return raw ? (JSON.parse(raw) as string[]) : [];
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    // A copy: a listener that subscribes or unsubscribes while being called changes the next delivery.
+    for (const listener of [...(this.channels.get(channel) ?? [])]) {
+      try {
+        listener(message);
+      } catch (error) {
+        this.logger.error({ err: error, channel }, "pub/sub listener failed");
+      }
+    }
+  }
+
+  async subscribe(channel: string, listener: Listener): Promise<() => Promise<void>> {
+    // A wrapper per subscription, so the same function subscribed twice is two subscriptions, as on Redis.
+    const subscription: Listener = (message) => listener(message);
+    let listeners = this.channels.get(channel);
+    if (!listeners) this.channels.set(channel, (listeners = new Set()));
+    listeners.add(subscription);
+    return async () => {
+      listeners.delete(subscription);
+      if (listeners.size === 0 && this.channels.get(channel) === listeners) this.channels.delete(channel);
+    };
+  }
+
   async ping(): Promise<boolean> {
     return true;
   }
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+    this.channels.clear();
   }
 
   /** Like SADD/SREM + EXPIRE: the expiry changes only when a TTL is given; an empty set is gone. */

@@ -1,12 +1,57 @@
 import { createClient, type RedisClientType } from "redis";
+import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "../logger";
-import type { KeyValueStore } from "./key-value-store";
+import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
 
-/** Redis adapter. Every key is prefixed, so deployments (and test runs) sharing a server never collide. */
+/** How long subscribe() waits for the subscriber connection the first time it is opened. */
+const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
+/** How long close() lets pending commands finish before dropping the connection. */
+const CLOSE_TIMEOUT_MS = 2000;
+
+class RedisUnavailableError extends Error {
+  constructor() {
+    super("Redis is unreachable (reconnecting in the background)");
+    this.name = "RedisUnavailableError";
+  }
+}
+
+/**
+ * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
+ * server never collide.
+ *
+ * Failure: the client runs with `disableOfflineQueue`, so while Redis is unreachable commands
+ * reject at once (node-redis's ClientOfflineError) instead of queueing until it is back; the
+ * client reconnects in the background with `reconnectStrategy`. node-redis applies
+ * `disableOfflineQueue` only to single commands, not to MULTI, pub/sub or the rate limiters'
+ * scripts, so those check the connection here (the limiters through `rejectIfRedisNotReady`).
+ *
+ * Pub/sub uses a second connection, opened by the first subscribe() (a subscribed RESP2
+ * connection can run nothing else). After a reconnect node-redis subscribes that connection to
+ * every channel that still has listeners before it is ready again (`resubscribe` in its socket
+ * initiator; covered by test/contract/redis-outage.test.ts); messages published while it was
+ * disconnected are lost, as Redis pub/sub never stores them.
+ */
 export class RedisKeyValueStore implements KeyValueStore {
+  private subscriber: { client: RedisClientType; connected: Promise<void> } | undefined;
+  private closed = false;
+  readonly rateLimiter: (options: RateLimiterOptions) => RateLimiterAbstract = rateLimiterRegistry(
+    (options) =>
+      new RateLimiterRedis({
+        storeClient: this.client,
+        useRedisPackage: true,
+        // Its scripts and MULTIs would otherwise wait for the reconnect.
+        rejectIfRedisNotReady: true,
+        keyPrefix: `${this.prefix}limit:${options.name}`,
+        points: options.points,
+        duration: options.durationSeconds,
+        blockDuration: options.blockSeconds,
+      }),
+  );
+
   private constructor(
     private readonly client: RedisClientType,
     private readonly prefix: string,
+    private readonly logger: Logger,
   ) {}
 
   static async connect(options: {
@@ -16,12 +61,14 @@ export class RedisKeyValueStore implements KeyValueStore {
   }): Promise<RedisKeyValueStore> {
     const client: RedisClientType = createClient({
       url: options.url,
+      // Reject commands while disconnected instead of queueing them until Redis is back.
+      disableOfflineQueue: true,
       socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5000) },
     });
     // Without a listener an 'error' event would crash the process; reconnects are the client's job.
     client.on("error", (error: Error) => options.logger.warn({ err: error }, "Redis error"));
     await client.connect();
-    return new RedisKeyValueStore(client, options.prefix);
+    return new RedisKeyValueStore(client, options.prefix, options.logger);
   }
 
   async get(key: string): Promise<string | null> {
@@ -55,6 +102,8 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async setAdd(key: string, member: string, options: { ttlSeconds?: number } = {}): Promise<void> {
+    // MULTI bypasses disableOfflineQueue: without this check it would wait for the reconnect.
+    this.assertReady(this.client);
     const multi = this.client.multi().sAdd(this.prefix + key, member);
     if (options.ttlSeconds) multi.expire(this.prefix + key, options.ttlSeconds);
     await multi.exec();
@@ -68,6 +117,36 @@ export class RedisKeyValueStore implements KeyValueStore {
     return this.client.sMembers(this.prefix + key);
   }
 
+  async publish(channel: string, message: string): Promise<void> {
+    await this.client.publish(this.prefix + channel, message);
+  }
+
+  async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
+    const subscriber = await this.subscriberClient();
+    // Pub/sub commands bypass disableOfflineQueue too.
+    this.assertReady(subscriber);
+    const name = this.prefix + channel;
+    let active = true;
+    // A wrapper per subscription: node-redis keeps a set of listeners per channel, so the same
+    // function subscribed twice would otherwise be one subscription. A listener that throws
+    // inside node-redis's reply parser would reset the connection's decoder: never let it.
+    const subscription = (message: string) => {
+      if (!active) return;
+      try {
+        listener(message);
+      } catch (error) {
+        this.logger.error({ err: error, channel }, "pub/sub listener failed");
+      }
+    };
+    await subscriber.subscribe(name, subscription);
+    return async () => {
+      if (!active) return;
+      // Never called again from here on, whatever happens to the UNSUBSCRIBE below.
+      active = false;
+      await this.unsubscribe(subscriber, name, subscription);
+    };
+  }
+
   async ping(): Promise<boolean> {
     try {
       return (await this.client.ping()) === "PONG";
@@ -77,7 +156,11 @@ export class RedisKeyValueStore implements KeyValueStore {
   }
 
   async close(): Promise<void> {
-    if (this.client.isOpen) await this.client.quit();
+    this.closed = true;
+    const subscriber = this.subscriber;
+    this.subscriber = undefined;
+    if (subscriber) await shutDown(subscriber.client);
+    await shutDown(this.client);
   }
 
   /** Removes every key under this store's prefix; for test teardown. */
@@ -85,5 +168,75 @@ export class RedisKeyValueStore implements KeyValueStore {
     for await (const keys of this.client.scanIterator({ MATCH: `${this.prefix}*`, COUNT: 500 })) {
       if (keys.length > 0) await this.client.del(keys);
     }
+  }
+
+  private assertReady(client: RedisClientType): void {
+    if (!client.isReady) throw new RedisUnavailableError();
+  }
+
+  /** The subscriber connection, opened on first use while Redis answers. */
+  private async subscriberClient(): Promise<RedisClientType> {
+    if (this.closed) throw new Error("the key-value store is closed");
+    // Redis down: fail now rather than wait for the subscriber connection.
+    this.assertReady(this.client);
+    if (!this.subscriber) {
+      const client: RedisClientType = this.client.duplicate();
+      client.on("error", (error: Error) => this.logger.warn({ err: error }, "Redis subscriber error"));
+      const connected = client.connect().then(() => undefined);
+      // Awaited below with a deadline; a failure after that deadline must not go unhandled.
+      connected.catch(() => undefined);
+      this.subscriber = { client, connected };
+    }
+    const { client, connected } = this.subscriber;
+    await withDeadline(connected, SUBSCRIBER_CONNECT_TIMEOUT_MS);
+    return client;
+  }
+
+  /**
+   * Sends UNSUBSCRIBE once the connection can take it. Until node-redis gets the reply it keeps
+   * the channel (and would re-subscribe it after a reconnect), so a failed attempt is retried
+   * after the next reconnect rather than leaving the channel subscribed for good.
+   */
+  private async unsubscribe(
+    subscriber: RedisClientType,
+    name: string,
+    subscription: (message: string) => void,
+  ): Promise<void> {
+    if (this.closed || !subscriber.isOpen) return;
+    if (subscriber.isReady) {
+      try {
+        await subscriber.unsubscribe(name, subscription);
+        return;
+      } catch (error) {
+        this.logger.warn({ err: error, channel: name }, "Redis UNSUBSCRIBE failed; retrying after reconnect");
+      }
+    }
+    subscriber.once("ready", () => void this.unsubscribe(subscriber, name, subscription));
+  }
+}
+
+/** Closes gracefully when connected; drops the connection (and its reconnect loop) otherwise. */
+async function shutDown(client: RedisClientType): Promise<void> {
+  if (!client.isOpen) return;
+  if (!client.isReady) {
+    client.destroy();
+    return;
+  }
+  const closed = await withDeadline(client.close(), CLOSE_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
+  if (!closed) client.destroy();
+}
+
+async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RedisUnavailableError()), ms);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
   }
 }

@@ -1,7 +1,7 @@
-import { allow, isAuthenticated, ownUserEntity, type RuleMap } from "../../platform/graphql/rules";
+import { allow, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
 
 export const analyticsPermissions: RuleMap = {
-  Mutation: { trackEvent: isAuthenticated },
-  User: { id: allow, activity: ownUserEntity },
+  Mutation: { trackEvent: signedIn("analytics:write") },
+  User: { id: allow, activity: ownUserEntity("analytics:read") },
   UserActivity: allow,
 };

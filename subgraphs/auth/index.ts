@@ -1,25 +1,42 @@
 import type { SubgraphDefinition } from "../../platform/subgraph";
+import { ApiKeyRecord } from "./entities/api-key.entity";
+import { AuditEvent } from "./entities/audit-event.entity";
+import { OneTimeToken } from "./entities/one-time-token.entity";
 import { UserAccount } from "./entities/user-account.entity";
 import { authMigrations } from "./migrations";
 import { createAuthLoaders, type AuthDeps, type AuthLoaders } from "./resolvers/context";
+import { normalizeEmail } from "./resolvers/credentials.input";
 import { buildAuthSchema } from "./schema";
+import { ApiKeyDirectory } from "./services/api-keys";
+import { LoginThrottle } from "./services/login-throttle";
+import { PasswordHasher } from "./services/passwords";
 import { SessionStore } from "./services/session-store";
-import { TokenIssuer, type TokenSettings } from "./services/token-issuer";
+import { TokenIssuer } from "./services/token-issuer";
+import { authSettingsFromEnv, type AuthSettings } from "./settings";
 
-export const authSubgraph: SubgraphDefinition<TokenSettings, AuthDeps, AuthLoaders, "auth"> = {
+export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoaders, "auth"> = {
   name: "auth",
-  entities: [UserAccount],
+  entities: [UserAccount, ApiKeyRecord, OneTimeToken, AuditEvent],
   migrations: authMigrations,
   buildSchema: buildAuthSchema,
-  settingsFromEnv: (env) => ({
-    signingKey: env.AUTH_SIGNING_KEY,
-    issuer: env.JWT_ISSUER,
-    audience: env.JWT_AUDIENCE,
-  }),
-  createDependencies: async (runtime) => ({
-    tokens: await TokenIssuer.create(runtime.settings),
-    sessions: new SessionStore(runtime.store),
-  }),
+  settingsFromEnv: authSettingsFromEnv,
+  createDependencies: async ({ settings, store, logger }, db) => {
+    const apiKeys = new ApiKeyDirectory(store);
+    const em = db.orm.em.fork();
+    const republished = await apiKeys.republishAll(
+      em,
+      async (userId) => (await em.findOne(UserAccount, { id: userId }))?.roles ?? [],
+    );
+    logger.info({ apiKeys: republished }, "API key lookup copies written");
+    return {
+      tokens: await TokenIssuer.create(settings),
+      sessions: new SessionStore(store, settings.sessions),
+      passwords: new PasswordHasher(settings.pepper),
+      apiKeys,
+      loginThrottle: new LoginThrottle(store, settings.loginLimits),
+      adminEmails: new Set(settings.adminEmails.map(normalizeEmail)),
+    };
+  },
   createLoaders: (em) => createAuthLoaders(em),
   routes: (app, deps) => {
     app.get("/.well-known/jwks.json", (_req, res) => {

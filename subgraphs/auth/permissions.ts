@@ -1,16 +1,41 @@
-import { allow, isAuthenticated, ownUserEntity, type RuleMap } from "../../platform/graphql/rules";
+import { allow, isAdmin, ownUserEntity, withSession, type RuleMap } from "../../platform/graphql/rules";
 
-/** Every field this subgraph serves, with who may read it. Anything missing is denied. */
+/**
+ * Every field this subgraph serves, with who may use it. Anything missing is denied. Credential
+ * management needs a session: an API key never manages sessions, keys, passwords or the account.
+ */
 export const authPermissions: RuleMap = {
-  Query: { mySessions: isAuthenticated },
-  Mutation: { register: allow, login: allow },
+  Query: { mySessions: withSession, myApiKeys: withSession, auditEvents: isAdmin },
+  Mutation: {
+    register: allow,
+    login: allow,
+    refreshSession: allow,
+    requestPasswordReset: allow,
+    resetPassword: allow,
+    verifyEmail: allow,
+    logout: withSession,
+    logoutEverywhere: withSession,
+    revokeSession: withSession,
+    changePassword: withSession,
+    requestEmailVerification: withSession,
+    createApiKey: withSession,
+    revokeApiKey: withSession,
+    deleteMyAccount: withSession,
+    setUserRoles: isAdmin,
+  },
   User: {
     id: allow,
-    email: ownUserEntity,
-    emailVerified: ownUserEntity,
-    roles: ownUserEntity,
-    createdAt: ownUserEntity,
+    email: ownUserEntity("user:read"),
+    emailVerified: ownUserEntity("user:read"),
+    roles: ownUserEntity("user:read"),
+    createdAt: ownUserEntity("user:read"),
   },
   AuthPayload: allow,
   Session: allow,
+  ApiKey: allow,
+  CreatedApiKey: allow,
+  AuditEvent: allow,
+  AuditEventEdge: allow,
+  AuditEventConnection: allow,
+  PageInfo: allow,
 };

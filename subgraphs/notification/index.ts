@@ -10,8 +10,10 @@ import {
 import { buildNotificationSchema } from "./schema";
 import { createMailer, type MailSettings } from "./services/mailer";
 
+export type NotificationSettings = MailSettings & { appUrl: string };
+
 export const notificationSubgraph: SubgraphDefinition<
-  MailSettings,
+  NotificationSettings,
   NotificationDeps,
   NotificationLoaders,
   "notification"
@@ -20,8 +22,8 @@ export const notificationSubgraph: SubgraphDefinition<
   entities: [Notification],
   migrations: notificationMigrations,
   buildSchema: buildNotificationSchema,
-  settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM }),
-  createDependencies: (runtime) => ({ mailer: createMailer(runtime.settings) }),
+  settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, appUrl: env.PUBLIC_APP_URL }),
+  createDependencies: ({ settings }) => ({ mailer: createMailer(settings), appUrl: settings.appUrl }),
   createLoaders: (em) => createNotificationLoaders(em),
   subscriptions: notificationSubscriptions,
   dispose: (deps) => deps.mailer.close(),

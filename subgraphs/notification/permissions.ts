@@ -1,8 +1,12 @@
-import { allow, isAuthenticated, ownUserEntity, type RuleMap } from "../../platform/graphql/rules";
+import { allow, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
 
 export const notificationPermissions: RuleMap = {
-  Mutation: { markNotificationRead: isAuthenticated },
-  User: { id: allow, notifications: ownUserEntity, unreadNotificationCount: ownUserEntity },
+  Mutation: { markNotificationRead: signedIn("notifications:write") },
+  User: {
+    id: allow,
+    notifications: ownUserEntity("notifications:read"),
+    unreadNotificationCount: ownUserEntity("notifications:read"),
+  },
   Notification: allow,
   NotificationConnection: allow,
   NotificationEdge: allow,

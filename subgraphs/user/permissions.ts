@@ -1,20 +1,20 @@
 import {
   allow,
   isAdmin,
-  isAuthenticated,
   isSelfOrAdmin,
   ownUserEntity,
+  signedIn,
   type RuleMap,
 } from "../../platform/graphql/rules";
 
 export const userPermissions: RuleMap = {
   Query: {
     me: allow,
-    user: isSelfOrAdmin((_parent, args) => args.id),
+    user: isSelfOrAdmin("user:read", (_parent, args) => args.id),
     users: isAdmin,
   },
-  Mutation: { updateProfile: isAuthenticated },
-  User: { id: allow, profile: ownUserEntity, preferences: ownUserEntity },
+  Mutation: { updateProfile: signedIn("user:write") },
+  User: { id: allow, profile: ownUserEntity("user:read"), preferences: ownUserEntity("user:read") },
   Profile: allow,
   Preferences: allow,
   UserConnection: allow,

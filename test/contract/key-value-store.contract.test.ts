@@ -1,3 +1,4 @@
+import { RateLimiterRes } from "rate-limiter-flexible";
 import { createLogger } from "../../platform/logger";
 import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
@@ -28,7 +29,7 @@ const adapters: StoreAdapter[] = [
   {
     name: MemoryKeyValueStore.name,
     services: [],
-    open: async () => new MemoryKeyValueStore(),
+    open: async () => new MemoryKeyValueStore({ logger }),
     cleanup: async () => undefined,
   },
   {
@@ -200,8 +201,177 @@ for (const adapter of adapters) {
       const { store } = await setup();
       expect(await store.ping()).toBe(true);
     });
+
+    describe("pub/sub", () => {
+      test("a listener receives the messages published on its channel, in order, and no others", async () => {
+        const { store, key } = await setup();
+        const news = key("news");
+        const received: string[] = [];
+        await store.subscribe(news, (message) => received.push(message));
+
+        await store.publish(key("other-channel"), "not for us");
+        for (const message of ["one", "two", "three"]) await store.publish(news, message);
+
+        await eventually(() => expect(received).toEqual(["one", "two", "three"]));
+      });
+
+      test("every subscription receives each message, and an unsubscribed listener no more", async () => {
+        const { store, key } = await setup();
+        const news = key("news");
+        const first: string[] = [];
+        const second: string[] = [];
+        const twice: string[] = [];
+        const recordTwice = (message: string) => twice.push(message);
+        const unsubscribeFirst = await store.subscribe(news, (message) => first.push(message));
+        await store.subscribe(news, (message) => second.push(message));
+        // The same function subscribed twice is two subscriptions.
+        await store.subscribe(news, recordTwice);
+        const unsubscribeTwice = await store.subscribe(news, recordTwice);
+
+        await store.publish(news, "before");
+        // Delivery may lag publish (Redis): a message still on its way when a listener
+        // unsubscribes is not delivered to it.
+        await eventually(() =>
+          expect([first, second, twice]).toEqual([["before"], ["before"], ["before", "before"]]),
+        );
+        await unsubscribeFirst();
+        await unsubscribeFirst(); // harmless
+        await unsubscribeTwice();
+        await store.publish(news, "after");
+
+        // Messages on one channel arrive in order: once "after" is in, "before" was delivered too.
+        await eventually(() => expect(second).toEqual(["before", "after"]));
+        expect(first).toEqual(["before"]);
+        expect(twice).toEqual(["before", "before", "after"]);
+      });
+
+      test("a message published while nobody listens is not delivered to a later subscriber", async () => {
+        const { store, key } = await setup();
+        const news = key("news");
+        await store.publish(news, "too early");
+        const received: string[] = [];
+        await store.subscribe(news, (message) => received.push(message));
+
+        await store.publish(news, "in time");
+
+        await eventually(() => expect(received).toEqual(["in time"]));
+      });
+
+      test("a listener that throws neither fails publish nor keeps the message from other listeners", async () => {
+        const { store, key } = await setup();
+        const news = key("news");
+        const received: string[] = [];
+        await store.subscribe(news, () => {
+          throw new Error("listener bug");
+        });
+        await store.subscribe(news, (message) => received.push(message));
+
+        await store.publish(news, "one");
+        await store.publish(news, "two");
+
+        await eventually(() => expect(received).toEqual(["one", "two"]));
+      });
+    });
+
+    describe("rate limiters", () => {
+      test("a key gets its points, then is rejected with the time until the next one", async () => {
+        const { store, key } = await setup();
+        const limiter = store.rateLimiter({ name: key("login"), points: 3, durationSeconds: 60 });
+
+        for (let i = 0; i < 3; i++) await limiter.consume("alice");
+        const rejection: unknown = await limiter.consume("alice").catch((error: unknown) => error);
+
+        expect(rejection).toBeInstanceOf(RateLimiterRes);
+        const res = rejection as RateLimiterRes;
+        expect(res.remainingPoints).toBe(0);
+        expect(res.msBeforeNext).toBeGreaterThan(0);
+        expect(res.msBeforeNext).toBeLessThanOrEqual(60_000);
+        // Another key has its own points.
+        await expect(limiter.consume("bob")).resolves.toBeInstanceOf(RateLimiterRes);
+      });
+
+      test("of 20 concurrent consumes on 5 points, exactly 5 succeed", async () => {
+        const { store, key } = await setup();
+        const limiter = store.rateLimiter({ name: key("burst"), points: 5, durationSeconds: 60 });
+
+        const results = await Promise.allSettled(Array.from({ length: 20 }, () => limiter.consume("alice")));
+
+        expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(5);
+        for (const result of results.filter((r) => r.status === "rejected")) {
+          expect((result as PromiseRejectedResult).reason).toBeInstanceOf(RateLimiterRes);
+        }
+      });
+
+      test("delete resets a key's counter", async () => {
+        const { store, key } = await setup();
+        const limiter = store.rateLimiter({ name: key("reset"), points: 1, durationSeconds: 60 });
+        await limiter.consume("alice");
+        await expect(limiter.consume("alice")).rejects.toBeInstanceOf(RateLimiterRes);
+
+        await limiter.delete("alice");
+
+        await expect(limiter.consume("alice")).resolves.toBeInstanceOf(RateLimiterRes);
+      });
+
+      test("limiters with different names count apart; one name is one limiter", async () => {
+        const { store, key } = await setup();
+        const loginName = key("login");
+        const login = store.rateLimiter({ name: loginName, points: 1, durationSeconds: 60 });
+        const signup = store.rateLimiter({ name: key("signup"), points: 1, durationSeconds: 60 });
+        await login.consume("alice");
+
+        await expect(signup.consume("alice")).resolves.toBeInstanceOf(RateLimiterRes);
+        // Asking again for a name (say, per request) gives the same counters.
+        const again = store.rateLimiter({ name: loginName, points: 1, durationSeconds: 60 });
+        await expect(again.consume("alice")).rejects.toBeInstanceOf(RateLimiterRes);
+        expect(() => store.rateLimiter({ name: loginName, points: 2, durationSeconds: 60 })).toThrow(
+          /already exists/,
+        );
+      });
+
+      test("with blockSeconds an exhausted key stays rejected for the block, not just the window", async () => {
+        const { store, key } = await setup();
+        const plain = store.rateLimiter({ name: key("plain"), points: 2, durationSeconds: 5 });
+        const blocking = store.rateLimiter({
+          name: key("blocking"),
+          points: 2,
+          durationSeconds: 5,
+          blockSeconds: 60,
+        });
+        const exhaust = async (limiter: typeof plain) => {
+          await limiter.consume("alice");
+          await limiter.consume("alice");
+          return (await limiter.consume("alice").catch((error: unknown) => error)) as RateLimiterRes;
+        };
+
+        const windowEnd = await exhaust(plain);
+        const blocked = await exhaust(blocking);
+
+        expect(windowEnd).toBeInstanceOf(RateLimiterRes);
+        expect(windowEnd.remainingPoints).toBe(0);
+        expect(windowEnd.msBeforeNext).toBeLessThanOrEqual(5000);
+        expect(blocked).toBeInstanceOf(RateLimiterRes);
+        expect(blocked.remainingPoints).toBe(0);
+        expect(blocked.msBeforeNext).toBeGreaterThan(5000);
+        expect(blocked.msBeforeNext).toBeLessThanOrEqual(60_000);
+        await expect(blocking.consume("alice")).rejects.toBeInstanceOf(RateLimiterRes);
+      });
+    });
   });
 }
+
+describe("MemoryKeyValueStore pub/sub", () => {
+  test("every listener has been called by the time publish resolves", async () => {
+    const store = new MemoryKeyValueStore({ logger });
+    const received: string[] = [];
+    await store.subscribe("news", (message) => received.push(message));
+
+    await store.publish("news", "now");
+
+    expect(received).toEqual(["now"]);
+    await store.close();
+  });
+});
 
 describeWithServices(["redis"], "RedisKeyValueStore prefixes", () => {
   const stores: RedisKeyValueStore[] = [];
@@ -233,5 +403,35 @@ describeWithServices(["redis"], "RedisKeyValueStore prefixes", () => {
 
     expect(await tenantA.get("session")).toBe("from-a");
     expect(await tenantA.setMembers("members")).toEqual(["a1"]);
+  });
+
+  test("channels are prefixed too: a store hears its own prefix's messages from any connection, no other", async () => {
+    const { tenantA, tenantB } = await setup();
+    const alsoA = await connectRedis(`${PREFIX}a:`);
+    stores.push(alsoA);
+    const heardByB: string[] = [];
+    const heardByA: string[] = [];
+    await tenantB.subscribe("news", (message) => heardByB.push(message));
+    await tenantA.subscribe("news", (message) => heardByA.push(message));
+
+    await alsoA.publish("news", "from-a");
+    await tenantB.publish("news", "from-b");
+    await alsoA.publish("news", "a-again");
+
+    // Redis runs one command at a time and a subscriber gets its messages in that order: had a
+    // message crossed prefixes, it would be in these lists before the last one.
+    await eventually(() => expect(heardByB).toEqual(["from-b"]));
+    await eventually(() => expect(heardByA).toEqual(["from-a", "a-again"]));
+  });
+
+  test("rate limiters are prefixed: two prefixes never share counters, one prefix always does", async () => {
+    const { tenantA, tenantB } = await setup();
+    const alsoA = await connectRedis(`${PREFIX}a:`);
+    stores.push(alsoA);
+    const limit = { name: "login", points: 1, durationSeconds: 60 };
+    await tenantA.rateLimiter(limit).consume("alice");
+
+    await expect(tenantB.rateLimiter(limit).consume("alice")).resolves.toBeInstanceOf(RateLimiterRes);
+    await expect(alsoA.rateLimiter(limit).consume("alice")).rejects.toBeInstanceOf(RateLimiterRes);
   });
 });

@@ -1,3 +1,4 @@
+import { KEY_FILES as KEY_FILE_NAMES } from "../../platform/identity/keys";
 import { join } from "node:path";
 import {
   DEFAULT_PORTS,
@@ -15,7 +16,7 @@ import {
 export const ROOT = join(__dirname, "..", "..");
 
 /** What `node dist/cli/main.js keys generate --out <dir>` writes: the only key material deployments mount. */
-export const KEY_FILES = ["identity-private.pem", "identity-public.pem", "auth-signing.pem"] as const;
+export const KEY_FILES = Object.values(KEY_FILE_NAMES);
 
 /** A container's environment: variable name -> its literal value, or undefined when a Secret supplies it. */
 export type Env = Map<string, string | undefined>;

@@ -1,17 +1,9 @@
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import os from "node:os";
-import path from "node:path";
-import { SMTPServer } from "smtp-server";
+import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { SignJWT, importPKCS8 } from "jose";
 import { generateKeyPairSync } from "node:crypto";
-import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
-import { dropDatabase } from "../../platform/database/database";
 import { signIdentityAssertion } from "../../platform/identity/identity";
-import { generateKeyMaterial } from "../../platform/identity/keys";
 import { Role } from "../../platform/identity/roles";
-import { createLogger } from "../../platform/logger";
-import { RedisKeyValueStore } from "../../platform/store/redis-store";
-import { startSupergraph, type Infrastructure, type RunningSupergraph } from "../../cli/supergraph";
+import type { RunningSupergraph } from "../../cli/supergraph";
 import {
   LoginDocument,
   MarkNotificationReadDocument,
@@ -25,105 +17,14 @@ import {
   UsersDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
-import { codesOf, graphqlClient } from "../support/graphql-client";
-import {
-  databaseUrl,
-  deleteRabbitMqObjects,
-  describeWithServices,
-  REAL_SERVICES,
-  runId,
-} from "../support/services";
+import { startTestSupergraph } from "../support/supergraph-fixture";
+import { codesOf } from "../support/graphql-client";
+import { describeWithServices } from "../support/services";
 
-const PASSWORD = "correct horse battery staple";
-
-interface Mailbox {
-  messages(): { to: string; raw: string }[];
-}
+const PASSWORD = "orion e2e: a long passphrase";
 
 /** Starts the whole supergraph (router + four subgraphs over HTTP) on the given infrastructure. */
-async function setup(kind: "embedded" | "services") {
-  const id = runId();
-  const cleanups: (() => Promise<void>)[] = [];
-  let infrastructure: Infrastructure;
-  let mailbox: Mailbox;
-  if (kind === "embedded") {
-    const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-e2e-"));
-    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
-    infrastructure = { kind: "embedded", dataDir };
-    mailbox = {
-      messages: () => {
-        const dir = path.join(dataDir, "mail");
-        return readdirSync(dir).map((file) => {
-          const raw = readFileSync(path.join(dir, file), "utf8");
-          return { to: /^To: (.*)$/m.exec(raw)?.[1] ?? "", raw };
-        });
-      },
-    };
-  } else {
-    const received: { to: string; raw: string }[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      onData(stream, session, callback) {
-        let raw = "";
-        stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
-        stream.on("end", () => {
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(","), raw });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
-    const smtpPort = (smtp.server.address() as { port: number }).port;
-    cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-    mailbox = { messages: () => received };
-    const databaseUrls = Object.fromEntries(
-      SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
-    ) as Record<SubgraphName, string>;
-    cleanups.push(async () => {
-      for (const url of Object.values(databaseUrls)) await dropDatabase(url);
-    });
-    const exchange = `orion.test.${id}`;
-    // The subgraphs' durable queues (see each subgraph's events/*.consumers.ts).
-    cleanups.push(() =>
-      deleteRabbitMqObjects(exchange, ["user.profiles", "notification.welcome", "analytics.domain-events"]),
-    );
-    const prefix = `test:${id}:`;
-    cleanups.push(async () => {
-      const store = await RedisKeyValueStore.connect({
-        url: REAL_SERVICES.redis.url,
-        prefix,
-        logger: silentLogger(),
-      });
-      await store.clear();
-      await store.close();
-    });
-    infrastructure = {
-      kind: "services",
-      databaseUrls,
-      redis: { url: REAL_SERVICES.redis.url, prefix },
-      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange },
-      keys: generateKeyMaterial(),
-      mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
-    };
-  }
-  const supergraph = await startSupergraph({
-    infrastructure,
-    ports: { router: 0, auth: 0, user: 0, notification: 0, analytics: 0 },
-    logLevel: "silent",
-  });
-  return {
-    supergraph,
-    mailbox,
-    request: graphqlClient(supergraph.routerUrl),
-    stop: async () => {
-      await supergraph.stop();
-      for (const step of cleanups.reverse()) await step();
-    },
-  };
-}
-
-const silentLogger = () => createLogger("test", "silent");
+const setup = (kind: "embedded" | "services") => startTestSupergraph(kind);
 
 function specifySupergraph(kind: "embedded" | "services") {
   let env: Awaited<ReturnType<typeof setup>>;
@@ -168,7 +69,8 @@ function specifySupergraph(kind: "embedded" | "services") {
     const me = await eventually(async () => {
       const response = await env.request(MeDocument, {}, { token: alice.token });
       expect(response.errors).toBeUndefined();
-      expect(response.data!.me!.notifications.totalCount).toBe(2);
+      // The welcome in the inbox and by e-mail, and the e-mail asking to verify the address.
+      expect(response.data!.me!.notifications.totalCount).toBe(3);
       expect(response.data!.me!.activity.eventCount).toBe(1);
       return response.data!.me!;
     });
@@ -184,10 +86,11 @@ function specifySupergraph(kind: "embedded" | "services") {
       .map((edge) => [edge.node.channel, edge.node.kind, edge.node.status])
       .sort();
     expect(kinds).toEqual([
+      ["EMAIL", "verify-email", "SENT"],
       ["EMAIL", "welcome", "SENT"],
       ["IN_APP", "welcome", "DELIVERED"],
     ]);
-    expect(me.unreadNotificationCount).toBe(2);
+    expect(me.unreadNotificationCount).toBe(3);
     expect(me.activity.lastSeenAt).toEqual(expect.any(String));
   });
 
@@ -268,7 +171,7 @@ function specifySupergraph(kind: "embedded" | "services") {
     );
     expect(asAlice.data!.markNotificationRead.readAt).toEqual(expect.any(String));
     const after = await env.request(MeDocument, {}, { token: alice.token });
-    expect(after.data!.me!.unreadNotificationCount).toBe(1);
+    expect(after.data!.me!.unreadNotificationCount).toBe(2);
   });
 
   it("refuses a bad credential instead of treating the caller as anonymous", async () => {
@@ -381,17 +284,17 @@ function specifySupergraph(kind: "embedded" | "services") {
   it("pages through a user's notifications with cursors", async () => {
     const first = await env.request(MyNotificationsDocument, { first: 1 }, { token: bob.token });
     const inbox = first.data!.me!.notifications;
-    expect(inbox).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: true } });
+    expect(inbox).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: true } });
     expect(inbox.edges).toHaveLength(1);
     const next = await env.request(
       MyNotificationsDocument,
-      { first: 1, after: inbox.pageInfo.endCursor },
+      { first: 2, after: inbox.pageInfo.endCursor },
       { token: bob.token },
     );
     const rest = next.data!.me!.notifications;
-    expect(rest).toMatchObject({ totalCount: 2, pageInfo: { hasNextPage: false } });
+    expect(rest).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
     expect(rest.edges.map((edge) => edge.node.id)).not.toContain(inbox.edges[0]!.node.id);
-    expect(rest.edges).toHaveLength(1);
+    expect(rest.edges).toHaveLength(2);
   });
 
   it("serves Apollo Sandbox to a browser on the router's GraphQL URL", async () => {
@@ -403,7 +306,7 @@ function specifySupergraph(kind: "embedded" | "services") {
   it("applies each subgraph's ownership rules to fields the router reaches through _entities", async () => {
     const key = await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA");
     const asBob = await signIdentityAssertion(
-      { kind: "user", userId: bob.id, roles: [Role.USER], sessionId: "s", scopes: null },
+      { kind: "user", userId: bob.id, roles: [Role.USER], sessionId: "s", apiKeyId: null, scopes: null },
       { ip: null, userAgent: null },
       key,
     );

@@ -21,6 +21,7 @@ describe("configuration", () => {
     expect(named).toEqual([
       "AMQP_URL",
       "AUTH_DATABASE_URL",
+      "AUTH_PASSWORD_PEPPER",
       "AUTH_PORT",
       "AUTH_SIGNING_KEY",
       "IDENTITY_PUBLIC_KEY",
@@ -28,14 +29,34 @@ describe("configuration", () => {
     expect(problems.find((p) => p.startsWith("AMQP_URL"))).toContain("is required");
   });
 
+  it("wants a pepper of at least 32 random bytes in base64", () => {
+    const pepper = (value: string) =>
+      parseServiceEnv("auth", { AUTH_PASSWORD_PEPPER: value }).AUTH_PASSWORD_PEPPER;
+    const problemsWith = (value: string) => {
+      try {
+        pepper(value);
+        return [];
+      } catch (error) {
+        return (error as ConfigError).problems.filter((p) => p.startsWith("AUTH_PASSWORD_PEPPER"));
+      }
+    };
+    expect(problemsWith(Buffer.alloc(16, 1).toString("base64"))[0]).toMatch(/at least 32 random bytes/);
+    expect(problemsWith("not base64 at all!")[0]).toMatch(/at least 32 random bytes/);
+    expect(problemsWith(Buffer.alloc(32, 1).toString("base64"))).toEqual([]);
+  });
+
   it("applies defaults and reads key material from a *_FILE secret", () => {
     const env = parseServiceEnv("router", {
       IDENTITY_PRIVATE_KEY: "-----BEGIN PRIVATE KEY-----\\nabc\\n-----END PRIVATE KEY-----",
+      REDIS_URL: "redis://127.0.0.1:6379",
     });
     expect(env.ROUTER_PORT).toBe(3000);
     expect(env.IDENTITY_PRIVATE_KEY).toBe("-----BEGIN PRIVATE KEY-----\nabc\n-----END PRIVATE KEY-----");
-    expect(() => parseServiceEnv("router", { IDENTITY_PRIVATE_KEY_FILE: "/nonexistent/key.pem" })).toThrow(
-      /IDENTITY_PRIVATE_KEY/,
-    );
+    expect(() =>
+      parseServiceEnv("router", {
+        IDENTITY_PRIVATE_KEY_FILE: "/nonexistent/key.pem",
+        REDIS_URL: "redis://127.0.0.1:6379",
+      }),
+    ).toThrow(/IDENTITY_PRIVATE_KEY/);
   });
 });

@@ -3,12 +3,13 @@ import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { conflict, unauthenticated } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserAccount } from "../entities/user-account.entity";
-import { UserRegistered } from "../events/auth.events";
-import { hashPassword, verifyPassword } from "../services/passwords";
-import { ACCESS_TOKEN_TTL_SECONDS } from "../services/token-issuer";
+import { EmailVerificationRequested, UserRegistered } from "../events/auth.events";
+import { audit, AuditEventType } from "../services/audit-log";
+import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
 import { LoginInput, RegisterInput, loginSchema, registerSchema } from "./credentials.input";
+import { authPayload, startSession } from "./sign-in";
 
 const BAD_CREDENTIALS = "Invalid e-mail or password";
 
@@ -17,11 +18,15 @@ export class AuthResolver {
   @Mutation(() => AuthPayload)
   async register(@Arg("input") input: RegisterInput, @Ctx() ctx: AuthContext): Promise<AuthPayload> {
     const { email, password, displayName } = validateInput(registerSchema, input);
-    const account = new UserAccount();
-    account.email = email;
-    account.passwordHash = await hashPassword(password);
+    const account = Object.assign(new UserAccount(), {
+      email,
+      passwordHash: await ctx.deps.passwords.hash(password),
+    });
+    ctx.em.persist(account);
+    const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
+    audit(ctx.em, ctx, AuditEventType.USER_REGISTERED, { userId: account.id, actorId: account.id });
     try {
-      await ctx.em.persistAndFlush(account);
+      await ctx.em.flush();
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException)
         throw conflict("This e-mail address is already registered");
@@ -29,37 +34,70 @@ export class AuthResolver {
     }
     // Published after the commit; the events issue moves this into a transactional outbox.
     await ctx.publish(UserRegistered, { userId: account.id, email, displayName, locale: "en" });
+    await ctx.publish(EmailVerificationRequested, {
+      userId: account.id,
+      email,
+      token: verification.token,
+      expiresAt: verification.expiresAt.toISOString(),
+    });
     return startSession(account, ctx);
   }
 
+  /**
+   * Failed attempts count per account+IP and per IP; while either is exhausted every attempt fails
+   * with the same message, the right password included. An unknown address is checked against a
+   * dummy hash: both failures take as long and read the same.
+   */
   @Mutation(() => AuthPayload)
   async login(@Arg("input") input: LoginInput, @Ctx() ctx: AuthContext): Promise<AuthPayload> {
     const { email, password } = validateInput(loginSchema, input);
-    const account = await ctx.em.findOne(UserAccount, { email });
-    // An unknown address is checked against a dummy hash: both failures take as long and read the same.
-    if (!(await verifyPassword(password, account?.passwordHash ?? null)) || !account)
+    const { loginThrottle, passwords } = ctx.deps;
+    const ip = ctx.request.ip;
+    if (await loginThrottle.isBlocked(email, ip)) {
+      audit(ctx.em, ctx, AuditEventType.LOGIN_BLOCKED, { userId: null, actorId: null });
+      await ctx.em.flush();
       throw unauthenticated(BAD_CREDENTIALS);
-    return startSession(account, ctx);
+    }
+    const account = await ctx.em.findOne(UserAccount, { email });
+    if (!(await passwords.verify(password, account?.passwordHash ?? null)) || !account) {
+      await loginThrottle.recordFailure(email, ip);
+      audit(ctx.em, ctx, AuditEventType.LOGIN_FAILED, { userId: account?.id ?? null, actorId: null });
+      await ctx.em.flush();
+      throw unauthenticated(BAD_CREDENTIALS);
+    }
+    await loginThrottle.recordSuccess(email, ip);
+    const payload = await startSession(account, ctx);
+    audit(ctx.em, ctx, AuditEventType.LOGIN_SUCCEEDED, { userId: account.id, actorId: account.id });
+    await ctx.em.flush();
+    return payload;
   }
-}
 
-async function startSession(account: UserAccount, ctx: AuthContext): Promise<AuthPayload> {
-  const { session, refreshToken } = await ctx.deps.sessions.create(account.id, {
-    userAgent: ctx.request.userAgent,
-    ipAddress: ctx.request.ip,
-  });
-  const accessToken = await ctx.deps.tokens.issueAccessToken({
-    userId: account.id,
-    roles: account.roles,
-    sessionId: session.id,
-  });
-  // The rest of this response is read as the user who just signed in (AuthPayload.user.email is theirs to see).
-  ctx.identity = {
-    kind: "user",
-    userId: account.id,
-    roles: account.roles,
-    sessionId: session.id,
-    scopes: null,
-  };
-  return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS, user: account };
+  /** Single use: a rotated token presented again ends its whole session and is recorded. */
+  @Mutation(() => AuthPayload, { description: "Reuse of a rotated token revokes the session" })
+  async refreshSession(
+    @Arg("refreshToken") refreshToken: string,
+    @Ctx() ctx: AuthContext,
+  ): Promise<AuthPayload> {
+    const result = await ctx.deps.sessions.rotate(refreshToken);
+    if (result.kind === "reused") {
+      audit(ctx.em, ctx, AuditEventType.REFRESH_TOKEN_REUSED, {
+        userId: result.userId,
+        actorId: null,
+        details: { sessionId: result.sessionId },
+      });
+      await ctx.em.flush();
+      ctx.logger.warn(
+        { sessionId: result.sessionId, userId: result.userId },
+        "refresh token reuse: session revoked",
+      );
+      throw unauthenticated("This refresh token was already used; the session has been ended");
+    }
+    if (result.kind === "invalid") throw unauthenticated("Invalid or expired refresh token");
+    const account = await ctx.em.findOne(UserAccount, { id: result.session.userId });
+    if (!account) {
+      await ctx.deps.sessions.revoke(result.session.id);
+      throw unauthenticated("Invalid or expired refresh token");
+    }
+    return authPayload(account, result.session, result.refreshToken, ctx);
+  }
 }

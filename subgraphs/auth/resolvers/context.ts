@@ -3,12 +3,20 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import { UserAccount } from "../entities/user-account.entity";
+import type { ApiKeyDirectory } from "../services/api-keys";
+import type { LoginThrottle } from "../services/login-throttle";
+import type { PasswordHasher } from "../services/passwords";
 import type { SessionStore } from "../services/session-store";
 import type { TokenIssuer } from "../services/token-issuer";
 
 export interface AuthDeps {
   tokens: TokenIssuer;
   sessions: SessionStore;
+  passwords: PasswordHasher;
+  apiKeys: ApiKeyDirectory;
+  loginThrottle: LoginThrottle;
+  /** Addresses that become ADMIN once verified: how a fresh install gets its first ADMIN. */
+  adminEmails: ReadonlySet<string>;
 }
 
 export interface AuthLoaders {

@@ -1,5 +1,7 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
+import { isScope, SCOPES } from "../../../platform/identity/scopes";
+import { COMMON_PASSWORDS } from "../services/common-passwords";
 
 @InputType()
 export class RegisterInput {
@@ -22,19 +24,63 @@ export class LoginInput {
   password!: string;
 }
 
+@InputType()
+export class ChangePasswordInput {
+  @Field()
+  currentPassword!: string;
+
+  @Field()
+  newPassword!: string;
+}
+
+@InputType()
+export class ResetPasswordInput {
+  @Field()
+  token!: string;
+
+  @Field()
+  newPassword!: string;
+}
+
+@InputType()
+export class CreateApiKeyInput {
+  @Field()
+  name!: string;
+
+  @Field(() => [String], { description: `Any of: ${SCOPES.join(", ")}` })
+  scopes!: string[];
+
+  @Field({ nullable: true })
+  expiresAt?: Date;
+}
+
 /** One spelling per address: Unicode NFKC, trimmed, lower-case. Login looks addresses up the same way. */
+export const normalizeEmail = (value: string) => value.normalize("NFKC").trim().toLowerCase();
+
 const normalizedEmail = z
   .string()
-  .max(254)
-  .transform((value) => value.normalize("NFKC").trim().toLowerCase());
+  .max(254, { error: "must be at most 254 characters" })
+  .transform(normalizeEmail);
 
 export const emailSchema = normalizedEmail.pipe(z.email({ error: "must be a valid e-mail address" }));
 
-// Length is checked before anything is hashed: a 1 MB "password" never reaches bcrypt.
+const commonForm = (password: string) => password.normalize("NFKC").toLowerCase().replace(/\s+/g, "");
+const COMMON_FORMS = new Set([...COMMON_PASSWORDS].map(commonForm));
+
+// Length is checked before anything is hashed: a 1 MB "password" never reaches bcrypt. Length
+// counts characters (code points), so a 64-character non-ASCII password is 64, not its byte count.
 export const newPasswordSchema = z
   .string()
-  .min(12, { error: "must be at least 12 characters" })
-  .max(256, { error: "must be at most 256 characters" });
+  .refine((value) => [...value].length >= 12, { error: "must be at least 12 characters", abort: true })
+  .refine((value) => [...value].length <= 256, { error: "must be at most 256 characters", abort: true })
+  .refine((value) => !COMMON_FORMS.has(commonForm(value)), {
+    error: "is too common; choose a less guessable password",
+  });
+
+/** A password being checked, not set: only the size limit, so nothing oversized is hashed. */
+export const passwordSchema = z
+  .string()
+  .refine((value) => [...value].length <= 256, { error: "must be at most 256 characters" });
 
 export const registerSchema = z.object({
   email: emailSchema,
@@ -47,7 +93,34 @@ export const registerSchema = z.object({
     ),
 });
 
-export const loginSchema = z.object({
-  email: normalizedEmail,
-  password: z.string().max(256, { error: "must be at most 256 characters" }),
+export const loginSchema = z.object({ email: normalizedEmail, password: passwordSchema });
+
+export const changePasswordSchema = z.object({
+  currentPassword: passwordSchema,
+  newPassword: newPasswordSchema,
+});
+
+export const resetPasswordSchema = z.object({
+  token: z.string().max(256, { error: "must be at most 256 characters" }),
+  newPassword: newPasswordSchema,
+});
+
+export const createApiKeySchema = z.object({
+  name: z
+    .string()
+    .transform((value) => value.trim())
+    .pipe(
+      z.string().min(1, { error: "must not be empty" }).max(100, { error: "must be at most 100 characters" }),
+    ),
+  scopes: z
+    .array(z.string().refine(isScope, { error: `must be one of ${SCOPES.join(", ")}` }))
+    .min(1, { error: "must name at least one scope" })
+    .max(SCOPES.length)
+    .transform((scopes) => [...new Set(scopes)]),
+  expiresAt: z
+    .date()
+    .optional()
+    .refine((value) => value === undefined || value.getTime() > Date.now(), {
+      error: "must be in the future",
+    }),
 });

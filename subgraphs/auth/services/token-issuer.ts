@@ -1,5 +1,6 @@
 import { createPublicKey } from "node:crypto";
 import { SignJWT, calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from "jose";
+import { parseSigningKeyBundle } from "../../../platform/identity/signing-keys";
 import type { Role } from "../../../platform/identity/roles";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
@@ -7,28 +8,40 @@ export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 export const ACCESS_TOKEN_TYPE = "at+jwt";
 
 export interface TokenSettings {
+  /** One RSA PKCS#8 PEM block, or several, oldest first (see platform/identity/signing-keys.ts). */
   signingKey: string;
   issuer: string;
   audience: string;
 }
 
-/** Signs RS256 access tokens and publishes the matching public key as a JWKS. */
+/**
+ * Signs RS256 access tokens with the newest key of the bundle and publishes every key of it as a
+ * JWKS, so tokens signed by an older key keep verifying until that key is rotated out.
+ */
 export class TokenIssuer {
   private constructor(
     private readonly privateKey: CryptoKey,
-    private readonly publicJwk: JWK,
+    /** Newest first: the signing key's JWK leads. */
+    private readonly publicJwks: JWK[],
     private readonly settings: TokenSettings,
   ) {}
 
   static async create(settings: TokenSettings): Promise<TokenIssuer> {
-    const privateKey = await importPKCS8(settings.signingKey, "RS256");
-    const publicJwk = await exportJWK(createPublicKey(settings.signingKey));
-    const kid = await calculateJwkThumbprint(publicJwk);
-    return new TokenIssuer(privateKey, { ...publicJwk, kid, alg: "RS256", use: "sig" }, settings);
+    const keys = parseSigningKeyBundle(settings.signingKey);
+    const publicJwks = await Promise.all(
+      keys.map(async ({ pem }) => {
+        const jwk = await exportJWK(createPublicKey(pem));
+        const kid = await calculateJwkThumbprint(jwk);
+        return { ...jwk, kid, alg: "RS256", use: "sig" } satisfies JWK;
+      }),
+    );
+    const privateKey = await importPKCS8(keys.at(-1)!.pem, "RS256");
+    return new TokenIssuer(privateKey, publicJwks.reverse(), settings);
   }
 
+  /** The `kid` of the key that signs. */
   get kid(): string {
-    return this.publicJwk.kid!;
+    return this.publicJwks[0]!.kid!;
   }
 
   async issueAccessToken(subject: { userId: string; roles: Role[]; sessionId: string }): Promise<string> {
@@ -42,7 +55,8 @@ export class TokenIssuer {
       .sign(this.privateKey);
   }
 
+  /** Every key's public half (the signing key first): what /.well-known/jwks.json serves. */
   jwks(): { keys: JWK[] } {
-    return { keys: [this.publicJwk] };
+    return { keys: this.publicJwks.map((jwk) => ({ ...jwk })) };
   }
 }

@@ -7,6 +7,8 @@ import { notificationPagesLoader, type NotificationPage, type PageRequest } from
 
 export interface NotificationDeps {
   mailer: Mailer;
+  /** Base of the links in e-mails. */
+  appUrl: string;
 }
 
 export interface NotificationLoaders {

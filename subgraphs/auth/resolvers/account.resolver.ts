@@ -1,0 +1,91 @@
+import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
+import { z } from "zod";
+import { isUuid } from "../../../platform/database/loaders";
+import { badUserInput, conflict, notFound } from "../../../platform/errors";
+import { validateInput } from "../../../platform/graphql/validation";
+import { Role } from "../../../platform/identity/roles";
+import { ApiKeyRecord } from "../entities/api-key.entity";
+import { OneTimeToken } from "../entities/one-time-token.entity";
+import { UserAccount } from "../entities/user-account.entity";
+import { EmailVerificationRequested, UserDeleted } from "../events/auth.events";
+import { audit, AuditEventType } from "../services/audit-log";
+import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
+import type { AuthContext } from "./context";
+import { passwordSchema } from "./credentials.input";
+import { sessionCaller } from "./session.resolver";
+import { User } from "./user.type";
+
+const rolesSchema = z
+  .array(z.enum(Role))
+  .min(1, { error: "must name at least one role" })
+  .transform((roles) => [...new Set(roles)].sort());
+
+@Resolver()
+export class AccountResolver {
+  /** Takes effect when the user's access token is next refreshed (tokens carry roles). */
+  @Mutation(() => User, { description: "ADMIN only; effective at the user's next token refresh" })
+  async setUserRoles(
+    @Arg("userId", () => ID) userId: string,
+    @Arg("roles", () => [Role]) roles: Role[],
+    @Ctx() ctx: AuthContext,
+  ): Promise<User> {
+    const next = validateInput(rolesSchema, roles, "roles");
+    const account = isUuid(userId) ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
+    if (!account) throw notFound("No such user");
+    const before = [...account.roles].sort();
+    if (before.includes(Role.ADMIN) && !next.includes(Role.ADMIN)) {
+      const admins = await ctx.em.count(UserAccount, { roles: { $contains: [Role.ADMIN] } });
+      if (admins <= 1) throw conflict("At least one ADMIN must remain");
+    }
+    account.roles = next;
+    audit(ctx.em, ctx, AuditEventType.ROLES_CHANGED, {
+      userId: account.id,
+      details: { before, after: next },
+    });
+    await ctx.em.flush();
+    // API keys act with their owner's roles: their lookup copies change now.
+    const keys = await ctx.em.find(ApiKeyRecord, { userId: account.id, revokedAt: null });
+    await Promise.all(keys.map((key) => ctx.deps.apiKeys.publish(key, next)));
+    return account;
+  }
+
+  @Mutation(() => Boolean, { description: "Sends a new verification e-mail; older links stop working" })
+  async requestEmailVerification(@Ctx() ctx: AuthContext): Promise<boolean> {
+    const caller = sessionCaller(ctx);
+    const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
+    if (account.emailVerified) return false;
+    const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
+    await ctx.em.flush();
+    await ctx.publish(EmailVerificationRequested, {
+      userId: account.id,
+      email: account.email,
+      token: verification.token,
+      expiresAt: verification.expiresAt.toISOString(),
+    });
+    return true;
+  }
+
+  /**
+   * Credentials, keys and sessions go at once; the audit trail keeps the user id. Other subgraphs
+   * erase their data when they receive UserDeleted.
+   */
+  @Mutation(() => Boolean, { description: "Every subgraph erases the user's data" })
+  async deleteMyAccount(@Arg("password") password: string, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const caller = sessionCaller(ctx);
+    const checked = validateInput(passwordSchema, password, "password");
+    const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
+    if (!(await ctx.deps.passwords.verify(checked, account.passwordHash)))
+      throw badUserInput("password", "password: is not your password");
+    const keys = await ctx.em.find(ApiKeyRecord, { userId: account.id });
+    await ctx.em.transactional(async (em) => {
+      await em.nativeDelete(ApiKeyRecord, { userId: account.id });
+      await em.nativeDelete(OneTimeToken, { userId: account.id });
+      await em.nativeDelete(UserAccount, { id: account.id });
+      audit(em, ctx, AuditEventType.ACCOUNT_DELETED, { userId: account.id });
+    });
+    await Promise.all(keys.map((key) => ctx.deps.apiKeys.withdraw(key)));
+    await ctx.deps.sessions.revokeAllForUser(account.id);
+    await ctx.publish(UserDeleted, { userId: account.id });
+    return true;
+  }
+}

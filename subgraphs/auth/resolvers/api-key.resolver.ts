@@ -1,0 +1,83 @@
+import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+import { isUuid } from "../../../platform/database/loaders";
+import { forbidden, notFound } from "../../../platform/errors";
+import { validateInput } from "../../../platform/graphql/validation";
+import { Role } from "../../../platform/identity/roles";
+import { ApiKeyRecord } from "../entities/api-key.entity";
+import { audit, AuditEventType } from "../services/audit-log";
+import { newApiKeySecret } from "../services/api-keys";
+import { ApiKey, CreatedApiKey } from "./api-key.type";
+import type { AuthContext } from "./context";
+import { CreateApiKeyInput, createApiKeySchema } from "./credentials.input";
+import { sessionCaller } from "./session.resolver";
+
+@Resolver()
+export class ApiKeyResolver {
+  @Query(() => [ApiKey], { description: "The caller's live API keys, newest first" })
+  async myApiKeys(@Ctx() ctx: AuthContext): Promise<ApiKey[]> {
+    const caller = sessionCaller(ctx);
+    const records = await ctx.em.find(
+      ApiKeyRecord,
+      { userId: caller.userId, revokedAt: null },
+      { orderBy: { createdAt: "desc", id: "desc" } },
+    );
+    return Promise.all(
+      records.map(async (record) => toApiKey(record, await ctx.deps.apiKeys.lastUsed(record))),
+    );
+  }
+
+  @Mutation(() => CreatedApiKey, { description: "The secret is returned once and stored only hashed" })
+  async createApiKey(
+    @Arg("input") input: CreateApiKeyInput,
+    @Ctx() ctx: AuthContext,
+  ): Promise<CreatedApiKey> {
+    const caller = sessionCaller(ctx);
+    const { name, scopes, expiresAt } = validateInput(createApiKeySchema, input);
+    if (scopes.includes("admin") && !caller.roles.includes(Role.ADMIN))
+      throw forbidden("Only an ADMIN may create a key with the admin scope");
+    const { secret, prefix, secretHash } = newApiKeySecret();
+    const record = Object.assign(new ApiKeyRecord(), {
+      userId: caller.userId,
+      name,
+      prefix,
+      secretHash,
+      scopes,
+      expiresAt: expiresAt ?? null,
+    });
+    ctx.em.persist(record);
+    audit(ctx.em, ctx, AuditEventType.API_KEY_CREATED, {
+      userId: caller.userId,
+      details: { apiKeyId: record.id, name, scopes },
+    });
+    await ctx.em.flush();
+    await ctx.deps.apiKeys.publish(record, caller.roles);
+    return { apiKey: toApiKey(record, null), secret };
+  }
+
+  @Mutation(() => Boolean, { description: "The key is refused from the next request on" })
+  async revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const caller = sessionCaller(ctx);
+    // Someone else's key reads exactly like a key that does not exist.
+    const record = isUuid(id)
+      ? await ctx.em.findOne(ApiKeyRecord, { id, userId: caller.userId, revokedAt: null })
+      : null;
+    if (!record) throw notFound("No such API key");
+    record.revokedAt = new Date();
+    audit(ctx.em, ctx, AuditEventType.API_KEY_REVOKED, { userId: caller.userId, details: { apiKeyId: id } });
+    await ctx.em.flush();
+    await ctx.deps.apiKeys.withdraw(record);
+    return true;
+  }
+}
+
+function toApiKey(record: ApiKeyRecord, lastUsedAt: Date | null): ApiKey {
+  return {
+    id: record.id,
+    name: record.name,
+    prefix: record.prefix,
+    scopes: record.scopes,
+    createdAt: record.createdAt,
+    lastUsedAt,
+    expiresAt: record.expiresAt,
+  };
+}

@@ -1,0 +1,98 @@
+import { setTimeout as sleep } from "node:timers/promises";
+import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import { badUserInput } from "../../../platform/errors";
+import { validateInput } from "../../../platform/graphql/validation";
+import { Role } from "../../../platform/identity/roles";
+import { UserAccount } from "../entities/user-account.entity";
+import { PasswordChanged, PasswordResetRequested } from "../events/auth.events";
+import { audit, AuditEventType } from "../services/audit-log";
+import { consumeOneTimeToken, issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
+import type { AuthContext } from "./context";
+import {
+  ChangePasswordInput,
+  ResetPasswordInput,
+  changePasswordSchema,
+  emailSchema,
+  resetPasswordSchema,
+} from "./credentials.input";
+import { sessionCaller } from "./session.resolver";
+
+/**
+ * requestPasswordReset answers no sooner than this, known address or not, so its timing does not
+ * tell whether an account exists (the real work takes a few milliseconds; this hides them).
+ */
+const RESET_REQUEST_FLOOR_MS = 250;
+
+@Resolver()
+export class PasswordResolver {
+  @Mutation(() => Boolean, { description: "Ends the caller's other sessions" })
+  async changePassword(@Arg("input") input: ChangePasswordInput, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const caller = sessionCaller(ctx);
+    const { currentPassword, newPassword } = validateInput(changePasswordSchema, input);
+    const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
+    if (!(await ctx.deps.passwords.verify(currentPassword, account.passwordHash)))
+      throw badUserInput("input.currentPassword", "input.currentPassword: is not your current password");
+    account.passwordHash = await ctx.deps.passwords.hash(newPassword);
+    audit(ctx.em, ctx, AuditEventType.PASSWORD_CHANGED, { userId: account.id });
+    await ctx.em.flush();
+    const ended = await ctx.deps.sessions.revokeAllForUser(account.id, caller.sessionId);
+    ctx.logger.info({ userId: account.id, endedSessions: ended }, "password changed");
+    await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "changed" });
+    return true;
+  }
+
+  @Mutation(() => Boolean, { description: "True whether or not the address exists" })
+  async requestPasswordReset(@Arg("email") email: string, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const address = validateInput(emailSchema, email, "email");
+    const floor = sleep(RESET_REQUEST_FLOOR_MS);
+    const account = await ctx.em.findOne(UserAccount, { email: address });
+    if (account) {
+      const reset = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.PASSWORD_RESET);
+      audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET_REQUESTED, { userId: account.id, actorId: null });
+      await ctx.em.flush();
+      await ctx.publish(PasswordResetRequested, {
+        userId: account.id,
+        email: account.email,
+        token: reset.token,
+        expiresAt: reset.expiresAt.toISOString(),
+      });
+    }
+    await floor;
+    return true;
+  }
+
+  /** Single use, expiring; ends every session and signs nobody in: the user logs in afresh. */
+  @Mutation(() => Boolean, { description: "The token is single use and expires" })
+  async resetPassword(@Arg("input") input: ResetPasswordInput, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const { token, newPassword } = validateInput(resetPasswordSchema, input);
+    const newHash = await ctx.deps.passwords.hash(newPassword);
+    const userId = await consumeOneTimeToken(ctx.em, token, TokenPurpose.PASSWORD_RESET);
+    const account = userId ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
+    if (!account) throw badUserInput("input.token", "input.token: is invalid, used or expired");
+    account.passwordHash = newHash;
+    audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET, { userId: account.id, actorId: null });
+    await ctx.em.flush();
+    await ctx.deps.sessions.revokeAllForUser(account.id);
+    await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" });
+    return true;
+  }
+
+  @Mutation(() => Boolean)
+  async verifyEmail(@Arg("token") token: string, @Ctx() ctx: AuthContext): Promise<boolean> {
+    const userId = await consumeOneTimeToken(ctx.em, token, TokenPurpose.EMAIL_VERIFICATION);
+    const account = userId ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
+    if (!account) throw badUserInput("token", "token: is invalid, used or expired");
+    account.emailVerified = true;
+    audit(ctx.em, ctx, AuditEventType.EMAIL_VERIFIED, { userId: account.id, actorId: null });
+    if (ctx.deps.adminEmails.has(account.email) && !account.roles.includes(Role.ADMIN)) {
+      account.roles = [...account.roles, Role.ADMIN];
+      audit(ctx.em, ctx, AuditEventType.ROLES_CHANGED, {
+        userId: account.id,
+        actorId: null,
+        details: { roles: account.roles, reason: "AUTH_ADMIN_EMAILS" },
+      });
+    }
+    await ctx.em.flush();
+    return true;
+  }
+}

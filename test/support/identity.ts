@@ -1,0 +1,66 @@
+import { parse } from "graphql";
+import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { decodeJwt } from "jose";
+import { LoginDocument, RegisterDocument } from "../../schema/generated/graphql";
+import { eventually } from "./async";
+import type { Mailbox, TestSupergraph } from "./supergraph-fixture";
+
+export const PASSWORD = "orion e2e: a long passphrase";
+
+export interface SignedIn {
+  id: string;
+  email: string;
+  token: string;
+  refreshToken: string;
+  sessionId: string;
+}
+
+const counters = { users: 0 };
+
+/** A fresh address per call, so specs in one file never share an account by accident. */
+export const uniqueEmail = (label: string) => `${label}-${process.pid}-${++counters.users}@example.com`;
+
+export async function register(env: TestSupergraph, email: string, password = PASSWORD): Promise<SignedIn> {
+  const response = await env.request(RegisterDocument, {
+    input: { email, password, displayName: email.split("@")[0]! },
+  });
+  if (response.errors) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
+  const payload = response.data!.register;
+  return signedIn(payload.user.id, email, payload.accessToken, payload.refreshToken);
+}
+
+export async function login(
+  env: TestSupergraph,
+  email: string,
+  password = PASSWORD,
+  headers: Record<string, string> = {},
+): Promise<SignedIn> {
+  const response = await env.request(LoginDocument, { input: { email, password } }, { headers });
+  if (response.errors) throw new Error(`login failed: ${JSON.stringify(response.errors)}`);
+  const payload = response.data!.login;
+  return signedIn(payload.user.id, email, payload.accessToken, payload.refreshToken);
+}
+
+export function signedIn(id: string, email: string, token: string, refreshToken: string): SignedIn {
+  return { id, email, token, refreshToken, sessionId: String(decodeJwt(token).sid) };
+}
+
+/** The one-time token in the newest e-mail to `to` whose link goes to `path` (quoted-printable undone). */
+export async function tokenFromMail(mailbox: Mailbox, to: string, path: string, skip = 0): Promise<string> {
+  return eventually(async () => {
+    const tokens = mailbox
+      .messages()
+      .filter((message) => message.to.includes(to))
+      .map((message) => message.raw.replace(/=\r?\n/g, "").replace(/=3D/gi, "="))
+      .flatMap((raw) =>
+        [...raw.matchAll(new RegExp(`${path}\\?token=([A-Za-z0-9_-]{43})`, "g"))].map((m) => m[1]!),
+      )
+      .filter((token, index, all) => all.indexOf(token) === index);
+    if (tokens.length <= skip) throw new Error(`no ${path} e-mail #${skip + 1} to ${to} yet`);
+    return tokens[skip]!;
+  });
+}
+
+/** A raw document for shapes codegen does not cover (aliases, invalid input). */
+export const rawDocument = <T = Record<string, unknown>, V = Record<string, unknown>>(source: string) =>
+  parse(source) as TypedDocumentNode<T, V>;

@@ -1,0 +1,130 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { SMTPServer } from "smtp-server";
+import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
+import { dropDatabase } from "../../platform/database/database";
+import { generateKeyMaterial } from "../../platform/identity/keys";
+import { createLogger } from "../../platform/logger";
+import { RedisKeyValueStore } from "../../platform/store/redis-store";
+import { startSupergraph, type Infrastructure, type SupergraphOptions } from "../../cli/supergraph";
+import { SUBGRAPHS } from "../../subgraphs";
+import { graphqlClient } from "./graphql-client";
+import { databaseUrl, deleteRabbitMqObjects, REAL_SERVICES, runId } from "./services";
+
+export interface MailMessage {
+  to: string;
+  raw: string;
+}
+
+export interface Mailbox {
+  messages(): MailMessage[];
+}
+
+/** Every durable queue the subgraphs declare, read from their definitions: what a test run must delete. */
+function consumerQueues(): string[] {
+  return SUBGRAPH_NAMES.flatMap(
+    (name) => SUBGRAPHS[name].subscriptions?.({} as never).map((subscription) => subscription.queue) ?? [],
+  );
+}
+
+/**
+ * The whole supergraph (router + four subgraphs over HTTP) for one test file: on embedded defaults,
+ * or on the machine's PostgreSQL, Redis and RabbitMQ with databases, key prefix and exchange of
+ * its own, and a real SMTP server that records what it receives. Everything listens on port 0.
+ */
+export async function startTestSupergraph(
+  kind: "embedded" | "services",
+  options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
+    /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
+    routerRedisUrl?: string;
+  } = {},
+) {
+  const id = runId();
+  const cleanups: (() => Promise<void>)[] = [];
+  let infrastructure: Infrastructure;
+  let mailbox: Mailbox;
+  let redisPrefix: string | null = null;
+  if (kind === "embedded") {
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-e2e-"));
+    cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
+    infrastructure = { kind: "embedded", dataDir };
+    mailbox = {
+      messages: () => {
+        const dir = path.join(dataDir, "mail");
+        return readdirSync(dir).map((file) => {
+          const raw = readFileSync(path.join(dir, file), "utf8");
+          return { to: /^To: (.*)$/m.exec(raw)?.[1] ?? "", raw };
+        });
+      },
+    };
+  } else {
+    const received: MailMessage[] = [];
+    const smtp = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ["STARTTLS"],
+      onData(stream, session, callback) {
+        let raw = "";
+        stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
+        stream.on("end", () => {
+          received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(","), raw });
+          callback();
+        });
+      },
+    });
+    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
+    const smtpPort = (smtp.server.address() as { port: number }).port;
+    cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
+    mailbox = { messages: () => received };
+    const databaseUrls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
+    ) as Record<SubgraphName, string>;
+    cleanups.push(async () => {
+      for (const url of Object.values(databaseUrls)) await dropDatabase(url);
+    });
+    const exchange = `orion.test.${id}`;
+    cleanups.push(() => deleteRabbitMqObjects(exchange, consumerQueues()));
+    redisPrefix = `test:${id}:`;
+    const prefix = redisPrefix;
+    cleanups.push(async () => {
+      const store = await connectTestRedis(prefix);
+      await store.clear();
+      await store.close();
+    });
+    infrastructure = {
+      kind: "services",
+      databaseUrls,
+      redis: { url: REAL_SERVICES.redis.url, prefix },
+      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange },
+      keys: generateKeyMaterial(),
+      mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
+    };
+  }
+  const { routerRedisUrl, ...supergraphOptions } = options;
+  if (routerRedisUrl && redisPrefix) {
+    const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
+    cleanups.push(() => routerStore.close());
+    supergraphOptions.routerStore = routerStore;
+  }
+  const supergraph = await startSupergraph({
+    infrastructure,
+    ports: { router: 0, auth: 0, user: 0, notification: 0, analytics: 0 },
+    logLevel: "silent",
+    ...supergraphOptions,
+  });
+  return {
+    supergraph,
+    mailbox,
+    redisPrefix,
+    request: graphqlClient(supergraph.routerUrl),
+    stop: async () => {
+      await supergraph.stop();
+      for (const step of cleanups.reverse()) await step();
+    },
+  };
+}
+
+export type TestSupergraph = Awaited<ReturnType<typeof startTestSupergraph>>;
+
+export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url) =>
+  RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent") });

@@ -1,0 +1,73 @@
+import { createConnection, createServer, type Socket } from "node:net";
+
+export interface TcpProxy {
+  /** The local port the proxy listens on (127.0.0.1). */
+  port: number;
+  /** Simulates an outage: destroys every open connection and drops every new one as it arrives. */
+  cut(): void;
+  /** Ends the outage: new connections are forwarded again. */
+  restore(): void;
+  close(): Promise<void>;
+}
+
+/**
+ * A TCP proxy in front of a real service, to take it away from a client and give it back without
+ * touching the service itself (other test files share it). Listens on a free port.
+ */
+export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
+  const open = new Set<Socket>();
+  let cut = false;
+
+  const track = (socket: Socket) => {
+    open.add(socket);
+    socket.once("close", () => open.delete(socket));
+    // A reset on either side is expected here (that is what the proxy is for): never crash on it.
+    socket.on("error", () => socket.destroy());
+  };
+
+  const server = createServer((client) => {
+    if (cut) {
+      // Accepted by the kernel before we could refuse it: close it at once, as a dead server would.
+      client.destroy();
+      return;
+    }
+    const upstream = createConnection({ host: target.host, port: target.port });
+    track(client);
+    track(upstream);
+    client.once("close", () => upstream.destroy());
+    upstream.once("close", () => client.destroy());
+    client.pipe(upstream);
+    upstream.pipe(client);
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === "string") throw new Error("the proxy has no TCP address");
+
+  const destroyAll = () => {
+    for (const socket of open) socket.destroy();
+    open.clear();
+  };
+
+  return {
+    port: address.port,
+    cut() {
+      cut = true;
+      destroyAll();
+    },
+    restore() {
+      cut = false;
+    },
+    close() {
+      cut = true;
+      destroyAll();
+      return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
+    },
+  };
+}
