@@ -14,3 +14,12 @@ export const SCOPES = [
 export type Scope = (typeof SCOPES)[number];
 
 export const isScope = (value: string): value is Scope => (SCOPES as readonly string[]).includes(value);
+
+/**
+ * The `scope` claim of a session's access token: everything the roles allow (`admin` only for an
+ * ADMIN). Informational for other verifiers; the router decides from roles, since a session may
+ * also manage credentials, which no scope grants.
+ */
+export function sessionScopes(roles: readonly string[]): Scope[] {
+  return SCOPES.filter((scope) => scope !== "admin" || roles.includes("ADMIN"));
+}

@@ -136,7 +136,10 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
         sid: user.sessionId,
         roles: ["USER"],
       });
-      expect(claims).toHaveProperty("scope");
+      expect(String(claims.scope).split(" ")).toEqual(
+        expect.arrayContaining(["user:read", "user:write", "analytics:write"]),
+      );
+      expect(String(claims.scope).split(" ")).not.toContain("admin");
       expect(claims.exp! - claims.iat!).toBe(900);
       // Opaque refresh tokens of 256 bits, stored only as hashes.
       expect(user.refreshToken).toMatch(/^[A-Za-z0-9_-]{43}$/);

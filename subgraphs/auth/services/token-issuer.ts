@@ -2,6 +2,7 @@ import { createPublicKey } from "node:crypto";
 import { SignJWT, calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from "jose";
 import { parseSigningKeyBundle } from "../../../platform/identity/signing-keys";
 import type { Role } from "../../../platform/identity/roles";
+import { sessionScopes } from "../../../platform/identity/scopes";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 /** RFC 9068: the `typ` that tells an access token apart from any other JWT. */
@@ -45,7 +46,7 @@ export class TokenIssuer {
   }
 
   async issueAccessToken(subject: { userId: string; roles: Role[]; sessionId: string }): Promise<string> {
-    return new SignJWT({ roles: subject.roles, sid: subject.sessionId, scope: "" })
+    return new SignJWT({ roles: subject.roles, sid: subject.sessionId, scope: sessionScopes(subject.roles).join(" ") })
       .setProtectedHeader({ alg: "RS256", kid: this.kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(subject.userId)
       .setIssuer(this.settings.issuer)
