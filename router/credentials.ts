@@ -48,6 +48,11 @@ type CacheEntry = { kind: "session"; userId: string } | { kind: "apiKey"; key: S
  */
 export class CredentialVerifier {
   private readonly cache: LRUCache<string, CacheEntry>;
+  /**
+   * Revocations heard in the last minute: a store read that started before a revocation may answer
+   * after it, and must not put the revoked credential back into the cache.
+   */
+  private readonly revoked: LRUCache<string, true>;
   private readonly lastUsedWritten = new LRUCache<string, number>({ max: 10_000 });
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
 
@@ -55,8 +60,10 @@ export class CredentialVerifier {
     private readonly settings: CredentialSettings,
     private readonly unsubscribe: () => Promise<void>,
     cache: LRUCache<string, CacheEntry>,
+    revoked: LRUCache<string, true>,
   ) {
     this.cache = cache;
+    this.revoked = revoked;
     this.jwks = createRemoteJWKSet(new URL(settings.jwksUrl), {
       cacheMaxAge: 10 * 60_000,
       cooldownDuration: 30_000,
@@ -65,12 +72,15 @@ export class CredentialVerifier {
 
   static async create(settings: CredentialSettings): Promise<CredentialVerifier> {
     const cache = new LRUCache<string, CacheEntry>({ max: 50_000, ttl: (settings.cacheSeconds ?? 5) * 1000 });
+    const revoked = new LRUCache<string, true>({ max: 50_000, ttl: 60_000 });
     const unsubscribe = await settings.store.subscribe(REVOCATION_CHANNEL, (message) => {
       const [kind, id] = splitOnce(message);
-      if (kind === "session") cache.delete(`session:${id}`);
-      else if (kind === "api-key") cache.delete(`api-key:${id}`);
+      const cacheKey = kind === "session" ? `session:${id}` : kind === "api-key" ? `api-key:${id}` : null;
+      if (!cacheKey) return;
+      cache.delete(cacheKey);
+      revoked.set(cacheKey, true);
     });
-    return new CredentialVerifier(settings, unsubscribe, cache);
+    return new CredentialVerifier(settings, unsubscribe, cache, revoked);
   }
 
   async verify(headers: { authorization?: string; apiKey?: string }): Promise<VerifiedCaller> {
@@ -147,7 +157,8 @@ export class CredentialVerifier {
         this.settings.logger.warn({ err: error }, "session store unreachable: API key cannot be checked");
         throw unavailable("Credentials cannot be checked right now; retry shortly");
       }
-      if (!raw) throw requestError("UNAUTHENTICATED", "Invalid or revoked API key");
+      if (!raw || this.revoked.has(cacheKey))
+        throw requestError("UNAUTHENTICATED", "Invalid or revoked API key");
       key = JSON.parse(raw) as StoredApiKey;
       this.cache.set(cacheKey, { kind: "apiKey", key });
     }

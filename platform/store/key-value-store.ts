@@ -23,7 +23,7 @@ export interface KeyValueStore {
   set(
     key: string,
     value: string,
-    options?: { ttlSeconds?: number; onlyIfAbsent?: boolean },
+    options?: { ttlSeconds?: number; onlyIfAbsent?: boolean; onlyIfPresent?: boolean },
   ): Promise<boolean>;
   delete(...keys: string[]): Promise<number>;
   /** Reads and removes in one atomic step: of many concurrent callers, exactly one gets the value. */

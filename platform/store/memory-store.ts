@@ -45,9 +45,10 @@ export class MemoryKeyValueStore implements KeyValueStore {
   async set(
     key: string,
     value: string,
-    options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {},
+    options: { ttlSeconds?: number; onlyIfAbsent?: boolean; onlyIfPresent?: boolean } = {},
   ): Promise<boolean> {
     if (options.onlyIfAbsent && this.live(key)) return false;
+    if (options.onlyIfPresent && !this.live(key)) return false;
     const expiresAt = options.ttlSeconds ? this.now() + options.ttlSeconds * 1000 : null;
     this.entries.set(key, { value, expiresAt });
     return true;

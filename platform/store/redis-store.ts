@@ -78,11 +78,11 @@ export class RedisKeyValueStore implements KeyValueStore {
   async set(
     key: string,
     value: string,
-    options: { ttlSeconds?: number; onlyIfAbsent?: boolean } = {},
+    options: { ttlSeconds?: number; onlyIfAbsent?: boolean; onlyIfPresent?: boolean } = {},
   ): Promise<boolean> {
     const reply = await this.client.set(this.prefix + key, value, {
       ...(options.ttlSeconds ? { expiration: { type: "EX", value: options.ttlSeconds } } : {}),
-      ...(options.onlyIfAbsent ? { condition: "NX" } : {}),
+      ...(options.onlyIfAbsent ? { condition: "NX" } : options.onlyIfPresent ? { condition: "XX" } : {}),
     });
     return reply === "OK";
   }

@@ -1,3 +1,4 @@
+import { and } from "graphql-shield";
 import { allow, isAdmin, ownUserEntity, withSession, type RuleMap } from "../../platform/graphql/rules";
 
 /**
@@ -21,7 +22,8 @@ export const authPermissions: RuleMap = {
     createApiKey: withSession,
     revokeApiKey: withSession,
     deleteMyAccount: withSession,
-    setUserRoles: isAdmin,
+    // Granting roles is credential management: an ADMIN in a session, never an API key.
+    setUserRoles: and(withSession, isAdmin),
   },
   User: {
     id: allow,

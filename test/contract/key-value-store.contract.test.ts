@@ -86,6 +86,20 @@ for (const adapter of adapters) {
       expect(await store.get(lock)).toBe("first");
     });
 
+    test("set with onlyIfPresent updates a live key and never brings back a deleted one", async () => {
+      const { store, key } = await setup();
+      const session = key("session");
+
+      expect(await store.set(session, "ghost", { onlyIfPresent: true })).toBe(false);
+      expect(await store.get(session)).toBeNull();
+      await store.set(session, "v1", { ttlSeconds: 60 });
+      expect(await store.set(session, "v2", { onlyIfPresent: true, ttlSeconds: 60 })).toBe(true);
+      expect(await store.get(session)).toBe("v2");
+      await store.delete(session);
+      expect(await store.set(session, "v3", { onlyIfPresent: true })).toBe(false);
+      expect(await store.get(session)).toBeNull();
+    });
+
     test("a key and a set with a TTL disappear once it has passed", async () => {
       const { store, key } = await setup();
       const code = key("one-time-code");

@@ -176,15 +176,22 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
       expect(audit).toHaveLength(1);
     });
 
-    it("lets exactly one of twenty concurrent refreshes with one token succeed", async () => {
+    it("lets exactly one of twenty concurrent refreshes with one token succeed, and treats the rest as reuse", async () => {
       const user = await register(env, uniqueEmail("race"));
       const results = await Promise.all(
         Array.from({ length: 20 }, () =>
           env.request(RefreshSessionDocument, { refreshToken: user.refreshToken }),
         ),
       );
-      expect(results.filter((r) => r.data?.refreshSession).length).toBe(1);
+      const winners = results.filter((r) => r.data?.refreshSession);
+      expect(winners.length).toBe(1);
       expect(results.filter((r) => codesOf(r)[0] === "UNAUTHENTICATED").length).toBe(19);
+      // The other nineteen presented a token already used: the session is over, the winner's pair included.
+      const winner = winners[0]!.data!.refreshSession;
+      expect((await env.request(ME_ID, {}, { token: winner.accessToken })).status).toBe(401);
+      expect(
+        codesOf(await env.request(RefreshSessionDocument, { refreshToken: winner.refreshToken })),
+      ).toEqual(["UNAUTHENTICATED"]);
     });
 
     it("refuses garbage and unknown refresh tokens with UNAUTHENTICATED", async () => {
@@ -450,6 +457,19 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
         { headers: from("203.0.113.20") },
       );
       expect(codesOf(blocked)).toEqual(["UNAUTHENTICATED"]);
+    });
+
+    it("admits only the allowed number of twenty concurrent guesses", async () => {
+      const email = uniqueEmail("parallel");
+      const user = await register(env, email);
+      const guesses = await Promise.all(Array.from({ length: 20 }, () => wrongLogin(email, "203.0.113.40")));
+      expect(guesses.every((guess) => codesOf(guess)[0] === "UNAUTHENTICATED")).toBe(true);
+      // Each guess is counted before its password is checked: only 3 ever reach bcrypt.
+      const checked = await sqlOf<{ type: string; count: string }>(
+        "select type, count(*) from audit_events where user_id is not distinct from ? and type in ('LOGIN_FAILED') group by type",
+        [user.id],
+      );
+      expect(checked.map((row) => Number(row.count))).toEqual([3]);
     });
 
     it("limits failures per IP across accounts", async () => {

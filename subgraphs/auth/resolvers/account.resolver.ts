@@ -1,7 +1,7 @@
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import { z } from "zod";
 import { isUuid } from "../../../platform/database/loaders";
-import { badUserInput, conflict, notFound } from "../../../platform/errors";
+import { conflict, notFound } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { ApiKeyRecord } from "../entities/api-key.entity";
@@ -9,6 +9,7 @@ import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
 import { EmailVerificationRequested, UserDeleted } from "../events/auth.events";
 import { audit, AuditEventType } from "../services/audit-log";
+import { confirmPassword } from "../services/password-check";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
 import { passwordSchema } from "./credentials.input";
@@ -74,17 +75,19 @@ export class AccountResolver {
     const caller = sessionCaller(ctx);
     const checked = validateInput(passwordSchema, password, "password");
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
-    if (!(await ctx.deps.passwords.verify(checked, account.passwordHash)))
-      throw badUserInput("password", "password: is not your password");
-    const keys = await ctx.em.find(ApiKeyRecord, { userId: account.id });
+    await confirmPassword(ctx, account, checked, "password");
+    // Credentials stop working first (store), then the records go (database): a failure between
+    // the two leaves an account that cannot be used, never a deleted one whose tokens still work.
+    const keys = await ctx.em.find(ApiKeyRecord, { userId: account.id, revokedAt: null });
+    await Promise.all(keys.map((key) => ctx.deps.apiKeys.withdraw(key)));
+    await ctx.deps.sessions.revokeAllForUser(account.id);
     await ctx.em.transactional(async (em) => {
-      await em.nativeDelete(ApiKeyRecord, { userId: account.id });
+      // Key rows stay, revoked and nameless, so a restart never republishes them.
+      await em.nativeUpdate(ApiKeyRecord, { userId: account.id }, { revokedAt: new Date(), name: "deleted" });
       await em.nativeDelete(OneTimeToken, { userId: account.id });
       await em.nativeDelete(UserAccount, { id: account.id });
       audit(em, ctx, AuditEventType.ACCOUNT_DELETED, { userId: account.id });
     });
-    await Promise.all(keys.map((key) => ctx.deps.apiKeys.withdraw(key)));
-    await ctx.deps.sessions.revokeAllForUser(account.id);
     await ctx.publish(UserDeleted, { userId: account.id });
     return true;
   }

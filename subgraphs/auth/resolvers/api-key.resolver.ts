@@ -4,6 +4,7 @@ import { forbidden, notFound } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { ApiKeyRecord } from "../entities/api-key.entity";
+import { UserAccount } from "../entities/user-account.entity";
 import { audit, AuditEventType } from "../services/audit-log";
 import { newApiKeySecret } from "../services/api-keys";
 import { ApiKey, CreatedApiKey } from "./api-key.type";
@@ -33,7 +34,9 @@ export class ApiKeyResolver {
   ): Promise<CreatedApiKey> {
     const caller = sessionCaller(ctx);
     const { name, scopes, expiresAt } = validateInput(createApiKeySchema, input);
-    if (scopes.includes("admin") && !caller.roles.includes(Role.ADMIN))
+    // Roles as stored now, not as the access token remembers them (it may be up to 15 minutes old).
+    const { roles } = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
+    if (scopes.includes("admin") && !roles.includes(Role.ADMIN))
       throw forbidden("Only an ADMIN may create a key with the admin scope");
     const { secret, prefix, secretHash } = newApiKeySecret();
     const record = Object.assign(new ApiKeyRecord(), {
@@ -50,7 +53,7 @@ export class ApiKeyResolver {
       details: { apiKeyId: record.id, name, scopes },
     });
     await ctx.em.flush();
-    await ctx.deps.apiKeys.publish(record, caller.roles);
+    await ctx.deps.apiKeys.publish(record, roles);
     return { apiKey: toApiKey(record, null), secret };
   }
 
@@ -62,10 +65,11 @@ export class ApiKeyResolver {
       ? await ctx.em.findOne(ApiKeyRecord, { id, userId: caller.userId, revokedAt: null })
       : null;
     if (!record) throw notFound("No such API key");
+    // Refused by routers first; the record follows.
+    await ctx.deps.apiKeys.withdraw(record);
     record.revokedAt = new Date();
     audit(ctx.em, ctx, AuditEventType.API_KEY_REVOKED, { userId: caller.userId, details: { apiKeyId: id } });
     await ctx.em.flush();
-    await ctx.deps.apiKeys.withdraw(record);
     return true;
   }
 }

@@ -53,19 +53,18 @@ export class AuthResolver {
     const { email, password } = validateInput(loginSchema, input);
     const { loginThrottle, passwords } = ctx.deps;
     const ip = ctx.request.ip;
-    if (await loginThrottle.isBlocked(email, ip)) {
+    if (!(await loginThrottle.admit(email, ip)).allowed) {
       audit(ctx.em, ctx, AuditEventType.LOGIN_BLOCKED, { userId: null, actorId: null });
       await ctx.em.flush();
       throw unauthenticated(BAD_CREDENTIALS);
     }
     const account = await ctx.em.findOne(UserAccount, { email });
     if (!(await passwords.verify(password, account?.passwordHash ?? null)) || !account) {
-      await loginThrottle.recordFailure(email, ip);
       audit(ctx.em, ctx, AuditEventType.LOGIN_FAILED, { userId: account?.id ?? null, actorId: null });
       await ctx.em.flush();
       throw unauthenticated(BAD_CREDENTIALS);
     }
-    await loginThrottle.recordSuccess(email, ip);
+    await loginThrottle.succeeded(email, ip);
     const payload = await startSession(account, ctx);
     audit(ctx.em, ctx, AuditEventType.LOGIN_SUCCEEDED, { userId: account.id, actorId: account.id });
     await ctx.em.flush();

@@ -6,6 +6,7 @@ import { Role } from "../../../platform/identity/roles";
 import { UserAccount } from "../entities/user-account.entity";
 import { PasswordChanged, PasswordResetRequested } from "../events/auth.events";
 import { audit, AuditEventType } from "../services/audit-log";
+import { confirmPassword } from "../services/password-check";
 import { consumeOneTimeToken, issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
 import {
@@ -30,12 +31,17 @@ export class PasswordResolver {
     const caller = sessionCaller(ctx);
     const { currentPassword, newPassword } = validateInput(changePasswordSchema, input);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
-    if (!(await ctx.deps.passwords.verify(currentPassword, account.passwordHash)))
-      throw badUserInput("input.currentPassword", "input.currentPassword: is not your current password");
-    account.passwordHash = await ctx.deps.passwords.hash(newPassword);
-    audit(ctx.em, ctx, AuditEventType.PASSWORD_CHANGED, { userId: account.id });
-    await ctx.em.flush();
+    await confirmPassword(ctx, account, currentPassword, "input.currentPassword");
+    const newHash = await ctx.deps.passwords.hash(newPassword);
+    // Sessions end first: should the store fail, the password stays as it was rather than
+    // changing while the old sessions live on.
     const ended = await ctx.deps.sessions.revokeAllForUser(account.id, caller.sessionId);
+    account.passwordHash = newHash;
+    audit(ctx.em, ctx, AuditEventType.PASSWORD_CHANGED, {
+      userId: account.id,
+      details: { endedSessions: ended },
+    });
+    await ctx.em.flush();
     ctx.logger.info({ userId: account.id, endedSessions: ended }, "password changed");
     await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "changed" });
     return true;
@@ -69,10 +75,10 @@ export class PasswordResolver {
     const userId = await consumeOneTimeToken(ctx.em, token, TokenPurpose.PASSWORD_RESET);
     const account = userId ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
     if (!account) throw badUserInput("input.token", "input.token: is invalid, used or expired");
+    await ctx.deps.sessions.revokeAllForUser(account.id);
     account.passwordHash = newHash;
     audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET, { userId: account.id, actorId: null });
     await ctx.em.flush();
-    await ctx.deps.sessions.revokeAllForUser(account.id);
     await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" });
     return true;
   }

@@ -52,13 +52,19 @@ export class ApiKeyDirectory {
     return seen ? new Date(seen) : record.lastUsedAt;
   }
 
-  /** Rewrites the lookup copy of every live key; returns how many. */
+  /**
+   * Rewrites the lookup copy of every live key and removes the copies of revoked ones (a
+   * revocation whose store write was lost is finished here); returns how many are live.
+   */
   async republishAll(em: EntityManager, rolesOf: (userId: string) => Promise<string[]>): Promise<number> {
     const live = await em.find(ApiKeyRecord, {
       revokedAt: null,
       $or: [{ expiresAt: null }, { expiresAt: { $gt: new Date() } }],
     });
     for (const record of live) await this.publish(record, await rolesOf(record.userId));
+    const revoked = await em.find(ApiKeyRecord, { revokedAt: { $ne: null } });
+    if (revoked.length > 0)
+      await this.store.delete(...revoked.map((record) => keys.apiKey(record.secretHash)));
     return live.length;
   }
 }

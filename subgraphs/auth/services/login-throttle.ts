@@ -1,4 +1,4 @@
-import type { RateLimiterAbstract } from "rate-limiter-flexible";
+import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { KeyValueStore } from "../../../platform/store/key-value-store";
 
 export interface LoginLimits {
@@ -8,6 +8,8 @@ export interface LoginLimits {
   perIp: { points: number; durationSeconds: number; blockSeconds: number };
 }
 
+export type Admission = { allowed: true } | { allowed: false; retryAfterSeconds: number };
+
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perAccountAndIp: { points: 10, durationSeconds: 15 * 60, blockSeconds: 15 * 60 },
   perIp: { points: 100, durationSeconds: 3600, blockSeconds: 3600 },
@@ -16,7 +18,8 @@ export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
 /**
  * Failed-login limits on the shared store (rate-limiter-flexible; atomic in Redis across
  * replicas). Keys are per account+IP and per IP, never per account alone: an attacker elsewhere
- * cannot lock the owner out. A success clears the account+IP counter.
+ * cannot lock the owner out. The same counters guard every password check (login, password
+ * change, account deletion), so a stolen access token cannot be used to guess the password either.
  */
 export class LoginThrottle {
   private readonly byAccountAndIp: RateLimiterAbstract;
@@ -27,28 +30,35 @@ export class LoginThrottle {
     this.byIp = store.rateLimiter({ name: "login-ip", ...limits.perIp });
   }
 
-  /** True when either counter is exhausted: the attempt fails without checking the password. */
-  async isBlocked(email: string, ip: string | null): Promise<boolean> {
-    const [pair, address] = await Promise.all([
-      this.byAccountAndIp.get(pairKey(email, ip)),
-      this.byIp.get(ipKey(ip)),
+  /**
+   * Counts the attempt before the password is checked, atomically in the store: of N concurrent
+   * guesses only the allowed number get through, whatever the replica. A store failure is
+   * thrown: the check fails closed.
+   */
+  async admit(account: string, ip: string | null): Promise<Admission> {
+    const results = await Promise.allSettled([
+      this.byAccountAndIp.consume(pairKey(account, ip)),
+      this.byIp.consume(ipKey(ip)),
     ]);
-    return isExhausted(pair, this.byAccountAndIp.points) || isExhausted(address, this.byIp.points);
+    const storeFailure = results.find(
+      (result) => result.status === "rejected" && !(result.reason instanceof RateLimiterRes),
+    );
+    if (storeFailure) throw (storeFailure as PromiseRejectedResult).reason;
+    const refusals = results.flatMap((result) =>
+      result.status === "rejected" ? [result.reason as RateLimiterRes] : [],
+    );
+    if (refusals.length === 0) return { allowed: true };
+    return {
+      allowed: false,
+      retryAfterSeconds: Math.ceil(Math.max(...refusals.map((r) => r.msBeforeNext)) / 1000),
+    };
   }
 
-  async recordFailure(email: string, ip: string | null): Promise<void> {
-    // consume() rejects once the points are gone; that rejection is the block itself, not an error.
-    await Promise.allSettled([this.byAccountAndIp.consume(pairKey(email, ip)), this.byIp.consume(ipKey(ip))]);
-  }
-
-  async recordSuccess(email: string, ip: string | null): Promise<void> {
-    await this.byAccountAndIp.delete(pairKey(email, ip));
+  /** A right password: the attempt is given back and the account+IP counter starts over. */
+  async succeeded(account: string, ip: string | null): Promise<void> {
+    await Promise.all([this.byAccountAndIp.delete(pairKey(account, ip)), this.byIp.reward(ipKey(ip), 1)]);
   }
 }
 
 const ipKey = (ip: string | null) => ip ?? "unknown";
 const pairKey = (email: string, ip: string | null) => `${email}|${ipKey(ip)}`;
-
-function isExhausted(state: { consumedPoints: number } | null, points: number): boolean {
-  return state !== null && state.consumedPoints >= points;
-}

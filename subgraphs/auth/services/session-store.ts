@@ -83,8 +83,9 @@ export class SessionStore {
       return { kind: "invalid" };
     }
     const refreshed = { ...session, lastUsedAt: new Date().toISOString() };
-    const [next] = await Promise.all([this.issueRefreshToken(refreshed), this.save(refreshed)]);
-    return { kind: "rotated", session: refreshed, refreshToken: next };
+    // Only if still there: a revocation that landed since the read must not be undone by this write.
+    if (!(await this.save(refreshed, { onlyIfPresent: true }))) return { kind: "invalid" };
+    return { kind: "rotated", session: refreshed, refreshToken: await this.issueRefreshToken(refreshed) };
   }
 
   async get(sessionId: string): Promise<StoredSession | null> {
@@ -130,9 +131,9 @@ export class SessionStore {
   }
 
   /** The session key lives until the idle timeout, never past the absolute end. */
-  private save(session: StoredSession): Promise<boolean> {
+  private save(session: StoredSession, options: { onlyIfPresent?: boolean } = {}): Promise<boolean> {
     const ttlSeconds = Math.min(this.policy.idleSeconds, this.remainingLifetime(session));
-    return this.store.set(keys.session(session.id), JSON.stringify(session), { ttlSeconds });
+    return this.store.set(keys.session(session.id), JSON.stringify(session), { ttlSeconds, ...options });
   }
 
   private remainingLifetime(session: StoredSession): number {

@@ -46,7 +46,11 @@ export class TokenIssuer {
   }
 
   async issueAccessToken(subject: { userId: string; roles: Role[]; sessionId: string }): Promise<string> {
-    return new SignJWT({ roles: subject.roles, sid: subject.sessionId, scope: sessionScopes(subject.roles).join(" ") })
+    return new SignJWT({
+      roles: subject.roles,
+      sid: subject.sessionId,
+      scope: sessionScopes(subject.roles).join(" "),
+    })
       .setProtectedHeader({ alg: "RS256", kid: this.kid, typ: ACCESS_TOKEN_TYPE })
       .setSubject(subject.userId)
       .setIssuer(this.settings.issuer)
