@@ -1,5 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import type { ClientInfo, Identity } from "../identity/identity";
+import { unauthenticated } from "../errors";
+import type { ClientInfo, Identity, UserIdentity } from "../identity/identity";
 import type { Logger } from "../logger";
 import type { EventDefinition, PayloadOf } from "../events/event-bus";
 
@@ -16,4 +17,20 @@ export interface SubgraphContext<Loaders = unknown, Deps = unknown> {
   publish<D extends EventDefinition>(definition: D, payload: PayloadOf<D>): Promise<void>;
   /** The caller's IP and user agent, from the router's signed assertion (null when not called through it). */
   request: ClientInfo;
+}
+
+/**
+ * The signed-in caller, for resolvers behind `signedIn`/`withSession` rules. The rule map already
+ * refused everyone else; this narrows the type and guards against a map that forgot the field.
+ */
+export function requireUser(ctx: Pick<SubgraphContext, "identity">): UserIdentity {
+  if (ctx.identity.kind !== "user") throw unauthenticated();
+  return ctx.identity;
+}
+
+/** The caller's session; API keys never get here (credential management is `withSession`). */
+export function requireSession(ctx: Pick<SubgraphContext, "identity">): UserIdentity & { sessionId: string } {
+  const user = requireUser(ctx);
+  if (user.sessionId === null) throw unauthenticated();
+  return { ...user, sessionId: user.sessionId };
 }

@@ -1,6 +1,7 @@
 import { generateKeyPairSync, createPublicKey, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { generateSigningKey, SIGNING_KEY_FILE } from "./signing-keys";
 
 export interface KeyMaterial {
   /** Ed25519 PKCS#8: the router signs identity assertions with it. */
@@ -16,7 +17,7 @@ export interface KeyMaterial {
 export const KEY_FILES: Record<keyof KeyMaterial, string> = {
   identityPrivateKey: "identity-private.pem",
   identityPublicKey: "identity-public.pem",
-  authSigningKey: "auth-signing.pem",
+  authSigningKey: SIGNING_KEY_FILE,
   passwordPepper: "password-pepper",
 };
 
@@ -26,11 +27,6 @@ function generateIdentityPair(): Pick<KeyMaterial, "identityPrivateKey" | "ident
     identityPrivateKey: identity.privateKey.export({ type: "pkcs8", format: "pem" }).toString(),
     identityPublicKey: identity.publicKey.export({ type: "spki", format: "pem" }).toString(),
   };
-}
-
-export function generateSigningKey(): string {
-  const rsa = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  return rsa.privateKey.export({ type: "pkcs8", format: "pem" }).toString();
 }
 
 export const generatePepper = () => randomBytes(32).toString("base64");

@@ -1,5 +1,5 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
-import { unauthenticated } from "../../../platform/errors";
+import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { TrackedEvent } from "../entities/tracked-event.entity";
 import { UserActivity } from "./activity.type";
@@ -11,10 +11,10 @@ import { User } from "./user.type";
 export class AnalyticsResolver {
   @Mutation(() => Boolean, { description: "Signed-in callers" })
   async trackEvent(@Arg("input") input: TrackEventInput, @Ctx() ctx: AnalyticsContext): Promise<boolean> {
-    if (ctx.identity.kind !== "user") throw unauthenticated();
+    const caller = requireUser(ctx);
     const { name, properties, occurredAt } = validateInput(trackEventSchema, input);
     const event = Object.assign(new TrackedEvent(), {
-      userId: ctx.identity.userId,
+      userId: caller.userId,
       name,
       properties: properties ?? {},
       occurredAt: occurredAt ?? new Date(),

@@ -1,3 +1,4 @@
+import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import { z } from "zod";
 import { isUuid } from "../../../platform/database/loaders";
@@ -13,7 +14,6 @@ import { confirmPassword } from "../services/password-check";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
 import { passwordSchema } from "./credentials.input";
-import { sessionCaller } from "./session.resolver";
 import { User } from "./user.type";
 
 const rolesSchema = z
@@ -52,7 +52,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, { description: "Sends a new verification e-mail; older links stop working" })
   async requestEmailVerification(@Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     if (account.emailVerified) return false;
     const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
@@ -72,7 +72,7 @@ export class AccountResolver {
    */
   @Mutation(() => Boolean, { description: "Every subgraph erases the user's data" })
   async deleteMyAccount(@Arg("password") password: string, @Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const checked = validateInput(passwordSchema, password, "password");
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     await confirmPassword(ctx, account, checked, "password");

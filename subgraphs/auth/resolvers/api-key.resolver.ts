@@ -1,3 +1,4 @@
+import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
 import { isUuid } from "../../../platform/database/loaders";
 import { forbidden, notFound } from "../../../platform/errors";
@@ -10,13 +11,12 @@ import { newApiKeySecret } from "../services/api-keys";
 import { ApiKey, CreatedApiKey } from "./api-key.type";
 import type { AuthContext } from "./context";
 import { CreateApiKeyInput, createApiKeySchema } from "./credentials.input";
-import { sessionCaller } from "./session.resolver";
 
 @Resolver()
 export class ApiKeyResolver {
   @Query(() => [ApiKey], { description: "The caller's live API keys, newest first" })
   async myApiKeys(@Ctx() ctx: AuthContext): Promise<ApiKey[]> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const records = await ctx.em.find(
       ApiKeyRecord,
       { userId: caller.userId, revokedAt: null },
@@ -32,7 +32,7 @@ export class ApiKeyResolver {
     @Arg("input") input: CreateApiKeyInput,
     @Ctx() ctx: AuthContext,
   ): Promise<CreatedApiKey> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const { name, scopes, expiresAt } = validateInput(createApiKeySchema, input);
     // Roles as stored now, not as the access token remembers them (it may be up to 15 minutes old).
     const { roles } = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
@@ -59,7 +59,7 @@ export class ApiKeyResolver {
 
   @Mutation(() => Boolean, { description: "The key is refused from the next request on" })
   async revokeApiKey(@Arg("id", () => ID) id: string, @Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     // Someone else's key reads exactly like a key that does not exist.
     const record = isUuid(id)
       ? await ctx.em.findOne(ApiKeyRecord, { id, userId: caller.userId, revokedAt: null })

@@ -1,3 +1,4 @@
+import { requireSession } from "../../../platform/graphql/context";
 import { setTimeout as sleep } from "node:timers/promises";
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { badUserInput } from "../../../platform/errors";
@@ -16,7 +17,6 @@ import {
   emailSchema,
   resetPasswordSchema,
 } from "./credentials.input";
-import { sessionCaller } from "./session.resolver";
 
 /**
  * requestPasswordReset answers no sooner than this, known address or not, so its timing does not
@@ -28,7 +28,7 @@ const RESET_REQUEST_FLOOR_MS = 250;
 export class PasswordResolver {
   @Mutation(() => Boolean, { description: "Ends the caller's other sessions" })
   async changePassword(@Arg("input") input: ChangePasswordInput, @Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const { currentPassword, newPassword } = validateInput(changePasswordSchema, input);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     await confirmPassword(ctx, account, currentPassword, "input.currentPassword");

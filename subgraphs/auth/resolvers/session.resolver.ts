@@ -1,22 +1,15 @@
+import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
-import { notFound, unauthenticated } from "../../../platform/errors";
-import type { UserIdentity } from "../../../platform/identity/identity";
+import { notFound } from "../../../platform/errors";
 import { audit, AuditEventType } from "../services/audit-log";
 import type { AuthContext } from "./context";
 import { Session } from "./session.type";
-
-/** The caller's session identity; the permission map already refused anyone else (API keys included). */
-export function sessionCaller(ctx: AuthContext): UserIdentity & { sessionId: string } {
-  const identity = ctx.identity;
-  if (identity.kind !== "user" || identity.sessionId === null) throw unauthenticated();
-  return { ...identity, sessionId: identity.sessionId };
-}
 
 @Resolver()
 export class SessionResolver {
   @Query(() => [Session], { description: "The caller's active sessions" })
   async mySessions(@Ctx() ctx: AuthContext): Promise<Session[]> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const sessions = await ctx.deps.sessions.listForUser(caller.userId);
     return sessions.map((s) => ({
       id: s.id,
@@ -30,7 +23,7 @@ export class SessionResolver {
 
   @Mutation(() => Boolean, { description: "Ends the caller's current session" })
   async logout(@Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     await ctx.deps.sessions.revoke(caller.sessionId);
     audit(ctx.em, ctx, AuditEventType.SESSION_REVOKED, {
       userId: caller.userId,
@@ -42,7 +35,7 @@ export class SessionResolver {
 
   @Mutation(() => Int, { description: "Ends all the caller's sessions; returns how many" })
   async logoutEverywhere(@Ctx() ctx: AuthContext): Promise<number> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const ended = await ctx.deps.sessions.revokeAllForUser(caller.userId);
     audit(ctx.em, ctx, AuditEventType.LOGGED_OUT_EVERYWHERE, { userId: caller.userId, details: { ended } });
     await ctx.em.flush();
@@ -51,7 +44,7 @@ export class SessionResolver {
 
   @Mutation(() => Boolean, { description: "Ends one of the caller's sessions" })
   async revokeSession(@Arg("id", () => ID) id: string, @Ctx() ctx: AuthContext): Promise<boolean> {
-    const caller = sessionCaller(ctx);
+    const caller = requireSession(ctx);
     const session = await ctx.deps.sessions.get(id);
     // Someone else's session reads exactly like a session that does not exist.
     if (!session || session.userId !== caller.userId) throw notFound("No such session");

@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { notFound, unauthenticated } from "../../../platform/errors";
+import { notFound } from "../../../platform/errors";
 import { isUuid } from "../../../platform/database/loaders";
 import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
+import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import type { NotificationContext } from "./context";
@@ -45,10 +46,10 @@ export class NotificationResolver {
     @Arg("id", () => ID) id: string,
     @Ctx() ctx: NotificationContext,
   ): Promise<Notification> {
-    if (ctx.identity.kind !== "user") throw unauthenticated();
+    const caller = requireUser(ctx);
     // Someone else's notification answers NOT_FOUND, like a missing one: its existence is not the caller's to know.
     const notification = isUuid(id)
-      ? await ctx.em.findOne(Notification, { id, userId: ctx.identity.userId })
+      ? await ctx.em.findOne(Notification, { id, userId: caller.userId })
       : null;
     if (!notification) throw notFound("Notification not found");
     notification.readAt ??= new Date();

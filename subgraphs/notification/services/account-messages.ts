@@ -1,3 +1,4 @@
+import { escapeHtml } from "./html";
 import type { MailMessage } from "./mailer";
 
 export interface AccountMessage {
@@ -7,12 +8,6 @@ export interface AccountMessage {
   body: string;
   mail: MailMessage;
 }
-
-const escapeHtml = (value: string) =>
-  value.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 
 function withLink(
   kind: string,

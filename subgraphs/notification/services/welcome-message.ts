@@ -1,10 +1,5 @@
+import { escapeHtml } from "./html";
 import type { MailMessage } from "./mailer";
-
-const escapeHtml = (value: string) =>
-  value.replace(
-    /[&<>"']/g,
-    (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]!,
-  );
 
 /** The welcome message; full per-locale templates arrive with the notification issue. */
 export function welcomeMessage(recipient: {

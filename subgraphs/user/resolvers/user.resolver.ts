@@ -1,6 +1,7 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
-import { notFound, unauthenticated } from "../../../platform/errors";
+import { notFound } from "../../../platform/errors";
 import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
+import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
 import type { UserContext } from "./context";
@@ -51,9 +52,9 @@ export class UserResolver {
 
   @Mutation(() => User)
   async updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<User> {
-    if (ctx.identity.kind !== "user") throw unauthenticated();
+    const caller = requireUser(ctx);
     const changes = validateInput(updateProfileSchema, input);
-    const profile = await ctx.em.findOne(UserProfile, { userId: ctx.identity.userId });
+    const profile = await ctx.em.findOne(UserProfile, { userId: caller.userId });
     if (!profile) throw notFound("Profile not found");
     for (const [field, value] of Object.entries(changes) as [
       keyof typeof changes,
