@@ -34,6 +34,7 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
       passwords: new PasswordHasher(settings.pepper),
       apiKeys,
       loginThrottle: new LoginThrottle(store, settings.loginLimits),
+      mailRequests: store.rateLimiter({ name: "account-mail", ...settings.mailRequestLimit }),
       adminEmails: new Set(settings.adminEmails.map(normalizeEmail)),
     };
   },

@@ -10,6 +10,8 @@ export interface AuthSettings extends TokenSettings {
   /** Bootstrap: these addresses become ADMIN when they verify their e-mail. */
   adminEmails: string[];
   loginLimits: LoginLimits;
+  /** Reset and verification e-mails one account may be sent on request. */
+  mailRequestLimit: { points: number; durationSeconds: number };
 }
 
 type AuthVariables = Pick<
@@ -32,5 +34,6 @@ export function authSettingsFromEnv(env: AuthVariables): AuthSettings {
     sessions: { idleSeconds: env.AUTH_SESSION_IDLE_TIMEOUT, lifetimeSeconds: env.AUTH_SESSION_LIFETIME },
     adminEmails: env.AUTH_ADMIN_EMAILS,
     loginLimits: DEFAULT_LOGIN_LIMITS,
+    mailRequestLimit: { points: 5, durationSeconds: 3600 },
   };
 }

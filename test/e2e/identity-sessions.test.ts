@@ -374,6 +374,20 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
       await expect(login(env, email, "reset passphrase one")).resolves.toMatchObject({ email });
     });
 
+    it("sends at most five reset e-mails an hour to one address, answering every request the same", async () => {
+      const email = uniqueEmail("flood");
+      await register(env, email);
+      for (let i = 0; i < 7; i++)
+        expect((await env.request(RequestPasswordResetDocument, { email })).data).toEqual({
+          requestPasswordReset: true,
+        });
+      await tokenFromMail(env.mailbox, email, "/reset-password", 4);
+      // The sixth and seventh were answered, not sent.
+      await expect(tokenFromMail(env.mailbox, email, "/reset-password", 5, 1000)).rejects.toThrow(
+        /no \/reset-password e-mail #6/,
+      );
+    });
+
     it("refuses an expired reset token", async () => {
       const email = uniqueEmail("expired");
       await register(env, email);

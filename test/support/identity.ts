@@ -46,19 +46,28 @@ export function signedIn(id: string, email: string, token: string, refreshToken:
 }
 
 /** The one-time token in the newest e-mail to `to` whose link goes to `path` (quoted-printable undone). */
-export async function tokenFromMail(mailbox: Mailbox, to: string, path: string, skip = 0): Promise<string> {
-  return eventually(async () => {
-    const tokens = mailbox
-      .messages()
-      .filter((message) => message.to.includes(to))
-      .map((message) => message.raw.replace(/=\r?\n/g, "").replace(/=3D/gi, "="))
-      .flatMap((raw) =>
-        [...raw.matchAll(new RegExp(`${path}\\?token=([A-Za-z0-9_-]{43})`, "g"))].map((m) => m[1]!),
-      )
-      .filter((token, index, all) => all.indexOf(token) === index);
-    if (tokens.length <= skip) throw new Error(`no ${path} e-mail #${skip + 1} to ${to} yet`);
-    return tokens[skip]!;
-  });
+export async function tokenFromMail(
+  mailbox: Mailbox,
+  to: string,
+  path: string,
+  skip = 0,
+  timeoutMs = 10_000,
+): Promise<string> {
+  return eventually(
+    async () => {
+      const tokens = mailbox
+        .messages()
+        .filter((message) => message.to.includes(to))
+        .map((message) => message.raw.replace(/=\r?\n/g, "").replace(/=3D/gi, "="))
+        .flatMap((raw) =>
+          [...raw.matchAll(new RegExp(`${path}\\?token=([A-Za-z0-9_-]{43})`, "g"))].map((m) => m[1]!),
+        )
+        .filter((token, index, all) => all.indexOf(token) === index);
+      if (tokens.length <= skip) throw new Error(`no ${path} e-mail #${skip + 1} to ${to} yet`);
+      return tokens[skip]!;
+    },
+    { timeoutMs },
+  );
 }
 
 /** A raw document for shapes codegen does not cover (aliases, invalid input). */

@@ -2,7 +2,7 @@ import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import { z } from "zod";
 import { isUuid } from "../../../platform/database/loaders";
-import { conflict, notFound } from "../../../platform/errors";
+import { conflict, notFound, publicError } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { ApiKeyRecord } from "../entities/api-key.entity";
@@ -13,6 +13,7 @@ import { audit, AuditEventType } from "../services/audit-log";
 import { confirmPassword } from "../services/password-check";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
+import { allowMail } from "./password.resolver";
 import { passwordSchema } from "./credentials.input";
 import { User } from "./user.type";
 
@@ -55,6 +56,10 @@ export class AccountResolver {
     const caller = requireSession(ctx);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     if (account.emailVerified) return false;
+    if (!(await allowMail(ctx, account.id)))
+      throw publicError("RATE_LIMITED", "Too many verification e-mails; try again later", {
+        retryAfter: 3600,
+      });
     const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
     await ctx.em.flush();
     await ctx.publish(EmailVerificationRequested, {

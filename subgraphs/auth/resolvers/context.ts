@@ -1,4 +1,5 @@
 import type DataLoader from "dataloader";
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
@@ -15,6 +16,8 @@ export interface AuthDeps {
   passwords: PasswordHasher;
   apiKeys: ApiKeyDirectory;
   loginThrottle: LoginThrottle;
+  /** E-mails sent on request (reset, verification) per account: an inbox cannot be flooded. */
+  mailRequests: RateLimiterAbstract;
   /** Addresses that become ADMIN once verified: how a fresh install gets its first ADMIN. */
   adminEmails: ReadonlySet<string>;
 }
