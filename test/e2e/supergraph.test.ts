@@ -220,7 +220,7 @@ function specifySupergraph(kind: "embedded" | "services") {
     expect(unknown.errors![0]!.message).toBe(wrong.errors![0]!.message);
   });
 
-  /** A third user, promoted to ADMIN in the auth database (there is no bootstrap command yet), signed in again. */
+  /** A third user, promoted to ADMIN in SQL so this suite stands apart from the bootstrap flow (identity-access.test.ts), signed in again. */
   let adminToken: string | undefined;
   async function signInAsAdmin(): Promise<string> {
     if (adminToken) return adminToken;
