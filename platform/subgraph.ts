@@ -6,7 +6,13 @@ import type { Express, Request } from "express";
 import type { ServiceEnv, SubgraphName } from "./config";
 import { openDatabase, type Database } from "./database/database";
 import { requestError } from "./errors";
-import { createEnvelope, type EventBus, type Subscription, type Unsubscribe } from "./events/event-bus";
+import {
+  createEnvelope,
+  type EventBus,
+  type EventDefinition,
+  type Subscription,
+  type Unsubscribe,
+} from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { startHttpService, type RunningService } from "./http/http-service";
@@ -32,6 +38,8 @@ export interface SubgraphDefinition<Settings, Deps, Loaders, Name extends Subgra
   createDependencies(runtime: SubgraphRuntime<Settings>, db: Database): Promise<Deps> | Deps;
   /** DataLoaders for one request: batching lives here, so N entity references cost one query. */
   createLoaders(em: EntityManager, deps: Deps): Loaders;
+  /** Every event this subgraph publishes: the event catalogue is generated from these lists. */
+  publishes: EventDefinition[];
   /** Queues this subgraph consumes. */
   subscriptions?(services: ConsumerServices<Deps>): Subscription[];
   routes?(app: Express, deps: Deps): void;

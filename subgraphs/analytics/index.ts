@@ -14,6 +14,7 @@ export const analyticsSubgraph: SubgraphDefinition<
   name: "analytics",
   entities: [TrackedEvent],
   migrations: analyticsMigrations,
+  publishes: [],
   buildSchema: buildAnalyticsSchema,
   settingsFromEnv: () => ({}),
   createDependencies: () => ({}),

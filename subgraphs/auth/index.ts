@@ -3,6 +3,7 @@ import { ApiKeyRecord } from "./entities/api-key.entity";
 import { AuditEvent } from "./entities/audit-event.entity";
 import { OneTimeToken } from "./entities/one-time-token.entity";
 import { UserAccount } from "./entities/user-account.entity";
+import * as authEvents from "./events/auth.events";
 import { authMigrations } from "./migrations";
 import { createAuthLoaders, type AuthDeps, type AuthLoaders } from "./resolvers/context";
 import { normalizeEmail } from "./resolvers/credentials.input";
@@ -18,6 +19,7 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
   name: "auth",
   entities: [UserAccount, ApiKeyRecord, OneTimeToken, AuditEvent],
   migrations: authMigrations,
+  publishes: Object.values(authEvents),
   buildSchema: buildAuthSchema,
   settingsFromEnv: authSettingsFromEnv,
   createDependencies: async ({ settings, store, logger }, db) => {

@@ -21,6 +21,7 @@ export const notificationSubgraph: SubgraphDefinition<
   name: "notification",
   entities: [Notification],
   migrations: notificationMigrations,
+  publishes: [],
   buildSchema: buildNotificationSchema,
   settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, appUrl: env.PUBLIC_APP_URL }),
   createDependencies: ({ settings }) => ({ mailer: createMailer(settings), appUrl: settings.appUrl }),

@@ -9,6 +9,7 @@ export const userSubgraph: SubgraphDefinition<Record<string, never>, UserDeps, U
   name: "user",
   entities: [UserProfile],
   migrations: userMigrations,
+  publishes: [],
   buildSchema: buildUserSchema,
   settingsFromEnv: () => ({}),
   createDependencies: () => ({}),
