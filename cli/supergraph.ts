@@ -19,7 +19,7 @@ import { SUPERGRAPH_PATH } from "../platform/paths";
 import type { KeyValueStore } from "../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../platform/store/memory-store";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
-import { startSubgraph, type RunningSubgraph } from "../platform/subgraph";
+import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../platform/subgraph";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";
 import type { MailSettings } from "../subgraphs/notification/services/mailer";
@@ -51,6 +51,8 @@ export interface SupergraphOptions {
   appUrl?: string;
   /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
   auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits">>;
+  /** Outbox relay tuning for every subgraph (tests: a long poll proves the commit wakes the relay). */
+  outbox?: SubgraphRuntime<unknown>["outbox"];
   /** The router's own connection to the store (default: the one the subgraphs share). */
   routerStore?: KeyValueStore;
 }
@@ -143,6 +145,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
           production,
           logger: createLogger(name, level),
           settings: settings[name],
+          outbox: options.outbox,
         });
         cleanups.push(() => service.stop());
         return [name, service] as const;

@@ -6,13 +6,7 @@ import type { Express, Request } from "express";
 import type { ServiceEnv, SubgraphName } from "./config";
 import { openDatabase, type Database } from "./database/database";
 import { requestError } from "./errors";
-import {
-  createEnvelope,
-  type EventBus,
-  type EventDefinition,
-  type Subscription,
-  type Unsubscribe,
-} from "./events/event-bus";
+import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { startHttpService, type RunningService } from "./http/http-service";
@@ -24,6 +18,9 @@ import {
 } from "./identity/identity";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
+import { subgraphEntities, subgraphMigrations } from "./database/subgraph-schema";
+import { inboxSubscription, type Consumer } from "./events/consumer";
+import { OutboxRelay, stageEvent, type OutboxRelayOptions } from "./events/outbox";
 import type { KeyValueStore } from "./store/key-value-store";
 
 /** What a subgraph is: its tables, migrations, schema, per-request loaders, dependencies and consumers. */
@@ -40,8 +37,8 @@ export interface SubgraphDefinition<Settings, Deps, Loaders, Name extends Subgra
   createLoaders(em: EntityManager, deps: Deps): Loaders;
   /** Every event this subgraph publishes: the event catalogue is generated from these lists. */
   publishes: EventDefinition[];
-  /** Queues this subgraph consumes. */
-  subscriptions?(services: ConsumerServices<Deps>): Subscription[];
+  /** Queues this subgraph consumes; each handler runs in a transaction with its inbox record. */
+  subscriptions?(services: ConsumerServices<Deps>): Consumer[];
   routes?(app: Express, deps: Deps): void;
   /** Releases what createDependencies opened (after consumers stopped, before the database closes). */
   dispose?(deps: Deps): Promise<void> | void;
@@ -58,6 +55,8 @@ export interface SubgraphRuntime<Settings> {
   production: boolean;
   logger: Logger;
   settings: Settings;
+  /** Outbox relay tuning (tests shorten the poll and backoff). */
+  outbox?: Pick<OutboxRelayOptions, "pollIntervalMs" | "maxBackoffMs" | "batchSize">;
 }
 
 export interface ConsumerServices<Deps> {
@@ -69,6 +68,8 @@ export interface ConsumerServices<Deps> {
 
 export interface RunningSubgraph extends RunningService {
   db: Database;
+  /** Publishes this subgraph's committed outbox rows. */
+  relay: OutboxRelay;
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -82,16 +83,26 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
   const identityKey = await importSPKI(runtime.identityPublicKey, "EdDSA");
   const db = await openDatabase({
     url: runtime.databaseUrl,
-    entities: definition.entities,
-    migrations: definition.migrations,
+    entities: subgraphEntities(definition),
+    migrations: subgraphMigrations(definition),
     logger,
+    contextName: definition.name,
   });
   const unsubscribes: Unsubscribe[] = [];
   // Stopping consumers first lets a handler in flight finish before its database closes.
   const stopConsuming = () => Promise.all(unsubscribes.splice(0).map((unsubscribe) => unsubscribe()));
+  const relay = new OutboxRelay({
+    db,
+    databaseUrl: runtime.databaseUrl,
+    bus: runtime.bus,
+    logger: logger.child({ component: "outbox" }),
+    ...runtime.outbox,
+  });
   try {
+    await relay.start();
     const deps = await definition.createDependencies(runtime, db);
-    for (const subscription of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
+    for (const spec of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
+      const subscription = inboxSubscription(spec, { db, producer: definition.name, logger });
       unsubscribes.push(await runtime.bus.subscribe(subscription));
     }
 
@@ -114,8 +125,9 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
         correlationId,
         logger: logger.child({ correlationId }),
         request: assertion.client,
-        publish: (event, payload) =>
-          runtime.bus.publish(createEnvelope(event, payload, { producer: definition.name, correlationId })),
+        emit: (event, payload, into) => {
+          stageEvent(into ?? em, event, payload, { producer: definition.name, correlationId });
+        },
       };
     };
 
@@ -138,15 +150,19 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     return {
       ...service,
       db,
+      relay,
       stop: async () => {
         await service.stop();
         await stopConsuming();
+        // Events staged by the last requests and handlers leave before the database closes.
+        await relay.stop();
         await definition.dispose?.(deps);
         await db.close();
       },
     };
   } catch (error) {
     await stopConsuming();
+    await relay.stop();
     await db.close();
     throw error;
   }

@@ -1,14 +1,22 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { SCHEMA_DIR } from "../platform/paths";
+import { syncEventCatalogue } from "./events";
 import { composeFromCode, validateOperations } from "./pipeline";
 
 /**
- * `npm run schema:compose` writes schema/*.graphql from the code; `npm run schema:check` (--check)
- * writes nothing and fails when a committed file is stale, composition fails or an operation breaks.
+ * `npm run schema:compose` writes schema/*.graphql and the event catalogue (schema/events/,
+ * schema/events.md) from the code; `npm run schema:check` (--check) writes nothing and fails when a
+ * committed file is stale, composition fails, an operation breaks or an event contract is broken.
  */
 function main(): number {
   const check = process.argv.includes("--check");
+  const graphql = composeGraphql(check);
+  const events = eventCatalogue(check);
+  return graphql || events;
+}
+
+function composeGraphql(check: boolean): number {
   const composed = composeFromCode();
   if ("errors" in composed) {
     console.error(`Composition failed:\n${composed.errors.map((e) => `  - ${e}`).join("\n")}`);
@@ -29,6 +37,21 @@ function main(): number {
     console.error(`Stale schema files (run npm run schema:compose and commit): ${stale.join(", ")}`);
   if (broken.length === 0 && stale.length === 0) console.log(check ? "schema is current" : "schema composed");
   return broken.length > 0 || stale.length > 0 ? 1 : 0;
+}
+
+/** The event catalogue: contract files are never overwritten incompatibly (schema/events.ts). */
+function eventCatalogue(check: boolean): number {
+  const { errors, stale, written } = syncEventCatalogue({ check });
+  if (errors.length > 0) console.error(`Event catalogue:\n${errors.map((e) => `  - ${e}`).join("\n")}`);
+  if (stale.length > 0)
+    console.error(`Stale event catalogue files (run npm run schema:compose and commit): ${stale.join(", ")}`);
+  if (errors.length > 0 || stale.length > 0) return 1;
+  if (check) console.log("event catalogue is current");
+  else
+    console.log(
+      written.length > 0 ? `event catalogue written: ${written.join(", ")}` : "event catalogue unchanged",
+    );
+  return 0;
 }
 
 process.exitCode = main();

@@ -7,6 +7,7 @@ import { SUBGRAPH_NAMES, type SubgraphName } from "../platform/config";
 import { dropDatabase, ensureDatabaseExists } from "../platform/database/database";
 import { PROJECT_ROOT } from "../platform/paths";
 import { SUBGRAPHS } from "../subgraphs";
+import { subgraphEntities, subgraphMigrations } from "../platform/database/subgraph-schema";
 
 /**
  * `npm run migration:create -- <subgraph>`: diffs the subgraph's entities against its committed
@@ -24,11 +25,11 @@ async function main(): Promise<void> {
   await ensureDatabaseExists(scratch.toString());
   const orm = await MikroORM.init({
     clientUrl: scratch.toString(),
-    entities: definition.entities,
+    entities: subgraphEntities(definition),
     metadataProvider: ReflectMetadataProvider,
     extensions: [Migrator],
     migrations: {
-      migrationsList: definition.migrations,
+      migrationsList: subgraphMigrations(definition),
       path: dir,
       pathTs: dir,
       emit: "ts",

@@ -16,6 +16,12 @@ export interface DatabaseOptions {
   migrations: MigrationObject[];
   logger: Logger;
   poolMax?: number;
+  /**
+   * MikroORM's async-context name. Subgraphs sharing a process (the all-in-one mode, where the
+   * in-process bus runs a consumer inside the publisher's transaction) must not share one, or one
+   * subgraph's EntityManager would answer for another's.
+   */
+  contextName?: string;
 }
 
 export interface Database {
@@ -48,6 +54,7 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
     allowGlobalContext: false,
+    contextName: options.contextName ?? "default",
     ensureDatabase: false,
     debug: false,
     onQuery: (sql) => {

@@ -12,9 +12,32 @@ export interface EventEnvelope<P = unknown> {
   payload: P;
 }
 
-export type EventHandler = (event: EventEnvelope) => Promise<void>;
+/** What a handler is told about the delivery besides the event itself. */
+export interface DeliveryInfo {
+  /** The subscription queue the event was delivered from. */
+  queue: string;
+  /** 1 on the first delivery, 2 on the first retry, and so on (travels with the message). */
+  attempt: number;
+}
+
+export type EventHandler = (event: EventEnvelope, delivery?: DeliveryInfo) => Promise<void>;
 
 export type Unsubscribe = () => Promise<void>;
+
+/**
+ * How a failing handler is retried. A handler that throws is given the event again after
+ * `delaysMs[0]`, then `delaysMs[1]`, …: `delaysMs.length + 1` attempts in all, after which the event
+ * is dead-lettered with the last failure's reason. Other events of the queue are handled while one
+ * waits for its retry. An `InvalidEventPayload` (not an envelope, an unknown type or version, a
+ * payload failing its schema) is never retried: it cannot succeed, and is dead-lettered at once.
+ */
+export interface RetryPolicy {
+  delaysMs: readonly number[];
+}
+
+export const DEFAULT_RETRY_POLICY: RetryPolicy = Object.freeze({
+  delaysMs: Object.freeze([1_000, 5_000, 30_000, 120_000]),
+});
 
 export interface Subscription {
   /** Durable queue name, unique per consuming service and purpose, e.g. `notification.welcome`. */
@@ -22,6 +45,36 @@ export interface Subscription {
   /** Routing keys (event types) bound to the queue. */
   eventTypes: readonly string[];
   handler: EventHandler;
+  /** Retries before dead-lettering; the bus's default (normally DEFAULT_RETRY_POLICY) when absent. */
+  retry?: RetryPolicy;
+}
+
+/** An event its consuming queue gave up on, kept in that queue's dead-letter queue. */
+export interface DeadLetter {
+  /** The event id (AMQP messageId); a generated id when the message carried none. */
+  id: string;
+  /** The event type: the envelope's, else the message's routing key; null when neither is known. */
+  type: string | null;
+  /** The parsed envelope, or null when the body is not JSON or not an ORION envelope. */
+  event: EventEnvelope | null;
+  /** The message body as received, as UTF-8 text. */
+  body: string;
+  /** Why it was dead-lettered: the last handler error, or why the message could not be handled. */
+  reason: string;
+  /** How many times a handler was given it (1 for a message dead-lettered without retries). */
+  attempts: number;
+  /** When it was dead-lettered, ISO 8601. */
+  deadAt: string;
+}
+
+/** The bus cannot reach its broker right now: nothing was published; try again later. */
+export class EventBusUnavailable extends Error {
+  override name = "EventBusUnavailable";
+}
+
+/** A queue name no subscription or declaration ever created on this bus. */
+export class UnknownQueue extends Error {
+  override name = "UnknownQueue";
 }
 
 /**
@@ -29,17 +82,29 @@ export interface Subscription {
  * in-process implementation on a laptop; both pass the same contract suite.
  */
 export interface EventBus {
-  /** Resolves only when the event is safely with the broker (publisher confirm). */
+  /**
+   * Resolves only when the event is safely with the broker (publisher confirm). Rejects at once
+   * with EventBusUnavailable while the broker is unreachable: the caller (the outbox relay) retries.
+   */
   publish(event: EventEnvelope): Promise<void>;
   /**
-   * A handler that resolves acks the event; one that throws dead-letters it. Returns the way to
-   * stop: no new deliveries, and it resolves once the handler in flight has finished, so the
-   * caller can then close what the handler uses (its database).
+   * A handler that resolves acks the event; one that throws has it retried after the
+   * subscription's delays, then dead-lettered (see RetryPolicy). Returns the way to stop: no new
+   * deliveries, and it resolves once the handler in flight has finished, so the caller can then
+   * close what the handler uses (its database).
    */
   subscribe(subscription: Subscription): Promise<Unsubscribe>;
-  /** Dead-lettered events of a queue, oldest first, left in place. */
-  deadLetters(queue: string): Promise<EventEnvelope[]>;
-  /** True while the bus can publish (used by readiness checks). */
+  /**
+   * The dead letters of a subscription queue, oldest first, left in place (an inspection, not a
+   * drain). Rejects with UnknownQueue for a queue that was never declared.
+   */
+  deadLetters(queue: string): Promise<DeadLetter[]>;
+  /**
+   * Moves dead letters (all of them, or those whose id is in `ids`) back to the queue they died
+   * in, with their attempt count reset; the others stay. Resolves with how many were moved.
+   */
+  replayDeadLetters(queue: string, ids?: readonly string[]): Promise<number>;
+  /** True while the bus can publish and every consumer is running (used by readiness checks). */
   isHealthy(): boolean;
   /** Stops every consumer (waiting for handlers in flight) and disconnects. */
   close(): Promise<void>;
@@ -77,7 +142,17 @@ export function createEnvelope<D extends EventDefinition>(
   };
 }
 
+/**
+ * An event that can never be handled, whatever the number of attempts: not an envelope, a type or
+ * version the queue does not handle, a payload failing its schema. The bus dead-letters it at once,
+ * without retries. Handlers may throw it for the same reason.
+ */
 export class InvalidEventPayload extends Error {}
+
+/** Whether a handler failure is worth retrying (anything but an InvalidEventPayload). */
+export function isRetryable(error: unknown): boolean {
+  return !(error instanceof InvalidEventPayload);
+}
 
 /** Wraps a typed handler: the payload is validated against the event's schema before it runs. */
 export function handle<D extends EventDefinition>(
@@ -87,6 +162,10 @@ export function handle<D extends EventDefinition>(
   return {
     type: definition.type,
     handler: async (event) => {
+      if (event.version !== definition.version)
+        throw new InvalidEventPayload(
+          `${event.type} ${event.id}: version ${event.version} is not the handled version ${definition.version}`,
+        );
       const parsed = definition.payload.safeParse(event.payload);
       if (!parsed.success)
         throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
@@ -99,16 +178,18 @@ export function handle<D extends EventDefinition>(
 export function subscription(
   queue: string,
   handlers: { type: string; handler: EventHandler }[],
+  options: { retry?: RetryPolicy } = {},
 ): Subscription {
   const byType = new Map(handlers.map((h) => [h.type, h.handler]));
   return {
     queue,
     eventTypes: [...byType.keys()],
-    handler: async (event) => {
+    handler: async (event, delivery) => {
       const handler = byType.get(event.type);
-      if (!handler) throw new Error(`queue ${queue} has no handler for ${event.type}`);
-      await handler(event);
+      if (!handler) throw new InvalidEventPayload(`queue ${queue} has no handler for ${event.type}`);
+      await handler(event, delivery);
     },
+    ...(options.retry ? { retry: options.retry } : {}),
   };
 }
 

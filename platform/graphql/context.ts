@@ -13,8 +13,12 @@ export interface SubgraphContext<Loaders = unknown, Deps = unknown> {
   deps: Deps;
   correlationId: string;
   logger: Logger;
-  /** Publishes an event carrying this request's correlation id. Call after the change committed. */
-  publish<D extends EventDefinition>(definition: D, payload: PayloadOf<D>): Promise<void>;
+  /**
+   * Stages an event (carrying this request's correlation id) in the outbox of `em` (default: the
+   * request's): it commits with that unit of work's next flush, or not at all, and the relay
+   * publishes it after the commit.
+   */
+  emit<D extends EventDefinition>(definition: D, payload: PayloadOf<D>, em?: EntityManager): void;
   /** The caller's IP and user agent, from the router's signed assertion (null when not called through it). */
   request: ClientInfo;
 }

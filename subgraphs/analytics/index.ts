@@ -1,3 +1,4 @@
+import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { TrackedEvent } from "./entities/tracked-event.entity";
 import { analyticsSubscriptions } from "./events/analytics.consumers";
@@ -14,7 +15,7 @@ export const analyticsSubgraph: SubgraphDefinition<
   name: "analytics",
   entities: [TrackedEvent],
   migrations: analyticsMigrations,
-  publishes: [],
+  publishes: [ErasureCompleted],
   buildSchema: buildAnalyticsSchema,
   settingsFromEnv: () => ({}),
   createDependencies: () => ({}),

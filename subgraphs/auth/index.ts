@@ -1,5 +1,8 @@
 import type { SubgraphDefinition } from "../../platform/subgraph";
+import { AccountErasure, AccountErasureStep } from "./entities/account-erasure.entity";
 import { ApiKeyRecord } from "./entities/api-key.entity";
+import { KnownDevice } from "./entities/known-device.entity";
+import { authSubscriptions } from "./events/auth.consumers";
 import { AuditEvent } from "./entities/audit-event.entity";
 import { OneTimeToken } from "./entities/one-time-token.entity";
 import { UserAccount } from "./entities/user-account.entity";
@@ -17,7 +20,16 @@ import { authSettingsFromEnv, type AuthSettings } from "./settings";
 
 export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoaders, "auth"> = {
   name: "auth",
-  entities: [UserAccount, ApiKeyRecord, OneTimeToken, AuditEvent],
+  entities: [
+    UserAccount,
+    ApiKeyRecord,
+    OneTimeToken,
+    AuditEvent,
+    AccountErasure,
+    AccountErasureStep,
+    KnownDevice,
+  ],
+  subscriptions: authSubscriptions,
   migrations: authMigrations,
   publishes: Object.values(authEvents),
   buildSchema: buildAuthSchema,

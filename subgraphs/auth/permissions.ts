@@ -6,7 +6,7 @@ import { allow, isAdmin, ownUserEntity, withSession, type RuleMap } from "../../
  * management needs a session: an API key never manages sessions, keys, passwords or the account.
  */
 export const authPermissions: RuleMap = {
-  Query: { mySessions: withSession, myApiKeys: withSession, auditEvents: isAdmin },
+  Query: { mySessions: withSession, myApiKeys: withSession, auditEvents: isAdmin, accountErasure: isAdmin },
   Mutation: {
     register: allow,
     login: allow,
@@ -40,4 +40,6 @@ export const authPermissions: RuleMap = {
   AuditEventEdge: allow,
   AuditEventConnection: allow,
   PageInfo: allow,
+  AccountErasure: allow,
+  ErasureStep: allow,
 };

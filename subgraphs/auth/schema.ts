@@ -4,6 +4,7 @@ import { authPermissions } from "./permissions";
 import { AccountResolver } from "./resolvers/account.resolver";
 import { ApiKeyResolver } from "./resolvers/api-key.resolver";
 import { AuditResolver } from "./resolvers/audit.resolver";
+import { ErasureResolver } from "./resolvers/erasure.resolver";
 import { AuthResolver } from "./resolvers/auth.resolver";
 import { PasswordResolver } from "./resolvers/password.resolver";
 import { SessionResolver } from "./resolvers/session.resolver";
@@ -19,6 +20,7 @@ export function buildAuthSchema(): GraphQLSchema {
       ApiKeyResolver,
       AccountResolver,
       AuditResolver,
+      ErasureResolver,
     ],
     orphanedTypes: [User],
     references: { User: resolveUserReference as never },

@@ -1,5 +1,7 @@
+import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { Notification } from "./entities/notification.entity";
+import { Recipient } from "./entities/recipient.entity";
 import { notificationSubscriptions } from "./events/notification.consumers";
 import { notificationMigrations } from "./migrations";
 import {
@@ -19,9 +21,9 @@ export const notificationSubgraph: SubgraphDefinition<
   "notification"
 > = {
   name: "notification",
-  entities: [Notification],
+  entities: [Notification, Recipient],
   migrations: notificationMigrations,
-  publishes: [],
+  publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,
   settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, appUrl: env.PUBLIC_APP_URL }),
   createDependencies: ({ settings }) => ({ mailer: createMailer(settings), appUrl: settings.appUrl }),

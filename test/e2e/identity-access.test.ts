@@ -348,6 +348,7 @@ describeWithServices(
           await eventually(async () => expect(deleted).toContain(leaver.id));
         } finally {
           await unsubscribe();
+          await env.deleteQueues([`test.deleted.${process.pid}`]);
         }
       });
 

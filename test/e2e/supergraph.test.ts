@@ -96,7 +96,11 @@ function specifySupergraph(kind: "embedded" | "services") {
 
   it("sends the welcome e-mail to the registered address", async () => {
     const mail = await eventually(async () => {
-      const found = env.mailbox.messages().find((message) => message.to.includes("alice@example.com"));
+      const found = env.mailbox
+        .messages()
+        .find(
+          (message) => message.to.includes("alice@example.com") && message.raw.includes("Welcome to ORION"),
+        );
       expect(found).toBeDefined();
       return found!;
     });

@@ -66,17 +66,32 @@ export function databaseUrl(name: string): string {
   return url.toString();
 }
 
-/** Deletes a run's exchange, dead-letter exchange and queues, through a connection of its own. */
-export async function deleteRabbitMqObjects(exchange: string, queues: readonly string[]): Promise<void> {
+/** Retry queues deleted per queue: more than any test's retry policy has delays. */
+const MAX_RETRY_QUEUES = 10;
+
+/**
+ * Deletes a run's exchange, dead-letter exchange and queues (each with its dead-letter queue and
+ * retry queues `<queue>.retry.<n>`), through a connection of its own. Deleting a queue that does
+ * not exist is no error, so every possible retry queue is deleted.
+ */
+export async function deleteRabbitMqObjects(
+  exchange: string,
+  queues: readonly string[],
+  options: { keepExchange?: boolean } = {},
+): Promise<void> {
   const connection = await amqp.connect(REAL_SERVICES.rabbitmq.url);
   try {
     const channel = await connection.createChannel();
     for (const queue of queues) {
       await channel.deleteQueue(`${exchange}.${queue}`);
       await channel.deleteQueue(`${exchange}.${queue}.dead`);
+      for (let n = 1; n <= MAX_RETRY_QUEUES; n++)
+        await channel.deleteQueue(`${exchange}.${queue}.retry.${n}`);
     }
-    await channel.deleteExchange(exchange);
-    await channel.deleteExchange(`${exchange}.dead-letter`);
+    if (!options.keepExchange) {
+      await channel.deleteExchange(exchange);
+      await channel.deleteExchange(`${exchange}.dead-letter`);
+    }
     await channel.close();
   } finally {
     await connection.close();

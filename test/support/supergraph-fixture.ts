@@ -45,6 +45,7 @@ export async function startTestSupergraph(
   let infrastructure: Infrastructure;
   let mailbox: Mailbox;
   let redisPrefix: string | null = null;
+  let exchange: string | null = null;
   if (kind === "embedded") {
     const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-e2e-"));
     cleanups.push(async () => rmSync(dataDir, { recursive: true, force: true }));
@@ -82,8 +83,9 @@ export async function startTestSupergraph(
     cleanups.push(async () => {
       for (const url of Object.values(databaseUrls)) await dropDatabase(url);
     });
-    const exchange = `orion.test.${id}`;
-    cleanups.push(() => deleteRabbitMqObjects(exchange, consumerQueues()));
+    exchange = `orion.test.${id}`;
+    const runExchange = exchange;
+    cleanups.push(() => deleteRabbitMqObjects(runExchange, consumerQueues()));
     redisPrefix = `test:${id}:`;
     const prefix = redisPrefix;
     cleanups.push(async () => {
@@ -95,7 +97,7 @@ export async function startTestSupergraph(
       kind: "services",
       databaseUrls,
       redis: { url: REAL_SERVICES.redis.url, prefix },
-      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange },
+      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
       mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
     };
@@ -117,6 +119,10 @@ export async function startTestSupergraph(
     mailbox,
     redisPrefix,
     request: graphqlClient(supergraph.routerUrl),
+    /** Deletes queues a test subscribed on this run's exchange (services only). */
+    deleteQueues: async (queues: string[]) => {
+      if (exchange) await deleteRabbitMqObjects(exchange, queues, { keepExchange: true });
+    },
     stop: async () => {
       await supergraph.stop();
       for (const step of cleanups.reverse()) await step();

@@ -1,25 +1,25 @@
-import { handle, subscription } from "../../../platform/events/event-bus";
-import type { ConsumerServices } from "../../../platform/subgraph";
-import { UserRegistered } from "../../auth/events/auth.events";
+import { consumer, on } from "../../../platform/events/consumer";
+import { ErasureCompleted } from "../../../platform/events/privacy.events";
+import { UserDeleted, UserRegistered } from "../../auth/events/auth.events";
 import { TrackedEvent } from "../entities/tracked-event.entity";
-import type { AnalyticsDeps } from "../resolvers/context";
 
-/** Domain events are usage too: each is recorded once, keyed by its event id. */
-export function analyticsSubscriptions({ db }: ConsumerServices<AnalyticsDeps>) {
+/** Domain events are usage too: each is recorded once. A deleted account's raw events are erased. */
+export function analyticsSubscriptions() {
   return [
-    subscription("analytics.domain-events", [
-      handle(UserRegistered, async (payload, event) => {
-        const em = db.orm.em.fork();
-        const row = Object.assign(new TrackedEvent(), {
-          userId: payload.userId,
-          name: "user.registered",
-          occurredAt: new Date(event.occurredAt),
-          sourceEventId: event.id,
-        });
-        await em.upsert(TrackedEvent, row, {
-          onConflictFields: ["sourceEventId"],
-          onConflictAction: "ignore",
-        });
+    consumer("analytics.domain-events", [
+      on(UserRegistered, async (payload, { em, event }) => {
+        em.persist(
+          Object.assign(new TrackedEvent(), {
+            userId: payload.userId,
+            name: "user.registered",
+            occurredAt: new Date(event.occurredAt),
+            sourceEventId: event.id,
+          }),
+        );
+      }),
+      on(UserDeleted, async ({ userId }, { em, emit }) => {
+        const erasedRecords = await em.nativeDelete(TrackedEvent, { userId });
+        emit(ErasureCompleted, { userId, subgraph: "analytics", erasedRecords });
       }),
     ]),
   ];

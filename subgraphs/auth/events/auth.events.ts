@@ -37,3 +37,16 @@ export const PasswordChanged = defineEvent(
 
 /** The account is gone from auth; every other subgraph erases or anonymises what it holds of the user. */
 export const UserDeleted = defineEvent("auth.user.deleted", 1, z.object({ userId: z.uuid() }));
+
+/** Something the account owner should know about (a sign-in from a device never seen before). */
+export const SecurityAlert = defineEvent(
+  "auth.security.alert",
+  1,
+  z.object({
+    userId: z.uuid(),
+    email: z.email(),
+    kind: z.enum(["new-device"]),
+    ipAddress: z.string().max(64).nullable(),
+    userAgent: z.string().max(512).nullable(),
+  }),
+);

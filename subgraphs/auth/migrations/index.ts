@@ -2,8 +2,12 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126085811 } from "./Migration20261126085811";
 import { Migration20261126100857 } from "./Migration20261126100857";
+import { Migration20261126104115 } from "./Migration20261126104115";
+import { Migration20261126104207 } from "./Migration20261126104207";
 
 export const authMigrations: MigrationObject[] = [
   { name: "Migration20261126085811", class: Migration20261126085811 },
   { name: "Migration20261126100857", class: Migration20261126100857 },
+  { name: "Migration20261126104115", class: Migration20261126104115 },
+  { name: "Migration20261126104207", class: Migration20261126104207 },
 ];

@@ -5,6 +5,7 @@ import { isUuid } from "../../../platform/database/loaders";
 import { conflict, notFound, publicError } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
+import { AccountErasure } from "../entities/account-erasure.entity";
 import { ApiKeyRecord } from "../entities/api-key.entity";
 import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
@@ -56,18 +57,19 @@ export class AccountResolver {
     const caller = requireSession(ctx);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     if (account.emailVerified) return false;
-    if (!(await allowMail(ctx, account.id)))
+    const admission = await allowMail(ctx, account.id);
+    if (!admission.allowed)
       throw publicError("RATE_LIMITED", "Too many verification e-mails; try again later", {
-        retryAfter: 3600,
+        retryAfter: admission.retryAfterSeconds,
       });
     const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
-    await ctx.em.flush();
-    await ctx.publish(EmailVerificationRequested, {
+    ctx.emit(EmailVerificationRequested, {
       userId: account.id,
       email: account.email,
       token: verification.token,
       expiresAt: verification.expiresAt.toISOString(),
     });
+    await ctx.em.flush();
     return true;
   }
 
@@ -92,8 +94,9 @@ export class AccountResolver {
       await em.nativeDelete(OneTimeToken, { userId: account.id });
       await em.nativeDelete(UserAccount, { id: account.id });
       audit(em, ctx, AuditEventType.ACCOUNT_DELETED, { userId: account.id });
+      em.persist(Object.assign(new AccountErasure(), { userId: account.id }));
+      ctx.emit(UserDeleted, { userId: account.id }, em);
     });
-    await ctx.publish(UserDeleted, { userId: account.id });
     return true;
   }
 }

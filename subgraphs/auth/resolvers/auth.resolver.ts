@@ -5,6 +5,7 @@ import { validateInput } from "../../../platform/graphql/validation";
 import { UserAccount } from "../entities/user-account.entity";
 import { EmailVerificationRequested, UserRegistered } from "../events/auth.events";
 import { audit, AuditEventType } from "../services/audit-log";
+import { noteDevice } from "../services/known-devices";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
@@ -25,21 +26,22 @@ export class AuthResolver {
     ctx.em.persist(account);
     const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
     audit(ctx.em, ctx, AuditEventType.USER_REGISTERED, { userId: account.id, actorId: account.id });
-    try {
-      await ctx.em.flush();
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException)
-        throw conflict("This e-mail address is already registered");
-      throw error;
-    }
-    // Published after the commit; the events issue moves this into a transactional outbox.
-    await ctx.publish(UserRegistered, { userId: account.id, email, displayName, locale: "en" });
-    await ctx.publish(EmailVerificationRequested, {
+    // Staged in the same transaction as the account: committed together or not at all.
+    ctx.emit(UserRegistered, { userId: account.id, email, displayName, locale: "en" });
+    ctx.emit(EmailVerificationRequested, {
       userId: account.id,
       email,
       token: verification.token,
       expiresAt: verification.expiresAt.toISOString(),
     });
+    try {
+      await ctx.em.flush();
+      await noteDevice(ctx, account);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException)
+        throw conflict("This e-mail address is already registered");
+      throw error;
+    }
     return startSession(account, ctx);
   }
 
@@ -65,6 +67,7 @@ export class AuthResolver {
       throw unauthenticated(BAD_CREDENTIALS);
     }
     await loginThrottle.succeeded(email, ip);
+    await noteDevice(ctx, account);
     const payload = await startSession(account, ctx);
     audit(ctx.em, ctx, AuditEventType.LOGIN_SUCCEEDED, { userId: account.id, actorId: account.id });
     await ctx.em.flush();

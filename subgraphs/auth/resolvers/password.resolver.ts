@@ -55,9 +55,9 @@ export class PasswordResolver {
       userId: account.id,
       details: { endedSessions: ended },
     });
+    ctx.emit(PasswordChanged, { userId: account.id, email: account.email, reason: "changed" });
     await ctx.em.flush();
     ctx.logger.info({ userId: account.id, endedSessions: ended }, "password changed");
-    await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "changed" });
     return true;
   }
 
@@ -70,13 +70,13 @@ export class PasswordResolver {
     if (account && (await allowMail(ctx, account.id)).allowed) {
       const reset = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.PASSWORD_RESET);
       audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET_REQUESTED, { userId: account.id, actorId: null });
-      await ctx.em.flush();
-      await ctx.publish(PasswordResetRequested, {
+      ctx.emit(PasswordResetRequested, {
         userId: account.id,
         email: account.email,
         token: reset.token,
         expiresAt: reset.expiresAt.toISOString(),
       });
+      await ctx.em.flush();
     }
     await floor;
     return true;
@@ -93,8 +93,8 @@ export class PasswordResolver {
     await ctx.deps.sessions.revokeAllForUser(account.id);
     account.passwordHash = newHash;
     audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET, { userId: account.id, actorId: null });
+    ctx.emit(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" });
     await ctx.em.flush();
-    await ctx.publish(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" });
     return true;
   }
 

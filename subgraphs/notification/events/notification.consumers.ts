@@ -1,17 +1,21 @@
-import { UniqueConstraintViolationException } from "@mikro-orm/core";
-import type { EventEnvelope } from "../../../platform/events/event-bus";
-import { handle, subscription } from "../../../platform/events/event-bus";
+import { consumer, on, type ConsumerContext } from "../../../platform/events/consumer";
 import type { ConsumerServices } from "../../../platform/subgraph";
 import {
   EmailVerificationRequested,
   PasswordChanged,
   PasswordResetRequested,
+  SecurityAlert,
+  UserDeleted,
   UserRegistered,
 } from "../../auth/events/auth.events";
+import { ErasureCompleted } from "../../../platform/events/privacy.events";
+import { ProfileUpdated } from "../../user/events/user.events";
+import { Recipient } from "../entities/recipient.entity";
 import { DeliveryStatus, Notification, NotificationChannel } from "../entities/notification.entity";
 import type { NotificationDeps } from "../resolvers/context";
 import {
   emailVerificationMessage,
+  newDeviceMessage,
   passwordChangedMessage,
   passwordResetMessage,
   type AccountMessage,
@@ -23,9 +27,12 @@ import { welcomeMessage } from "../services/welcome-message";
  * password changed) get their e-mail. Each delivery is recorded once per event and channel.
  */
 export function notificationSubscriptions({ db, deps, logger }: ConsumerServices<NotificationDeps>) {
-  /** Records the deliveries, then sends the e-mail; a redelivered event finds them recorded and sends nothing. */
-  async function deliver(userId: string, message: AccountMessage, event: EventEnvelope, inApp: boolean) {
-    const em = db.orm.em.fork();
+  /**
+   * Records the deliveries in the handler's transaction (with its inbox row), then sends the
+   * e-mail after the commit and records the outcome. A redelivered event is already in the inbox:
+   * nothing is recorded or sent twice.
+   */
+  async function deliver(userId: string, message: AccountMessage, ctx: ConsumerContext, inApp: boolean) {
     const record = (channel: NotificationChannel, status: DeliveryStatus) =>
       Object.assign(new Notification(), {
         userId,
@@ -34,59 +41,96 @@ export function notificationSubscriptions({ db, deps, logger }: ConsumerServices
         title: message.title,
         body: message.body,
         status,
-        sourceEventId: event.id,
+        sourceEventId: ctx.event.id,
       });
     const email = record(NotificationChannel.EMAIL, DeliveryStatus.PENDING);
-    const rows = inApp ? [record(NotificationChannel.IN_APP, DeliveryStatus.DELIVERED), email] : [email];
-    try {
-      await em.persistAndFlush(rows);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) return; // already handled: a redelivery
-      throw error;
-    }
-    try {
-      await deps.mailer.send(message.mail);
-      email.status = DeliveryStatus.SENT;
-    } catch (error) {
-      // Kept as FAILED with its reason; retries with backoff come with the notification issue.
-      email.status = DeliveryStatus.FAILED;
-      email.lastError = error instanceof Error ? error.message : String(error);
-      logger.warn({ err: error, notificationId: email.id, kind: message.kind }, "e-mail failed");
-    }
-    await em.flush();
+    ctx.em.persist(inApp ? [record(NotificationChannel.IN_APP, DeliveryStatus.DELIVERED), email] : [email]);
+    ctx.afterCommit(async () => {
+      const update: Partial<Notification> = {};
+      try {
+        await deps.mailer.send(message.mail);
+        update.status = DeliveryStatus.SENT;
+      } catch (error) {
+        // Kept as FAILED with its reason; retries with backoff come with the notification issue.
+        update.status = DeliveryStatus.FAILED;
+        update.lastError = error instanceof Error ? error.message : String(error);
+        logger.warn({ err: error, notificationId: email.id, kind: message.kind }, "e-mail failed");
+      }
+      await db.orm.em.fork().nativeUpdate(Notification, { id: email.id }, update);
+    });
   }
 
   return [
-    subscription("notification.welcome", [
-      handle(UserRegistered, async (payload, event) => {
+    consumer("notification.welcome", [
+      on(UserRegistered, async (payload, ctx) => {
         const message = welcomeMessage(payload);
         await deliver(
           payload.userId,
           { kind: "welcome", title: message.title, body: message.body, mail: message },
-          event,
+          ctx,
           true,
         );
       }),
     ]),
-    subscription("notification.account-mail", [
-      handle(PasswordResetRequested, (payload, event) =>
+    consumer("notification.recipients", [
+      on(UserRegistered, async (payload, { em }) => {
+        const recipient = Object.assign(new Recipient(), {
+          userId: payload.userId,
+          email: payload.email,
+          displayName: payload.displayName,
+          locale: payload.locale,
+        });
+        await em.upsert(Recipient, recipient, { onConflictFields: ["userId"], onConflictAction: "ignore" });
+      }),
+      on(ProfileUpdated, async (payload, { em }) => {
+        await em.nativeUpdate(
+          Recipient,
+          { userId: payload.userId },
+          {
+            displayName: payload.displayName,
+            locale: payload.locale,
+            timezone: payload.timezone,
+            updatedAt: new Date(),
+          },
+        );
+      }),
+      on(UserDeleted, async ({ userId }, { em, emit }) => {
+        const notifications = await em.nativeDelete(Notification, { userId });
+        const recipients = await em.nativeDelete(Recipient, { userId });
+        emit(ErasureCompleted, {
+          userId,
+          subgraph: "notification",
+          erasedRecords: notifications + recipients,
+        });
+      }),
+    ]),
+    consumer("notification.account-mail", [
+      on(PasswordResetRequested, (payload, ctx) =>
         deliver(
           payload.userId,
           passwordResetMessage(deps.appUrl, payload.email, payload.token, payload.expiresAt),
-          event,
+          ctx,
           false,
         ),
       ),
-      handle(EmailVerificationRequested, (payload, event) =>
+      on(EmailVerificationRequested, (payload, ctx) =>
         deliver(
           payload.userId,
           emailVerificationMessage(deps.appUrl, payload.email, payload.token, payload.expiresAt),
-          event,
+          ctx,
           false,
         ),
       ),
-      handle(PasswordChanged, (payload, event) =>
-        deliver(payload.userId, passwordChangedMessage(payload.email, payload.reason), event, true),
+      on(SecurityAlert, (payload, ctx) =>
+        deliver(
+          payload.userId,
+          newDeviceMessage(payload.email, payload.userAgent, payload.ipAddress),
+          ctx,
+          true,
+        ),
+      ),
+      on(PasswordChanged, (payload, ctx) =>
+        deliver(payload.userId, passwordChangedMessage(payload.email, payload.reason), ctx, true),
       ),
     ]),
   ];

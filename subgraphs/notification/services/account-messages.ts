@@ -78,3 +78,25 @@ export function passwordChangedMessage(to: string, reason: "changed" | "reset"):
     },
   };
 }
+
+export function newDeviceMessage(
+  to: string,
+  userAgent: string | null,
+  ipAddress: string | null,
+): AccountMessage {
+  const title = "New sign-in to your ORION account";
+  const body = `Your account was signed in to from a device not seen before (${userAgent ?? "unknown device"}${ipAddress ? `, ${ipAddress}` : ""}).`;
+  const advice =
+    "If this was you, there is nothing to do. If not, change your password and sign out everywhere.";
+  return {
+    kind: "security-alert",
+    title,
+    body,
+    mail: {
+      to,
+      subject: title,
+      text: `${body}\n\n${advice}`,
+      html: `<p>${escapeHtml(body)}</p><p>${escapeHtml(advice)}</p>`,
+    },
+  };
+}

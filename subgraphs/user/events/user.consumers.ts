@@ -1,20 +1,23 @@
-import { handle, subscription } from "../../../platform/events/event-bus";
-import type { ConsumerServices } from "../../../platform/subgraph";
-import { UserRegistered } from "../../auth/events/auth.events";
+import { consumer, on } from "../../../platform/events/consumer";
+import { ErasureCompleted } from "../../../platform/events/privacy.events";
+import { UserDeleted, UserRegistered } from "../../auth/events/auth.events";
 import { UserProfile } from "../entities/profile.entity";
-import type { UserDeps } from "../resolvers/context";
 
-/** A registration creates the profile with the display name given at sign-up. Redelivery changes nothing. */
-export function userSubscriptions({ db }: ConsumerServices<UserDeps>) {
+/** A registration creates the profile; an account deletion erases it. */
+export function userSubscriptions() {
   return [
-    subscription("user.profiles", [
-      handle(UserRegistered, async (payload) => {
-        const em = db.orm.em.fork();
-        const profile = new UserProfile();
-        profile.userId = payload.userId;
-        profile.displayName = payload.displayName;
-        profile.locale = payload.locale;
+    consumer("user.profiles", [
+      on(UserRegistered, async (payload, { em }) => {
+        const profile = Object.assign(new UserProfile(), {
+          userId: payload.userId,
+          displayName: payload.displayName,
+          locale: payload.locale,
+        });
         await em.upsert(UserProfile, profile, { onConflictFields: ["userId"], onConflictAction: "ignore" });
+      }),
+      on(UserDeleted, async ({ userId }, { em, emit }) => {
+        const erasedRecords = await em.nativeDelete(UserProfile, { userId });
+        emit(ErasureCompleted, { userId, subgraph: "user", erasedRecords });
       }),
     ]),
   ];

@@ -4,6 +4,7 @@ import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
+import { ProfileUpdated } from "../events/user.events";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
 import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
@@ -64,6 +65,13 @@ export class UserResolver {
       (profile as unknown as Record<string, string | null>)[field] =
         value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
     }
+    // Other subgraphs keep copies (the notification subgraph's recipient data): they hear of it.
+    ctx.emit(ProfileUpdated, {
+      userId: profile.userId,
+      displayName: profile.displayName,
+      locale: profile.locale,
+      timezone: profile.timezone,
+    });
     await ctx.em.flush();
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);

@@ -1,0 +1,242 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { Client } from "pg";
+import type { Database } from "../database/database";
+import type { Logger } from "../logger";
+import {
+  createEnvelope,
+  type EventBus,
+  type EventDefinition,
+  type EventEnvelope,
+  type PayloadOf,
+} from "./event-bus";
+import { OUTBOX_CHANNEL, OutboxEvent } from "./event-tables";
+
+/**
+ * Adds the event to the unit of work: it is committed by the same flush (the same transaction)
+ * as the change it describes, or not at all. The relay publishes it after the commit.
+ */
+export function stageEvent<D extends EventDefinition>(
+  em: EntityManager,
+  definition: D,
+  payload: PayloadOf<D>,
+  meta: { producer: string; correlationId: string },
+): EventEnvelope<PayloadOf<D>> {
+  const envelope = createEnvelope(definition, payload, meta);
+  em.persist(
+    Object.assign(new OutboxEvent(), {
+      id: envelope.id,
+      type: envelope.type,
+      version: envelope.version,
+      occurredAt: new Date(envelope.occurredAt),
+      correlationId: envelope.correlationId,
+      producer: envelope.producer,
+      payload: envelope.payload,
+    }),
+  );
+  return envelope;
+}
+
+export interface OutboxRelayOptions {
+  db: Database;
+  /** The database URL, for the LISTEN connection that wakes the relay on commit. */
+  databaseUrl: string;
+  bus: EventBus;
+  logger: Logger;
+  batchSize?: number;
+  /** Fallback poll when no notification arrives (a lost LISTEN connection, a missed wake-up). */
+  pollIntervalMs?: number;
+  /** Longest wait between attempts while the broker is unreachable. */
+  maxBackoffMs?: number;
+  /**
+   * Published rows are kept this long, then deleted (default 1 hour: some payloads carry one-time
+   * tokens that have no business lingering). Inbox rows are kept 30 days, far beyond any redelivery.
+   */
+  retentionHours?: number;
+}
+
+interface OutboxRow {
+  id: string;
+  type: string;
+  version: number;
+  occurred_at: Date;
+  correlation_id: string;
+  producer: string;
+  payload: unknown;
+}
+
+/**
+ * Publishes committed outbox rows in order, with publisher confirms, and marks each sent only
+ * after its confirm. Rows are claimed with FOR UPDATE SKIP LOCKED, so several relays (replicas)
+ * can run without publishing a row twice. Woken by the commit's NOTIFY; polls as a fallback;
+ * backs off while the broker is unreachable and catches up afterwards.
+ */
+export class OutboxRelay {
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxBackoffMs: number;
+  private running = false;
+  private draining: Promise<void> | null = null;
+  private wakeAgain = false;
+  private failures = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private listener: Client | null = null;
+  private lastPurge = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {
+    this.batchSize = options.batchSize ?? 100;
+    this.pollIntervalMs = options.pollIntervalMs ?? 2000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 30_000;
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    await this.listen();
+    this.wake();
+  }
+
+  /** Stops after a last drain, so events committed before shutdown still leave when the broker is up. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer) clearTimeout(this.timer);
+    await this.draining;
+    if (this.failures === 0) await this.drainOnce().catch(() => undefined);
+    await this.listener?.end().catch(() => undefined);
+    this.listener = null;
+  }
+
+  /** Runs a drain now, or right after the one in progress. */
+  wake(): void {
+    if (!this.running) return;
+    if (this.draining) {
+      this.wakeAgain = true;
+      return;
+    }
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      if (this.wakeAgain && this.failures === 0) {
+        this.wakeAgain = false;
+        this.wake();
+      } else this.schedule();
+    });
+  }
+
+  /** Pending rows, for the outbox-backlog metric and tests. */
+  async backlog(): Promise<number> {
+    const [row] = await this.options.db.orm.em
+      .fork()
+      .getConnection()
+      .execute<{ count: string }[]>(`select count(*) from outbox_events where published_at is null`);
+    return Number(row?.count ?? 0);
+  }
+
+  private schedule(): void {
+    if (!this.running) return;
+    const delay =
+      this.failures === 0
+        ? this.pollIntervalMs
+        : Math.min(this.maxBackoffMs, 250 * 2 ** Math.min(this.failures - 1, 10));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.running && (await this.drainOnce()) === this.batchSize);
+      if (this.failures > 0)
+        this.options.logger.info({ after: this.failures }, "outbox relay publishing again");
+      this.failures = 0;
+      await this.purge();
+    } catch (error) {
+      this.failures++;
+      if (this.failures === 1 || this.failures % 20 === 0)
+        this.options.logger.warn(
+          { err: error, failures: this.failures },
+          "outbox relay cannot publish; backing off",
+        );
+    }
+  }
+
+  /**
+   * Claims one batch, publishes it, marks what was confirmed (committed even when some rows
+   * failed), then throws if any failed. Returns how many rows it claimed.
+   */
+  private async drainOnce(): Promise<number> {
+    const { claimed, failure } = await this.options.db.orm.em.fork().transactional(async (em) => {
+      const rows = await em.execute<OutboxRow[]>(
+        `select id, type, version, occurred_at, correlation_id, producer, payload
+         from outbox_events where published_at is null
+         order by position limit ? for update skip locked`,
+        [this.batchSize],
+      );
+      if (rows.length === 0) return { claimed: 0, failure: null };
+      const results = await Promise.allSettled(rows.map((row) => this.options.bus.publish(toEnvelope(row))));
+      const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
+      if (sent.length > 0)
+        await em.execute(`update outbox_events set published_at = now() where id = any(?::uuid[])`, [
+          `{${sent.join(",")}}`,
+        ]);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === "rejected");
+      if (failed) {
+        const failedIds = rows
+          .filter((_, index) => results[index]!.status === "rejected")
+          .map((row) => row.id);
+        const reason = failed.reason instanceof Error ? failed.reason.message : String(failed.reason);
+        await em.execute(
+          `update outbox_events set attempts = attempts + 1, last_error = ? where id = any(?::uuid[])`,
+          [reason.slice(0, 1000), `{${failedIds.join(",")}}`],
+        );
+        return {
+          claimed: rows.length,
+          failure: new Error(`${failedIds.length} of ${rows.length} events not confirmed: ${reason}`),
+        };
+      }
+      return { claimed: rows.length, failure: null };
+    });
+    if (failure) throw failure;
+    return claimed;
+  }
+
+  private async purge(): Promise<void> {
+    const hours = this.options.retentionHours ?? 1;
+    if (Date.now() - this.lastPurge < 600_000) return;
+    this.lastPurge = Date.now();
+    const connection = this.options.db.orm.em.fork().getConnection();
+    await connection.execute(
+      `delete from outbox_events where published_at < now() - make_interval(hours => ?)`,
+      [hours],
+    );
+    await connection.execute(`delete from inbox_events where processed_at < now() - interval '30 days'`);
+  }
+
+  private async listen(): Promise<void> {
+    const client = new Client({ connectionString: this.options.databaseUrl });
+    client.on("error", (error) => {
+      this.options.logger.warn({ err: error }, "outbox LISTEN connection lost; polling until it is back");
+      this.listener = null;
+      if (this.running) setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
+    });
+    client.on("notification", () => this.wake());
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      this.listener = client;
+    } catch (error) {
+      this.options.logger.warn({ err: error }, "outbox LISTEN unavailable; polling");
+      await client.end().catch(() => undefined);
+    }
+  }
+}
+
+function toEnvelope(row: OutboxRow): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    version: row.version,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    correlationId: row.correlation_id,
+    producer: row.producer,
+    payload: row.payload,
+  };
+}

@@ -1,0 +1,27 @@
+import { Entity, PrimaryKey, Property } from "@mikro-orm/core";
+
+/** A deleted account whose data the other subgraphs must erase; kept as proof that they did. */
+@Entity({ tableName: "account_erasures" })
+export class AccountErasure {
+  @PrimaryKey({ type: "uuid" })
+  userId!: string;
+
+  @Property({ type: "timestamptz" })
+  requestedAt: Date = new Date();
+}
+
+/** One subgraph's confirmation that it erased the user's data (from its ErasureCompleted event). */
+@Entity({ tableName: "account_erasure_steps" })
+export class AccountErasureStep {
+  @PrimaryKey({ type: "uuid" })
+  userId!: string;
+
+  @PrimaryKey({ type: "text" })
+  subgraph!: string;
+
+  @Property({ type: "integer" })
+  erasedRecords!: number;
+
+  @Property({ type: "timestamptz" })
+  completedAt: Date = new Date();
+}

@@ -1,0 +1,64 @@
+import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
+import { isUuid } from "../../../platform/database/loaders";
+import { AccountErasure as ErasureRow, AccountErasureStep } from "../entities/account-erasure.entity";
+import type { AuthContext } from "./context";
+
+/** The subgraphs that hold user data and confirm its erasure (consumers of auth.user.deleted). */
+export const ERASING_SUBGRAPHS = ["user", "notification", "analytics"] as const;
+
+@ObjectType()
+export class ErasureStep {
+  @Field()
+  subgraph!: string;
+
+  @Field(() => Date, { nullable: true, description: "Null until the subgraph confirmed" })
+  completedAt!: Date | null;
+
+  @Field(() => Int, { nullable: true })
+  erasedRecords!: number | null;
+}
+
+@ObjectType({ description: "A deleted account's erasure across the subgraphs" })
+export class AccountErasure {
+  @Field(() => ID)
+  userId!: string;
+
+  @Field()
+  requestedAt!: Date;
+
+  @Field({ description: "True once every subgraph confirmed" })
+  complete!: boolean;
+
+  @Field(() => [ErasureStep])
+  steps!: ErasureStep[];
+}
+
+@Resolver()
+export class ErasureResolver {
+  @Query(() => AccountErasure, {
+    nullable: true,
+    description: "ADMIN: how far a deleted account's erasure got",
+  })
+  async accountErasure(
+    @Arg("userId", () => ID) userId: string,
+    @Ctx() ctx: AuthContext,
+  ): Promise<AccountErasure | null> {
+    if (!isUuid(userId)) return null;
+    const erasure = await ctx.em.findOne(ErasureRow, { userId });
+    if (!erasure) return null;
+    const done = new Map(
+      (await ctx.em.find(AccountErasureStep, { userId })).map((step) => [step.subgraph, step]),
+    );
+    const steps = ERASING_SUBGRAPHS.map((subgraph) => ({
+      subgraph,
+      completedAt: done.get(subgraph)?.completedAt ?? null,
+      erasedRecords: done.get(subgraph)?.erasedRecords ?? null,
+    }));
+    return {
+      userId,
+      requestedAt: erasure.requestedAt,
+      complete: steps.every((step) => step.completedAt !== null),
+      steps,
+    };
+  }
+}
