@@ -50,7 +50,7 @@ export interface SupergraphOptions {
   /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
   appUrl?: string;
   /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
-  auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits">>;
+  auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits" | "bcryptCost">>;
   /** Outbox relay tuning for every subgraph (tests: a long poll proves the commit wakes the relay). */
   outbox?: SubgraphRuntime<unknown>["outbox"];
   /** The router's own connection to the store (default: the one the subgraphs share). */

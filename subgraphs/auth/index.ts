@@ -45,7 +45,7 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
     return {
       tokens: await TokenIssuer.create(settings),
       sessions: new SessionStore(store, settings.sessions),
-      passwords: new PasswordHasher(settings.pepper),
+      passwords: new PasswordHasher(settings.pepper, settings.bcryptCost),
       apiKeys,
       loginThrottle: new LoginThrottle(store, settings.loginLimits),
       mailRequests: store.rateLimiter({ name: "account-mail", ...settings.mailRequestLimit }),

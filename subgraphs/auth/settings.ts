@@ -1,4 +1,5 @@
 import type { ServiceEnv } from "../../platform/config";
+import { DEFAULT_BCRYPT_COST } from "./services/passwords";
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./services/login-throttle";
 import type { SessionPolicy } from "./services/session-store";
 import type { TokenSettings } from "./services/token-issuer";
@@ -6,6 +7,8 @@ import type { TokenSettings } from "./services/token-issuer";
 export interface AuthSettings extends TokenSettings {
   /** Base64 pepper for password pre-hashing. */
   pepper: string;
+  /** bcrypt cost: 12 in every deployment (not configurable from the environment). */
+  bcryptCost: number;
   sessions: SessionPolicy;
   /** Bootstrap: these addresses become ADMIN when they verify their e-mail. */
   adminEmails: string[];
@@ -31,6 +34,7 @@ export function authSettingsFromEnv(env: AuthVariables): AuthSettings {
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
     pepper: env.AUTH_PASSWORD_PEPPER,
+    bcryptCost: DEFAULT_BCRYPT_COST,
     sessions: { idleSeconds: env.AUTH_SESSION_IDLE_TIMEOUT, lifetimeSeconds: env.AUTH_SESSION_LIFETIME },
     adminEmails: env.AUTH_ADMIN_EMAILS,
     loginLimits: DEFAULT_LOGIN_LIMITS,

@@ -38,6 +38,8 @@ export async function startTestSupergraph(
   options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
     /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
     routerRedisUrl?: string;
+    /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
+    amqpUrl?: string;
   } = {},
 ) {
   const id = runId();
@@ -97,12 +99,12 @@ export async function startTestSupergraph(
       kind: "services",
       databaseUrls,
       redis: { url: REAL_SERVICES.redis.url, prefix },
-      amqp: { url: REAL_SERVICES.rabbitmq.url, exchange: runExchange },
+      amqp: { url: options.amqpUrl ?? REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
       mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
     };
   }
-  const { routerRedisUrl, ...supergraphOptions } = options;
+  const { routerRedisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
   if (routerRedisUrl && redisPrefix) {
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());

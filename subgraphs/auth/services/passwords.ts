@@ -2,7 +2,7 @@ import bcrypt from "bcrypt";
 import { createHmac } from "node:crypto";
 
 // Cost 12 is ~300 ms here; bcrypt runs on libuv's pool, so the event loop stays free meanwhile.
-const COST = 12;
+export const DEFAULT_BCRYPT_COST = 12;
 
 /**
  * Password hashing: bcrypt over HMAC-SHA-256(pepper, NFKC(password)). The pre-hash is 44 base64
@@ -13,13 +13,17 @@ export class PasswordHasher {
   private dummyHash: Promise<string> | undefined;
   private readonly pepper: Buffer;
 
-  constructor(pepperBase64: string) {
+  /** `cost` other than 12 is for tests that register hundreds of users to exercise something else. */
+  constructor(
+    pepperBase64: string,
+    private readonly cost = DEFAULT_BCRYPT_COST,
+  ) {
     this.pepper = Buffer.from(pepperBase64, "base64");
     if (this.pepper.length < 32) throw new Error("The password pepper must be at least 32 bytes");
   }
 
   hash(password: string): Promise<string> {
-    return bcrypt.hash(this.preHash(password), COST);
+    return bcrypt.hash(this.preHash(password), this.cost);
   }
 
   /**
@@ -27,7 +31,7 @@ export class PasswordHasher {
    * costs. The dummy is made on first use, off the event loop.
    */
   async verify(password: string, hash: string | null): Promise<boolean> {
-    this.dummyHash ??= bcrypt.hash("orion-dummy-password-for-timing", COST);
+    this.dummyHash ??= bcrypt.hash("orion-dummy-password-for-timing", this.cost);
     const matches = await bcrypt.compare(this.preHash(password), hash ?? (await this.dummyHash));
     return hash !== null && matches;
   }

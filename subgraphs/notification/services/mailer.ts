@@ -22,7 +22,10 @@ export type MailSettings = { from: string } & ({ smtpUrl: string } | { outboxDir
  */
 export function createMailer(settings: MailSettings): Mailer {
   if ("smtpUrl" in settings) {
-    const transport: Transporter = nodemailer.createTransport(settings.smtpUrl);
+    // A pool of kept-alive SMTP connections: a burst of mail does not pay a handshake per message.
+    const url = new URL(settings.smtpUrl);
+    if (!url.searchParams.has("pool")) url.searchParams.set("pool", "true");
+    const transport: Transporter = nodemailer.createTransport(url.toString());
     return {
       send: async (message) => {
         await transport.sendMail({ from: settings.from, ...message });

@@ -1,0 +1,193 @@
+import { z } from "zod";
+import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+import { consumer, inboxSubscription, on } from "../../platform/events/consumer";
+import { createEnvelope, defineEvent } from "../../platform/events/event-bus";
+import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../../platform/events/event-tables";
+import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
+import { createLogger } from "../../platform/logger";
+import { RegisterDocument } from "../../schema/generated/graphql";
+import { eventually } from "../support/async";
+import { PASSWORD } from "../support/identity";
+import {
+  databaseUrl,
+  deleteRabbitMqObjects,
+  describeWithServices,
+  REAL_SERVICES,
+  runId,
+} from "../support/services";
+import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTcpProxy } from "../support/tcp-proxy";
+
+// Faults on real RabbitMQ and PostgreSQL, bounded in time: the broker unreachable while users
+// register, and a consumer that loses its connection after its effect committed but before its ack.
+
+const logger = createLogger("test", "silent");
+const amqpTarget = () => {
+  const url = new URL(REAL_SERVICES.rabbitmq.url);
+  return { url, target: { host: url.hostname, port: Number(url.port || 5672) } };
+};
+const viaProxy = (url: URL, port: number) => {
+  const proxied = new URL(url.toString());
+  proxied.hostname = "127.0.0.1";
+  proxied.port = String(port);
+  return proxied.toString();
+};
+
+describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
+  describe("the broker is unreachable while 200 users register", () => {
+    let env: TestSupergraph;
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+
+    beforeAll(async () => {
+      const { url, target } = amqpTarget();
+      proxy = await startTcpProxy(target);
+      env = await startTestSupergraph("services", {
+        amqpUrl: viaProxy(url, proxy.port),
+        outbox: { maxBackoffMs: 500 },
+        // This test is about events: cheap hashes keep 200 registrations from taking a minute on 2 cores.
+        auth: { bcryptCost: 4 },
+      });
+    }, 60_000);
+
+    afterAll(async () => {
+      await env?.stop();
+      await proxy?.close();
+    });
+
+    it("completes every flow after the broker is back: no event lost, no e-mail twice", async () => {
+      proxy.cut();
+      await eventually(async () => expect(env.supergraph.bus.isHealthy()).toBe(false));
+      const emails = Array.from({ length: 200 }, (_, i) => `outage-${i}-${process.pid}@example.com`);
+      let next = 0;
+      const ids: string[] = [];
+      // Eight clients at a time; registrations commit without the broker (the outbox holds their events).
+      await Promise.all(
+        Array.from({ length: 8 }, async () => {
+          while (next < emails.length) {
+            const email = emails[next++]!;
+            const response = await env.request(RegisterDocument, {
+              input: { email, password: PASSWORD, displayName: "Outage" },
+            });
+            expect(response.errors).toBeUndefined();
+            ids.push(response.data!.register.user.id);
+          }
+        }),
+      );
+      const pending = await env.supergraph.subgraphs.auth.relay.backlog();
+      expect(pending).toBeGreaterThanOrEqual(400); // registered + verification requested, per user
+      proxy.restore();
+
+      await eventually(
+        async () => {
+          const profiles = await env.supergraph.subgraphs.user.db.orm.em
+            .fork()
+            .getConnection()
+            .execute<{ count: string }[]>("select count(*) from profiles where display_name = 'Outage'");
+          expect(Number(profiles[0]!.count)).toBe(200);
+          const welcomes = env.mailbox.messages().filter((m) => m.raw.includes("Welcome to ORION"));
+          expect(welcomes.filter((m) => m.to.startsWith("outage-")).length).toBe(200);
+        },
+        { timeoutMs: 60_000, intervalMs: 200 },
+      );
+      expect(await env.supergraph.subgraphs.auth.relay.backlog()).toBe(0);
+      const welcomed = env.mailbox
+        .messages()
+        .filter((m) => m.to.startsWith("outage-") && m.raw.includes("Welcome to ORION"))
+        .map((m) => m.to);
+      expect(new Set(welcomed).size).toBe(200);
+      const tracked = await env.supergraph.subgraphs.analytics.db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ count: string }[]>(
+          "select count(*) from events where name = 'user.registered' and user_id = any(?::uuid[])",
+          [`{${ids.join(",")}}`],
+        );
+      expect(Number(tracked[0]!.count)).toBe(200);
+    }, 120_000);
+  });
+
+  describe("a consumer loses its connection after the effect committed, before the ack", () => {
+    const Tick = defineEvent("test.tick", 1, z.object({ n: z.number().int() }));
+    const id = runId();
+    const exchange = `orion.test.${id}`;
+    const url = databaseUrl(`orion_test_${id}_faults`);
+    let db: Database;
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    let bus: RabbitMqEventBus;
+    let publisher: RabbitMqEventBus;
+
+    beforeAll(async () => {
+      db = await openDatabase({
+        url,
+        entities: EVENT_TABLES,
+        migrations: EVENT_TABLE_MIGRATIONS,
+        logger,
+        contextName: "faults",
+      });
+      await db.orm.em.getConnection().execute("create table effects (n integer not null)");
+      const { url: amqp, target } = amqpTarget();
+      proxy = await startTcpProxy(target);
+      bus = await RabbitMqEventBus.connect({
+        url: viaProxy(amqp, proxy.port),
+        exchange,
+        logger,
+        heartbeatSeconds: 1,
+      });
+      publisher = await RabbitMqEventBus.connect({ url: amqp.toString(), exchange, logger });
+    }, 30_000);
+
+    afterAll(async () => {
+      await bus?.close();
+      await publisher?.close();
+      await proxy?.close();
+      await db?.close();
+      await dropDatabase(url);
+      await deleteRabbitMqObjects(exchange, ["test.effects"]);
+    });
+
+    it("has its effect exactly once: the redelivery finds the event in the inbox", async () => {
+      let runs = 0;
+      const unsubscribe = await bus.subscribe(
+        inboxSubscription(
+          consumer("test.effects", [
+            on(Tick, async ({ n }, { em, afterCommit }) => {
+              runs++;
+              await em.execute("insert into effects (n) values (?)", [n]);
+              // The effect is committed; the connection dies before the bus can ack.
+              afterCommit(async () => {
+                if (runs === 1) proxy.cut();
+              });
+            }),
+          ]),
+          { db, producer: "test", logger },
+        ),
+      );
+      try {
+        await publisher.publish(createEnvelope(Tick, { n: 7 }, { producer: "test" }));
+        await eventually(async () => expect(runs).toBe(1));
+        await eventually(async () => expect(bus.isHealthy()).toBe(false));
+        proxy.restore();
+        // Redelivered after the reconnect: the handler is entered again but the inbox stops it.
+        await eventually(
+          async () => {
+            const [row] = await db.orm.em
+              .fork()
+              .getConnection()
+              .execute<{ count: string }[]>("select count(*) from inbox_events where queue = 'test.effects'");
+            expect(Number(row!.count)).toBe(1);
+            expect(bus.isHealthy()).toBe(true);
+          },
+          { timeoutMs: 15_000 },
+        );
+        await new Promise((resolve) => setTimeout(resolve, 500));
+        const effects = await db.orm.em
+          .fork()
+          .getConnection()
+          .execute<{ n: number }[]>("select n from effects");
+        expect(effects).toEqual([{ n: 7 }]);
+      } finally {
+        await unsubscribe();
+      }
+    }, 60_000);
+  });
+});
