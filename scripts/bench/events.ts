@@ -1,4 +1,5 @@
 import "reflect-metadata";
+import amqp from "amqplib";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
@@ -80,13 +81,32 @@ async function rig(name: string): Promise<Rig> {
     close: async () => {
       await relay.stop();
       await unsubscribe();
-      const admin = (bus as unknown as { deleteTopology?: () => Promise<void> }).deleteTopology;
-      await admin?.call(bus).catch(() => undefined);
       await bus.close();
+      await deleteTopology(exchange, "bench.effects");
       await db.close();
       await dropDatabase(url.toString());
     },
   };
+}
+
+/** The run's exchange and queues (main, dead letters, retry steps) do not outlive it. */
+async function deleteTopology(exchange: string, queue: string): Promise<void> {
+  const connection = await amqp.connect(AMQP);
+  try {
+    const channel = await connection.createChannel();
+    const base = `${exchange}.${queue}`;
+    for (const name of [
+      base,
+      `${base}.dead`,
+      ...Array.from({ length: 10 }, (_, i) => `${base}.retry.${i + 1}`),
+    ])
+      await channel.deleteQueue(name);
+    await channel.deleteExchange(exchange);
+    await channel.deleteExchange(`${exchange}.dead-letter`);
+    await channel.close();
+  } finally {
+    await connection.close();
+  }
 }
 
 /** Publishes one event the way producers do: through the outbox, or straight to the broker. */
