@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { CodegenConfig } from "@graphql-codegen/cli";
 
 /**
@@ -11,7 +12,16 @@ const config: CodegenConfig = {
   generates: {
     "schema/generated/": {
       preset: "client",
-      presetConfig: { fragmentMasking: false, gqlTagName: "graphql" },
+      presetConfig: {
+        fragmentMasking: false,
+        gqlTagName: "graphql",
+        // persisted-documents.json: sha256 hex of each normalised document -> the document. The router's
+        // safelist (router/persisted-operations.ts) is built from it, and the hash is exactly what an APQ
+        // client sends as extensions.persistedQuery.sha256Hash (no "sha256:" prefix, unlike the default).
+        persistedDocuments: {
+          hashAlgorithm: (document: string) => createHash("sha256").update(document).digest("hex"),
+        },
+      },
       config: {
         scalars: { DateTime: "string", JSONObject: "Record<string, unknown>" },
         enumsAsTypes: true,

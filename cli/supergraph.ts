@@ -20,6 +20,8 @@ import type { KeyValueStore } from "../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../platform/store/memory-store";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../platform/subgraph";
+import { RATE_LIMIT_VARIABLES, rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
+import { RESILIENCE_VARIABLES, resilienceFromEnv } from "../router/gateway";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";
 import type { MailSettings } from "../subgraphs/notification/services/mailer";
@@ -46,6 +48,8 @@ export interface SupergraphOptions {
   issuer?: string;
   audience?: string;
   corsOrigins?: string[];
+  /** Most operations in one batched request at the router (default: ROUTER_BATCH_LIMIT; 0: batching off). */
+  batchLimit?: number;
   supergraphSdl?: string;
   /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
   appUrl?: string;
@@ -55,6 +59,10 @@ export interface SupergraphOptions {
   outbox?: SubgraphRuntime<unknown>["outbox"];
   /** The router's own connection to the store (default: the one the subgraphs share). */
   routerStore?: KeyValueStore;
+  /** Router request budgets that differ from the RATE_LIMIT_* variables (tests: small budgets). */
+  rateLimit?: Partial<RateLimitSettings>;
+  /** Only the operations of codegen's manifest run at the router (default: OPERATION_SAFELIST). */
+  operationSafelist?: boolean;
 }
 
 export interface RunningSupergraph {
@@ -153,12 +161,16 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     );
     const subgraphs = Object.fromEntries(started) as Record<SubgraphName, RunningSubgraph>;
     // The subgraphs' stop order matters less than stopping the router first, so no request reaches a stopped subgraph.
+    const persisted = parseEnv(["OPERATION_SAFELIST", "PERSISTED_QUERIES_TTL"]);
     const router = await startRouter({
       port: options.ports?.router ?? DEFAULT_PORTS.router,
       host,
       production,
       logger: createLogger("router", level),
       supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8"),
+      // The committed file is watched: `npm run schema:compose` reaches a running router without a restart.
+      supergraphPath: options.supergraphSdl === undefined ? SUPERGRAPH_PATH : undefined,
+      ...resilienceFromEnv(parseEnv(RESILIENCE_VARIABLES)),
       subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])),
       jwksUrl: new URL("/.well-known/jwks.json", subgraphs.auth.url).toString(),
       issuer,
@@ -166,7 +178,13 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       identityPrivateKey: keys.identityPrivateKey,
       corsOrigins: options.corsOrigins ?? [],
       bodyLimit: "100kb",
+      batchLimit: options.batchLimit ?? parseEnv(["ROUTER_BATCH_LIMIT"]).ROUTER_BATCH_LIMIT,
       store: options.routerStore ?? store,
+      rateLimit: { ...rateLimitSettingsFromEnv(parseEnv(RATE_LIMIT_VARIABLES)), ...options.rateLimit },
+      persistedOperations: {
+        safelist: options.operationSafelist ?? persisted.OPERATION_SAFELIST,
+        ttlSeconds: persisted.PERSISTED_QUERIES_TTL,
+      },
     });
     cleanups.push(() => router.stop());
     return {

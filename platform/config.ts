@@ -155,6 +155,22 @@ export const VARIABLES = {
     z.string().min(1).optional(),
     "router: supergraph SDL (default: schema/supergraph.graphql)",
   ),
+  SUPERGRAPH_POLL_INTERVAL_MS: variable(
+    z.coerce.number().int().min(0).default(1000),
+    "router: how often the supergraph file is checked; a valid change is applied without restart (0: never)",
+  ),
+  SUBGRAPH_TIMEOUT_MS: variable(
+    z.coerce.number().int().min(1).default(10_000),
+    "router: longest wait for one subgraph fetch; past it that subgraph's fields become errors",
+  ),
+  SUBGRAPH_BREAKER_COOLDOWN_MS: variable(
+    z.coerce.number().int().min(1).default(10_000),
+    "router: how long a failing subgraph's open circuit answers at once, before one probe call",
+  ),
+  DRAIN_TIMEOUT_MS: variable(
+    z.coerce.number().int().min(0).default(10_000),
+    "router: on SIGTERM, longest wait for in-flight requests before their connections are cut",
+  ),
   CORS_ORIGINS: variable(csv, "router: comma-separated origins allowed by CORS"),
   BODY_LIMIT: variable(
     z
@@ -162,6 +178,43 @@ export const VARIABLES = {
       .regex(/^\d+(b|kb|mb)$/, "must look like 100kb")
       .default("100kb"),
     "largest request body",
+  ),
+  ROUTER_BATCH_LIMIT: variable(
+    z.coerce.number().int().min(0).max(100).default(0),
+    "router: most operations in one batched (JSON array) request; 0 turns batching off",
+  ),
+  RATE_LIMIT_WINDOW: variable(
+    z.coerce.number().int().min(1).default(60),
+    "router: seconds of one rate-limit window (every budget below is per window)",
+  ),
+  RATE_LIMIT_ANONYMOUS_POINTS: variable(
+    z.coerce.number().int().min(1).default(300),
+    "router: points per window for each anonymous client address (an IPv6 /64 counts as one)",
+  ),
+  RATE_LIMIT_USER_POINTS: variable(
+    z.coerce.number().int().min(1).default(1200),
+    "router: points per window for each signed-in user (all their sessions together)",
+  ),
+  RATE_LIMIT_API_KEY_POINTS: variable(
+    z.coerce.number().int().min(1).default(3000),
+    "router: points per window for each API key",
+  ),
+  RATE_LIMIT_QUERY_COST: variable(z.coerce.number().int().min(1).default(1), "router: points a query costs"),
+  RATE_LIMIT_MUTATION_COST: variable(
+    z.coerce.number().int().min(1).default(5),
+    "router: points a mutation costs",
+  ),
+  OPERATION_SAFELIST: variable(
+    z.stringbool().default(false),
+    "router: `true` runs only the operations in schema/generated/persisted-documents.json",
+  ),
+  PERSISTED_QUERIES_TTL: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(24 * 3600),
+    "router: seconds an automatic persisted query (APQ) stays registered in Redis",
   ),
   SMTP_URL: variable(url(["smtp", "smtps"]), "notification: SMTP server for e-mail"),
   MAIL_FROM: variable(
@@ -205,8 +258,21 @@ export const SERVICE_VARIABLES = {
     "NOTIFICATION_URL",
     "ANALYTICS_URL",
     "SUPERGRAPH_PATH",
+    "SUPERGRAPH_POLL_INTERVAL_MS",
+    "SUBGRAPH_TIMEOUT_MS",
+    "SUBGRAPH_BREAKER_COOLDOWN_MS",
+    "DRAIN_TIMEOUT_MS",
     "CORS_ORIGINS",
     "BODY_LIMIT",
+    "ROUTER_BATCH_LIMIT",
+    "OPERATION_SAFELIST",
+    "PERSISTED_QUERIES_TTL",
+    "RATE_LIMIT_WINDOW",
+    "RATE_LIMIT_ANONYMOUS_POINTS",
+    "RATE_LIMIT_USER_POINTS",
+    "RATE_LIMIT_API_KEY_POINTS",
+    "RATE_LIMIT_QUERY_COST",
+    "RATE_LIMIT_MUTATION_COST",
   ],
   auth: [
     ...SUBGRAPH_COMMON,

@@ -1,30 +1,105 @@
-import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
-import type { GatewayInterface } from "@apollo/server-gateway-interface";
+import {
+  ApolloGateway,
+  RemoteGraphQLDataSource,
+  type GraphQLDataSourceProcessOptions,
+} from "@apollo/gateway";
+import type {
+  GatewayGraphQLRequest,
+  GatewayGraphQLResponse,
+  GatewayInterface,
+} from "@apollo/server-gateway-interface";
 import type { KeyObject } from "node:crypto";
+import {
+  GraphQLError,
+  Kind,
+  parse,
+  type FragmentDefinitionNode,
+  type GraphQLFormattedError,
+  type SelectionSetNode,
+} from "graphql";
 import type { CryptoKey } from "jose";
-import type { SubgraphName } from "../platform/config";
+import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
+import { ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { IDENTITY_HEADER, signIdentityAssertion } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
+import { DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers, type BreakerSettings } from "./circuit-breaker";
 import type { RouterContext } from "./context";
+import {
+  SubgraphHttpClient,
+  SubgraphTimeoutError,
+  SubgraphUnreachableError,
+  type Fetcher,
+} from "./subgraph-fetcher";
+import { supergraphSource } from "./supergraph-source";
+
+/** How the router treats slow and failing subgraphs. */
+export interface SubgraphResilience {
+  /** Longest wait for one subgraph fetch, headers and body (default 10 s). */
+  timeoutMs?: number;
+  /** Per-subgraph overrides of `timeoutMs`. */
+  timeouts?: Partial<Record<SubgraphName, number>>;
+  breaker?: Partial<BreakerSettings>;
+}
+
+export const DEFAULT_SUBGRAPH_TIMEOUT_MS = 10_000;
+/** ApolloGateway's own default, stated: an LRU of query plans bounded by their approximate JSON size. */
+export const DEFAULT_QUERY_PLAN_CACHE_MIB = 30;
 
 export interface GatewayOptions {
-  /** The committed supergraph: the router never composes from live subgraphs. */
-  supergraphSdl: string;
+  /** The committed supergraph: the router never composes from live subgraphs. Default: read from `supergraphPath`. */
+  supergraphSdl?: string;
+  /** The supergraph file, watched: a valid change is applied without a restart. */
+  supergraphPath?: string;
+  /** How often the supergraph file is checked (default 1 s; 0 turns reloading off). */
+  supergraphPollIntervalMs?: number;
   /** Per-subgraph URL overrides (container names, test ports); default: the supergraph's routing URLs. */
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   identityKey: CryptoKey | KeyObject;
   logger: Logger;
+  subgraphs?: SubgraphResilience;
+  /** Upper bound of the query-plan cache (approximate MiB of plans; default 30). */
+  queryPlanCacheMiB?: number;
 }
 
-/** Forwards each request's identity as a short-lived signed assertion, and its correlation id. */
+/** The router's resilience settings that come from the environment (platform/config.ts). */
+export const RESILIENCE_VARIABLES = [
+  "SUPERGRAPH_POLL_INTERVAL_MS",
+  "SUBGRAPH_TIMEOUT_MS",
+  "SUBGRAPH_BREAKER_COOLDOWN_MS",
+  "DRAIN_TIMEOUT_MS",
+] as const satisfies readonly VariableName[];
+
+export function resilienceFromEnv(env: Pick<ServiceEnv<"router">, (typeof RESILIENCE_VARIABLES)[number]>) {
+  return {
+    supergraphPollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS,
+    subgraphs: {
+      timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+      breaker: { cooldownMs: env.SUBGRAPH_BREAKER_COOLDOWN_MS },
+    } satisfies SubgraphResilience,
+    drainTimeoutMs: env.DRAIN_TIMEOUT_MS,
+  };
+}
+
+/** Most entity errors one failed fetch reports (one per entity and field, up to this). */
+const MAX_ERRORS_PER_FETCH = 100;
+
+/**
+ * Forwards each request's identity as a short-lived signed assertion, and its correlation id. A
+ * fetch that fails (timeout, unreachable, 5xx, open circuit) never fails the whole request: it
+ * becomes an error on the fields that subgraph owed, and the other subgraphs' data is kept.
+ */
 class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
   constructor(
-    config: { url?: string; name: string },
+    config: { url?: string; name: string; fetcher: Fetcher },
     private readonly identityKey: CryptoKey | KeyObject,
+    private readonly breakers: SubgraphBreakers,
+    private readonly logger: Logger,
   ) {
     super(config);
   }
+
+  declare readonly name: string;
 
   override async willSendRequest({
     request,
@@ -35,16 +110,146 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     request.http?.headers.set(IDENTITY_HEADER, await context.assertion);
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
   }
+
+  override async process(
+    options: GraphQLDataSourceProcessOptions<RouterContext>,
+  ): Promise<GatewayGraphQLResponse> {
+    if (!("incomingRequestContext" in options)) return super.process(options); // health checks
+    try {
+      return await this.breakers.run(this.name, () => super.process(options));
+    } catch (error) {
+      const message = failureMessage(this.name, error);
+      if (!isOpenCircuit(error))
+        this.logger.warn(
+          { subgraph: this.name, err: error, correlationId: options.context.correlationId },
+          message,
+        );
+      return { errors: failedFetchErrors(options.request, message) };
+    }
+  }
+}
+
+/** A fetch failure the circuit counts: the subgraph is slow, gone or broken (not a 4xx refusal). */
+export function isSubgraphFailure(error: unknown): boolean {
+  const status = httpStatusOf(error);
+  return status === undefined || status >= 500;
+}
+
+function httpStatusOf(error: unknown): number | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const status = (error.extensions.response as { status?: unknown } | undefined)?.status;
+  return typeof status === "number" ? status : undefined;
+}
+
+function failureMessage(subgraph: string, error: unknown): string {
+  if (isOpenCircuit(error)) return `Subgraph ${subgraph} is unavailable (circuit open); retry shortly`;
+  if (error instanceof SubgraphTimeoutError)
+    return `Subgraph ${subgraph} did not answer within ${error.timeoutMs} ms`;
+  if (error instanceof SubgraphUnreachableError) return `Subgraph ${subgraph} is unreachable`;
+  const status = httpStatusOf(error);
+  if (status !== undefined) return `Subgraph ${subgraph} answered HTTP ${status}`;
+  return `Subgraph ${subgraph} failed`;
+}
+
+/**
+ * The errors of a fetch that produced no response, placed where the subgraph's own errors would
+ * be: on each root field it was asked for, or on each field of each entity (`_entities.<i>.<field>`,
+ * which the gateway maps onto the entity's path in the client's response). The gateway adds
+ * `serviceName`; the router's error masking keeps the path, the code and the service name.
+ */
+export function failedFetchErrors(request: GatewayGraphQLRequest, message: string): GraphQLFormattedError[] {
+  const extensions = { code: ErrorCode.INTERNAL_SERVER_ERROR };
+  const paths = requestedPaths(request);
+  if (paths.length === 0) return [{ message, extensions }];
+  return paths.map((path) => ({ message, path, extensions }));
+}
+
+function requestedPaths(request: GatewayGraphQLRequest): (string | number)[][] {
+  if (!request.query) return [];
+  let document;
+  try {
+    document = parse(request.query, { noLocation: true });
+  } catch {
+    return [];
+  }
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  let operation: SelectionSetNode | undefined;
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments.set(definition.name.value, definition);
+    else if (definition.kind === Kind.OPERATION_DEFINITION) operation ??= definition.selectionSet;
+  }
+  if (!operation) return [];
+  const roots = responseFields(operation, fragments);
+  if (!roots.has("_entities")) return [...roots.keys()].map((key) => [key]);
+
+  const entities = roots.get("_entities");
+  const fields = entities ? [...responseFields(entities, fragments).keys()] : [];
+  const representations = request.variables?.representations;
+  const count = Array.isArray(representations) ? representations.length : 0;
+  const paths: (string | number)[][] = [];
+  for (let index = 0; index < count && paths.length < MAX_ERRORS_PER_FETCH; index++) {
+    for (const field of fields) paths.push(["_entities", index, field]);
+  }
+  return paths.slice(0, MAX_ERRORS_PER_FETCH);
+}
+
+/** Response key -> its selection set, for the fields of a selection (through fragments), `__typename` aside. */
+function responseFields(
+  selectionSet: SelectionSetNode,
+  fragments: Map<string, FragmentDefinitionNode>,
+  into = new Map<string, SelectionSetNode | undefined>(),
+): Map<string, SelectionSetNode | undefined> {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD) {
+      const key = selection.alias?.value ?? selection.name.value;
+      if (key !== "__typename" && !into.has(key)) into.set(key, selection.selectionSet);
+    } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+      responseFields(selection.selectionSet, fragments, into);
+    } else {
+      const fragment = fragments.get(selection.name.value);
+      if (fragment) responseFields(fragment.selectionSet, fragments, into);
+    }
+  }
+  return into;
 }
 
 export function createGateway(options: GatewayOptions): GatewayInterface {
+  const settings = options.subgraphs ?? {};
+  const http = new SubgraphHttpClient();
+  const breakers = new SubgraphBreakers(
+    { ...DEFAULT_BREAKER, ...settings.breaker },
+    isSubgraphFailure,
+    options.logger.child({ component: "circuit" }),
+  );
+  const timeoutFor = (name: string) =>
+    settings.timeouts?.[name as SubgraphName] ?? settings.timeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS;
   return new ApolloGateway({
-    supergraphSdl: options.supergraphSdl,
+    supergraphSdl: supergraphSource({
+      sdl: options.supergraphSdl,
+      path: options.supergraphPath,
+      pollIntervalMs: options.supergraphPollIntervalMs,
+      logger: options.logger,
+      onStop: async () => {
+        breakers.shutdown();
+        await http.close();
+      },
+    }),
     logger: options.logger,
-    buildService: ({ name, url }) =>
-      new OrionDataSource(
-        { name, url: options.subgraphUrls[name.toLowerCase() as SubgraphName] ?? url },
+    // A reloaded file is checked in full even in production, where the gateway would skip it.
+    validateSupergraph: true,
+    experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMiB ?? DEFAULT_QUERY_PLAN_CACHE_MIB,
+    buildService: ({ name, url }) => {
+      const subgraph = name.toLowerCase() as SubgraphName;
+      return new OrionDataSource(
+        {
+          name,
+          url: options.subgraphUrls[subgraph] ?? url,
+          fetcher: http.fetcher(timeoutFor(subgraph)),
+        },
         options.identityKey,
-      ),
+        breakers,
+        options.logger,
+      );
+    },
   }) as unknown as GatewayInterface;
 }

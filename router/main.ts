@@ -1,10 +1,11 @@
 import "reflect-metadata";
-import { readFileSync } from "node:fs";
 import { parseServiceEnv } from "../platform/config";
 import { createLogger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { onShutdown, runMain } from "../platform/standalone";
+import { rateLimitSettingsFromEnv } from "./rate-limit";
+import { resilienceFromEnv } from "./gateway";
 import { startRouter } from "./router";
 
 /** The router alone, as a container runs it. */
@@ -22,7 +23,8 @@ export async function runRouterFromEnv(): Promise<void> {
     host: env.HOST,
     production: env.NODE_ENV === "production",
     logger,
-    supergraphSdl: readFileSync(env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH, "utf8"),
+    supergraphPath: env.SUPERGRAPH_PATH ?? SUPERGRAPH_PATH,
+    ...resilienceFromEnv(env),
     subgraphUrls: {
       auth: env.AUTH_URL,
       user: env.USER_URL,
@@ -35,7 +37,10 @@ export async function runRouterFromEnv(): Promise<void> {
     identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
     corsOrigins: env.CORS_ORIGINS,
     bodyLimit: env.BODY_LIMIT,
+    batchLimit: env.ROUTER_BATCH_LIMIT,
     store,
+    rateLimit: rateLimitSettingsFromEnv(env),
+    persistedOperations: { safelist: env.OPERATION_SAFELIST, ttlSeconds: env.PERSISTED_QUERIES_TTL },
   });
   onShutdown(logger, async () => {
     await router.stop();

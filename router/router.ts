@@ -1,5 +1,4 @@
 import type { ApolloServerPlugin } from "@apollo/server";
-import cors from "cors";
 import { importPKCS8 } from "jose";
 import type { SubgraphName } from "../platform/config";
 import { unavailable } from "../platform/errors";
@@ -8,17 +7,47 @@ import { startHttpService, type RunningService } from "../platform/http/http-ser
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
 import { createMetrics } from "../platform/metrics";
+import {
+  ABUSE_LIMITS,
+  armorValidationRules,
+  pageSizeCostPlugin,
+  parseOptions,
+  refuseOversizedRequests,
+} from "./abuse-limits";
 import { CredentialVerifier } from "./credentials";
 import type { RouterContext } from "./context";
-import { createGateway } from "./gateway";
+import { createGateway, type SubgraphResilience } from "./gateway";
+import {
+  corsPolicy,
+  operationResolutionPlugin,
+  refuseUnsupportedCharsets,
+  securityHeaders,
+} from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
+import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
+import {
+  DEFAULT_RATE_LIMITS,
+  RATE_LIMIT_HEADERS,
+  rateLimitPlugin,
+  RouterRateLimiter,
+  type RateLimitSettings,
+} from "./rate-limit";
 
 export interface RouterOptions {
   port: number;
   host: string;
   production: boolean;
   logger: Logger;
-  supergraphSdl: string;
+  /** The supergraph SDL to start from (default: read from `supergraphPath`). */
+  supergraphSdl?: string;
+  /** The supergraph file, watched: a valid change is applied without a restart, an invalid one logged. */
+  supergraphPath?: string;
+  /** How often the supergraph file is checked (default 1 s; 0: never). */
+  supergraphPollIntervalMs?: number;
+  /** Subgraph timeouts and circuit breakers (defaults: 10 s; DEFAULT_BREAKER in circuit-breaker.ts). */
+  subgraphs?: SubgraphResilience;
+  /** On stop, the longest wait for in-flight requests before their connections are cut (default 10 s). */
+  drainTimeoutMs?: number;
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   jwksUrl: string;
   issuer: string;
@@ -26,13 +55,24 @@ export interface RouterOptions {
   identityPrivateKey: string;
   corsOrigins: string[];
   bodyLimit: string;
+  /** Most operations in one batched (JSON array) request; 0 (the default) turns batching off. */
+  batchLimit?: number;
   /** Where sessions and API keys live (Redis; memory in embedded mode): checked on every credentialed request. */
   store: KeyValueStore;
+  /** Request budgets per caller (decision 003); default: DEFAULT_RATE_LIMITS. */
+  rateLimit?: RateLimitSettings;
+  /** APQ in the store, and the optional operation safelist (router/persisted-operations.ts). */
+  persistedOperations?: Pick<PersistedOperationsOptions, "ttlSeconds" | "safelist" | "manifestPath">;
 }
 
 /** The edge: verifies who is calling, forwards it signed, plans and executes over the subgraphs. */
 export async function startRouter(options: RouterOptions): Promise<RunningService> {
   const identityKey = await importPKCS8(options.identityPrivateKey, "EdDSA");
+  const rateLimiter = new RouterRateLimiter(
+    options.store,
+    options.rateLimit ?? DEFAULT_RATE_LIMITS,
+    options.logger.child({ component: "rate-limit" }),
+  );
   const credentials = await CredentialVerifier.create({
     jwksUrl: options.jwksUrl,
     issuer: options.issuer,
@@ -42,7 +82,10 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
   });
   const gateway = createGateway({
     supergraphSdl: options.supergraphSdl,
+    supergraphPath: options.supergraphPath,
+    supergraphPollIntervalMs: options.supergraphPollIntervalMs,
     subgraphUrls: options.subgraphUrls,
+    subgraphs: options.subgraphs,
     identityKey,
     logger: options.logger,
   });
@@ -60,20 +103,38 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     graphql: { gateway },
     sandbox: true,
     bodyLimit: options.bodyLimit,
+    drainTimeoutMs: options.drainTimeoutMs,
     // The auth subgraph's key set, at the same path: verifiers need to reach only the router.
     routes: (app) => mountJwksRoute(app, { jwksUrl: options.jwksUrl, logger: options.logger }),
+    middleware: [securityHeaders({ production: options.production })],
     graphqlMiddleware: [
-      cors({
-        origin: options.corsOrigins.length > 0 ? options.corsOrigins : false,
-        exposedHeaders: [REQUEST_ID_HEADER],
-        maxAge: 600,
+      ...corsPolicy({
+        origins: options.corsOrigins,
+        production: options.production,
+        exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS],
       }),
+      refuseUnsupportedCharsets,
       (req, res, next) => {
         res.setHeader(REQUEST_ID_HEADER, correlationIdFrom(req.headers[REQUEST_ID_HEADER]));
         next();
       },
     ],
-    plugins: [refuseUnconfirmedMutations],
+    // Abuse limits (router/abuse-limits.ts): documents over them never reach planning or a subgraph.
+    bodyMiddleware: [refuseOversizedRequests(ABUSE_LIMITS, options.batchLimit ?? 0)],
+    parseOptions: parseOptions(ABUSE_LIMITS),
+    validationRules: armorValidationRules(ABUSE_LIMITS),
+    allowBatchedHttpRequests: (options.batchLimit ?? 0) > 0,
+    plugins: [
+      operationResolutionPlugin,
+      pageSizeCostPlugin(ABUSE_LIMITS),
+      refuseUnconfirmedMutations,
+      rateLimitPlugin(rateLimiter),
+      persistedOperationsPlugin({
+        ...options.persistedOperations,
+        store: options.store,
+        logger: options.logger.child({ component: "persisted-operations" }),
+      }),
+    ],
     context: async (req) => ({
       ...(await credentials.verify({
         authorization: req.header("authorization"),

@@ -149,6 +149,11 @@ export function createEnvelope<D extends EventDefinition>(
  */
 export class InvalidEventPayload extends Error {}
 
+/** No queue is bound for the event's type: refused rather than dropped (the outbox retries it). */
+export class EventUnroutable extends Error {
+  override name = "EventUnroutable";
+}
+
 /** Whether a handler failure is worth retrying (anything but an InvalidEventPayload). */
 export function isRetryable(error: unknown): boolean {
   return !(error instanceof InvalidEventPayload);

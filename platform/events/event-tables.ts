@@ -52,6 +52,10 @@ export class OutboxEvent {
 
   @Property({ type: "text", nullable: true })
   lastError: string | null = null;
+
+  /** After a failed publish (e.g. no queue bound yet), the row waits until then. */
+  @Property({ type: "timestamptz", nullable: true })
+  nextAttemptAt: Date | null = null;
 }
 
 /** The inbox: the events a queue of this subgraph has already handled, in the effect's transaction. */
@@ -119,8 +123,46 @@ export class Migration20261126000000Events extends Migration {
   }
 }
 
-export const EVENT_TABLES = [OutboxEvent, InboxEvent];
+/** A row that failed to publish is retried on its own schedule, without holding up the others. */
+export class Migration20261126000001OutboxRetry extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table "outbox_events" add column "next_attempt_at" timestamptz null;`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table "outbox_events" drop column "next_attempt_at";`);
+  }
+}
+
+/**
+ * Users whose data this subgraph erased. A late event about them (a retried registration, a
+ * message of another queue) finds the mark and writes nothing, so erased data never comes back.
+ */
+@Entity({ tableName: "erased_users" })
+export class ErasedUser {
+  @PrimaryKey({ type: "uuid" })
+  userId!: string;
+
+  @Property({ type: "timestamptz" })
+  erasedAt: Date = new Date();
+}
+
+export class Migration20261126000002ErasedUsers extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(
+      `create table "erased_users" ("user_id" uuid not null, "erased_at" timestamptz not null, constraint "erased_users_pkey" primary key ("user_id"));`,
+    );
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`drop table if exists "erased_users";`);
+  }
+}
+
+export const EVENT_TABLES = [OutboxEvent, InboxEvent, ErasedUser];
 /** Applied before a subgraph's own migrations (it only adds tables no subgraph migration touches). */
 export const EVENT_TABLE_MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126000000Events", class: Migration20261126000000Events },
+  { name: "Migration20261126000001OutboxRetry", class: Migration20261126000001OutboxRetry },
+  { name: "Migration20261126000002ErasedUsers", class: Migration20261126000002ErasedUsers },
 ];

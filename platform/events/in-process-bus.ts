@@ -11,6 +11,7 @@ import {
   type RetryPolicy,
   type Subscription,
   type Unsubscribe,
+  EventUnroutable,
 } from "./event-bus";
 
 /** A message as a broker holds it: the body as bytes-on-the-wire text, so no two queues share an object. */
@@ -63,7 +64,9 @@ export class InProcessEventBus implements EventBus {
 
   async publish(event: EventEnvelope): Promise<void> {
     if (this.closed) throw new Error("event bus is closed");
-    this.route(event.type, JSON.stringify(event), event.id);
+    // As RabbitMQ's mandatory publish: with no queue bound the event is refused, not dropped.
+    if (this.route(event.type, JSON.stringify(event), event.id) === 0)
+      throw new EventUnroutable(`no queue is bound for ${event.type}`);
   }
 
   /**
@@ -122,13 +125,17 @@ export class InProcessEventBus implements EventBus {
     await Promise.all([...this.queues.values()].map((queue) => queue.drain));
   }
 
-  private route(routingKey: string, body: string, id: string | undefined): void {
+  /** Returns how many queues took the message. */
+  private route(routingKey: string, body: string, id: string | undefined): number {
+    let routed = 0;
     // A copy per queue, as a broker would deliver: a handler mutating its event affects no one else.
     for (const queue of this.queues.values()) {
       if (!queue.eventTypes.has(routingKey)) continue;
       queue.pending.push({ body, routingKey, id, failures: 0 });
       this.drainSoon(queue);
+      routed++;
     }
+    return routed;
   }
 
   private existingQueue(name: string): Queue {

@@ -81,6 +81,7 @@ export class OutboxRelay {
   private timer: NodeJS.Timeout | null = null;
   private listener: Client | null = null;
   private lastPurge = 0;
+  private listenFailures = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {
     this.batchSize = options.batchSize ?? 100;
@@ -166,12 +167,16 @@ export class OutboxRelay {
     const { claimed, failure } = await this.options.db.orm.em.fork().transactional(async (em) => {
       const rows = await em.execute<OutboxRow[]>(
         `select id, type, version, occurred_at, correlation_id, producer, payload
-         from outbox_events where published_at is null
+         from outbox_events
+         where published_at is null and (next_attempt_at is null or next_attempt_at <= now())
          order by position limit ? for update skip locked`,
         [this.batchSize],
       );
       if (rows.length === 0) return { claimed: 0, failure: null };
-      const results = await Promise.allSettled(rows.map((row) => this.options.bus.publish(toEnvelope(row))));
+      // A broker that blocks publishing (a resource alarm) must not hold these row locks forever.
+      const results = await Promise.allSettled(
+        rows.map((row) => withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS)),
+      );
       const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
       if (sent.length > 0)
         await em.execute(`update outbox_events set published_at = now() where id = any(?::uuid[])`, [
@@ -213,20 +218,45 @@ export class OutboxRelay {
   private async listen(): Promise<void> {
     const client = new Client({ connectionString: this.options.databaseUrl });
     client.on("error", (error) => {
+      if (this.listener !== client) return;
       this.options.logger.warn({ err: error }, "outbox LISTEN connection lost; polling until it is back");
       this.listener = null;
+      void client.end().catch(() => undefined);
       if (this.running) setTimeout(() => void this.listen().catch(() => undefined), 1000).unref();
     });
-    client.on("notification", () => this.wake());
+    // While backing off, a commit's notification must not bypass the backoff: the timer decides.
+    client.on("notification", () => {
+      if (this.failures === 0) this.wake();
+    });
     try {
       await client.connect();
       await client.query(`LISTEN ${OUTBOX_CHANNEL}`);
+      if (!this.running) {
+        await client.end().catch(() => undefined);
+        return;
+      }
       this.listener = client;
+      this.listenFailures = 0;
+      this.wake(); // rows committed while nobody listened
     } catch (error) {
-      this.options.logger.warn({ err: error }, "outbox LISTEN unavailable; polling");
+      this.listenFailures++;
+      if (this.listenFailures === 1)
+        this.options.logger.warn({ err: error }, "outbox LISTEN unavailable; polling until it is back");
       await client.end().catch(() => undefined);
+      const delay = Math.min(30_000, 1000 * 2 ** Math.min(this.listenFailures - 1, 5));
+      if (this.running) setTimeout(() => void this.listen().catch(() => undefined), delay).unref();
     }
   }
+}
+
+const PUBLISH_TIMEOUT_MS = 10_000;
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no broker confirm within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 function toEnvelope(row: OutboxRow): EventEnvelope {

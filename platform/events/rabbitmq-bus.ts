@@ -19,6 +19,7 @@ import {
 import {
   DEFAULT_RETRY_POLICY,
   EventBusUnavailable,
+  EventUnroutable,
   isRetryable,
   UnknownQueue,
   type DeadLetter,
@@ -112,7 +113,9 @@ export class RabbitMqEventBus implements EventBus {
     if (this.closed) throw new EventBusUnavailable("event bus is closed");
     const channel = this.publishChannel;
     if (!channel) throw new EventBusUnavailable("RabbitMQ is unreachable; nothing was published");
-    await confirmed(channel, this.options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
+    // Mandatory: an event no queue is bound for (its consumers have not declared their queues yet)
+    // is returned and fails here, so the outbox keeps it instead of the broker dropping it.
+    await routed(channel, this.options.exchange, event.type, Buffer.from(JSON.stringify(event)), {
       persistent: true,
       contentType: "application/json",
       messageId: event.id,
@@ -240,6 +243,8 @@ export class RabbitMqEventBus implements EventBus {
     this.connection = connection;
     try {
       const publishChannel = await connection.createConfirmChannel();
+      // Each mandatory publish in flight listens for its own return: a relay batch is hundreds.
+      publishChannel.setMaxListeners(0);
       this.watch(connection, publishChannel, "publish channel", () => this.publishChannel === publishChannel);
       if (this.options.passive) {
         await publishChannel.checkExchange(this.options.exchange).catch((error: unknown) => {
@@ -514,9 +519,7 @@ export class RabbitMqEventBus implements EventBus {
 }
 
 /** A message the broker could not route (mandatory publish returned): its queue is missing. */
-class Unroutable extends Error {
-  override name = "Unroutable";
-}
+const Unroutable = EventUnroutable;
 
 function toError(error: unknown): Error {
   return error instanceof Error ? error : new Error(String(error));

@@ -9,7 +9,7 @@ import {
 } from "@apollo/server/plugin/disabled";
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express, type Request } from "express";
-import type { GraphQLSchema } from "graphql";
+import type { GraphQLFormattedError, GraphQLSchema, ParseOptions, ValidationRule } from "graphql";
 import { maskError } from "../errors";
 import type { Logger } from "../logger";
 import type { ServiceMetrics } from "../metrics";
@@ -28,6 +28,8 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   context: (request: Request) => Promise<Ctx>;
   readiness: ReadinessCheck;
   bodyLimit?: string;
+  /** On stop, the longest wait for in-flight requests before their connections are cut (default 10 s). */
+  drainTimeoutMs?: number;
   /** Apollo Sandbox on GET /graphql (the router, outside production). */
   sandbox?: boolean;
   plugins?: ApolloServerPlugin<Ctx>[];
@@ -35,6 +37,14 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   routes?: (app: Express) => void;
   /** Middleware in front of /graphql (e.g. CORS at the router). */
   graphqlMiddleware?: express.RequestHandler[];
+  /** Middleware in front of everything, /health included (e.g. security headers at the router). */
+  middleware?: express.RequestHandler[];
+  /** Middleware on /graphql after the JSON body is parsed, before Apollo (e.g. request size limits). */
+  bodyMiddleware?: express.RequestHandler[];
+  /** Extra validation (abuse limits), parser limits and HTTP batching (off unless given). */
+  validationRules?: ValidationRule[];
+  parseOptions?: ParseOptions;
+  allowBatchedHttpRequests?: boolean;
 }
 
 export interface RunningService {
@@ -64,7 +74,12 @@ export async function startHttpService<Ctx extends BaseContext>(
     // would stop this one server and re-raise the signal, killing the process mid-drain.
     stopOnTerminationSignals: false,
     formatError: (formatted) =>
-      maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+      withoutSuggestions(
+        maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+      ),
+    validationRules: options.validationRules,
+    parseOptions: options.parseOptions,
+    allowBatchedHttpRequests: options.allowBatchedHttpRequests ?? false,
     plugins: [
       options.sandbox && !options.production
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
@@ -79,11 +94,23 @@ export async function startHttpService<Ctx extends BaseContext>(
 
   const app = express();
   app.disable("x-powered-by");
+  // Draining (stop): requests still arriving on kept-alive connections are served and close them;
+  // a response finished meanwhile lets its idle connection go, so stop() need not wait for keep-alive.
+  let draining = false;
+  app.use((_req, res, next) => {
+    if (draining) res.setHeader("connection", "close");
+    res.once("close", () => {
+      if (draining) server.closeIdleConnections();
+    });
+    next();
+  });
   app.set("trust proxy", "loopback");
+  if (options.middleware?.length) app.use(...options.middleware);
   app.get("/health", (_req, res) => {
     res.json({ status: "ok", service: options.name });
   });
   app.get("/ready", async (_req, res) => {
+    if (draining) return void res.status(503).json({ status: "draining", checks: {} });
     const checks = await options.readiness().catch(() => ({ readiness: false }));
     const ready = Object.values(checks).every(Boolean);
     res.status(ready ? 200 : 503).json({ status: ready ? "ready" : "not ready", checks });
@@ -96,6 +123,7 @@ export async function startHttpService<Ctx extends BaseContext>(
     "/graphql",
     ...(options.graphqlMiddleware ?? []),
     express.json({ limit: options.bodyLimit ?? "100kb" }),
+    ...(options.bodyMiddleware ?? []),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req) }),
   );
   app.use(jsonErrorHandler(logger));
@@ -117,13 +145,30 @@ export async function startHttpService<Ctx extends BaseContext>(
     port,
     app,
     stop: async () => {
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
+      draining = true;
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const drainMs = options.drainTimeoutMs ?? 10_000;
+      const bound = setTimeout(() => {
+        logger.warn({ drainMs }, "still in flight after the drain timeout: closing their connections");
+        server.closeAllConnections();
+      }, drainMs);
+      await closed;
+      clearTimeout(bound);
       await apollo.stop();
     },
   };
+}
+
+/**
+ * graphql-js suggests the names it knows ("Cannot query field "emial" on type "User". Did you mean
+ * "email"?", enum values and input fields too), which walks a schema for a client that may not
+ * introspect it: no error leaves any service with one. The router also passes subgraphs' errors on.
+ */
+export function withoutSuggestions(formatted: GraphQLFormattedError): GraphQLFormattedError {
+  return formatted.message.includes("Did you mean")
+    ? { ...formatted, message: formatted.message.replace(/\s*Did you mean [^?]*\?/g, "") }
+    : formatted;
 }
 
 /** Body-parser failures (too large, malformed JSON) answer as GraphQL-shaped errors, never an HTML stack. */

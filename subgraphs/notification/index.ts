@@ -1,7 +1,9 @@
 import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { Notification } from "./entities/notification.entity";
+import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
+import { MailDispatcher, type DispatchPolicy } from "./services/mail-dispatcher";
 import { notificationSubscriptions } from "./events/notification.consumers";
 import { notificationMigrations } from "./migrations";
 import {
@@ -12,7 +14,7 @@ import {
 import { buildNotificationSchema } from "./schema";
 import { createMailer, type MailSettings } from "./services/mailer";
 
-export type NotificationSettings = MailSettings & { appUrl: string };
+export type NotificationSettings = MailSettings & { appUrl: string; dispatch?: DispatchPolicy };
 
 export const notificationSubgraph: SubgraphDefinition<
   NotificationSettings,
@@ -21,13 +23,21 @@ export const notificationSubgraph: SubgraphDefinition<
   "notification"
 > = {
   name: "notification",
-  entities: [Notification, Recipient],
+  entities: [Notification, Recipient, PendingMail],
   migrations: notificationMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,
   settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, appUrl: env.PUBLIC_APP_URL }),
-  createDependencies: ({ settings }) => ({ mailer: createMailer(settings), appUrl: settings.appUrl }),
+  createDependencies: ({ settings, logger }, db) => {
+    const mailer = createMailer(settings);
+    const dispatcher = new MailDispatcher(db, mailer, logger.child({ component: "mail" }), settings.dispatch);
+    dispatcher.start();
+    return { mailer, dispatcher, appUrl: settings.appUrl };
+  },
   createLoaders: (em) => createNotificationLoaders(em),
   subscriptions: notificationSubscriptions,
-  dispose: (deps) => deps.mailer.close(),
+  dispose: async (deps) => {
+    await deps.dispatcher.stop();
+    deps.mailer.close();
+  },
 };

@@ -5,6 +5,7 @@ import {
   defineEvent,
   handle,
   subscription,
+  EventUnroutable,
   UnknownQueue,
   type DeadLetter,
   type DeliveryInfo,
@@ -188,7 +189,8 @@ for (const adapter of adapters) {
       const cancelled = createEnvelope(OrderCancelled, { orderId: "o-3" }, { producer: "contract-test" });
       const event = placed("o-3");
 
-      await bus.publish(cancelled);
+      // No queue binds `cancelled`: refused (a producer's outbox keeps it), never silently dropped.
+      await expect(bus.publish(cancelled)).rejects.toThrow(EventUnroutable);
       await bus.publish(event);
 
       // Delivery is in publish order, so a wrongly routed `cancelled` would arrive before `event`.

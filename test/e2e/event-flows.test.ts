@@ -75,13 +75,17 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
       },
       { timeoutMs: 5000, intervalMs: 20 },
     );
-    expect(Date.now() - started).toBeLessThan(3000); // the poll is a minute away: NOTIFY woke the relay
-    const [row] = await sql<{ correlation_id: string; published_at: string | null }>(
+    expect(Date.now() - started).toBeLessThan(15_000);
+    const [row] = await sql<{ correlation_id: string; relay_ms: number }>(
       "auth",
-      "select correlation_id, published_at from outbox_events where type = 'auth.user.registered' and payload->>'userId' = ?",
+      `select correlation_id, extract(epoch from published_at - occurred_at) * 1000 as relay_ms
+       from outbox_events where type = 'auth.user.registered' and payload->>'userId' = ?`,
       [user.user.id],
     );
-    expect(row).toMatchObject({ correlation_id: `flow-${process.pid}`, published_at: expect.anything() });
+    expect(row!.correlation_id).toBe(`flow-${process.pid}`);
+    // The relay polls once a minute here: publishing within seconds means the commit's NOTIFY woke
+    // it (about 10 ms on an idle machine; bench:events measures the whole path).
+    expect(Number(row!.relay_ms)).toBeLessThan(5000);
     // Each consuming queue recorded the event in its inbox, in the effect's transaction.
     const [event] = await sql<{ id: string }>(
       "auth",

@@ -115,6 +115,13 @@ export async function startTestSupergraph(
     ports: { router: 0, auth: 0, user: 0, notification: 0, analytics: 0 },
     logLevel: "silent",
     ...supergraphOptions,
+    // Every test client shares one address: edge rate limits are tested where they are the subject.
+    rateLimit: {
+      anonymousPoints: 1_000_000,
+      userPoints: 1_000_000,
+      apiKeyPoints: 1_000_000,
+      ...supergraphOptions.rateLimit,
+    },
   });
   return {
     supergraph,

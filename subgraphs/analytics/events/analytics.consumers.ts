@@ -1,4 +1,5 @@
 import { consumer, on } from "../../../platform/events/consumer";
+import { markErased, userErased } from "../../../platform/events/erasure";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
 import { UserDeleted, UserRegistered } from "../../auth/events/auth.events";
 import { TrackedEvent } from "../entities/tracked-event.entity";
@@ -8,6 +9,7 @@ export function analyticsSubscriptions() {
   return [
     consumer("analytics.domain-events", [
       on(UserRegistered, async (payload, { em, event }) => {
+        if (await userErased(em, payload.userId)) return;
         em.persist(
           Object.assign(new TrackedEvent(), {
             userId: payload.userId,
@@ -18,6 +20,7 @@ export function analyticsSubscriptions() {
         );
       }),
       on(UserDeleted, async ({ userId }, { em, emit }) => {
+        await markErased(em, userId);
         const erasedRecords = await em.nativeDelete(TrackedEvent, { userId });
         emit(ErasureCompleted, { userId, subgraph: "analytics", erasedRecords });
       }),

@@ -34,9 +34,9 @@ export class AuthResolver {
       token: verification.token,
       expiresAt: verification.expiresAt.toISOString(),
     });
+    await noteDevice(ctx, account);
     try {
       await ctx.em.flush();
-      await noteDevice(ctx, account);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException)
         throw conflict("This e-mail address is already registered");

@@ -1,25 +1,20 @@
-import { hashSecret } from "../../../platform/identity/credential-store";
 import { SecurityAlert } from "../events/auth.events";
+import { KnownDevice } from "../entities/known-device.entity";
+import { hashSecret } from "../../../platform/identity/credential-store";
 import type { UserAccount } from "../entities/user-account.entity";
 import type { AuthContext } from "../resolvers/context";
 
 /**
- * Remembers the device (user agent) of a sign-in. A device never seen before, on an account that
- * already has one, stages a security alert in the same transaction as the sign-in's audit record.
+ * Remembers the device (user agent) of a sign-in, in the caller's unit of work: the device, the
+ * alert about it and the sign-in's audit record commit together. A device never seen before, on
+ * an account that already has one, stages a security alert.
  */
 export async function noteDevice(ctx: AuthContext, account: UserAccount): Promise<void> {
   const fingerprint = hashSecret(ctx.request.userAgent ?? "unknown");
-  const inserted = await ctx.em.execute<{ user_id: string }[]>(
-    `insert into known_devices (user_id, fingerprint, first_seen_at) values (?, ?, now())
-     on conflict do nothing returning user_id`,
-    [account.id, fingerprint],
-  );
-  if (inserted.length === 0) return;
-  const [row] = await ctx.em.execute<{ count: string }[]>(
-    `select count(*) from known_devices where user_id = ?`,
-    [account.id],
-  );
-  if (Number(row?.count ?? 0) <= 1) return;
+  if (await ctx.em.findOne(KnownDevice, { userId: account.id, fingerprint })) return;
+  const known = await ctx.em.count(KnownDevice, { userId: account.id });
+  ctx.em.persist(Object.assign(new KnownDevice(), { userId: account.id, fingerprint }));
+  if (known === 0) return;
   ctx.emit(SecurityAlert, {
     userId: account.id,
     email: account.email,

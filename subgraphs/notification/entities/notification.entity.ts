@@ -44,6 +44,13 @@ export class Notification {
   @Property({ type: "text", nullable: true })
   lastError: string | null = null;
 
+  /** Send attempts so far (e-mail); retried with backoff until the dispatcher gives up. */
+  @Property({ type: "integer", default: 0 })
+  attempts: number = 0;
+
+  @Property({ type: "timestamptz", nullable: true })
+  nextAttemptAt: Date | null = null;
+
   @Property({ type: "uuid", nullable: true })
   sourceEventId: string | null = null;
 

@@ -1,4 +1,5 @@
 import { consumer, on, type ConsumerContext } from "../../../platform/events/consumer";
+import { markErased, userErased } from "../../../platform/events/erasure";
 import type { ConsumerServices } from "../../../platform/subgraph";
 import {
   EmailVerificationRequested,
@@ -10,6 +11,7 @@ import {
 } from "../../auth/events/auth.events";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
 import { ProfileUpdated } from "../../user/events/user.events";
+import { PendingMail } from "../entities/pending-mail.entity";
 import { Recipient } from "../entities/recipient.entity";
 import { DeliveryStatus, Notification, NotificationChannel } from "../entities/notification.entity";
 import type { NotificationDeps } from "../resolvers/context";
@@ -26,13 +28,14 @@ import { welcomeMessage } from "../services/welcome-message";
  * A registration gets a welcome in the inbox and by e-mail; account events (reset, verification,
  * password changed) get their e-mail. Each delivery is recorded once per event and channel.
  */
-export function notificationSubscriptions({ db, deps, logger }: ConsumerServices<NotificationDeps>) {
+export function notificationSubscriptions({ deps }: ConsumerServices<NotificationDeps>) {
   /**
    * Records the deliveries in the handler's transaction (with its inbox row), then sends the
    * e-mail after the commit and records the outcome. A redelivered event is already in the inbox:
    * nothing is recorded or sent twice.
    */
   async function deliver(userId: string, message: AccountMessage, ctx: ConsumerContext, inApp: boolean) {
+    if (await userErased(ctx.em, userId)) return;
     const record = (channel: NotificationChannel, status: DeliveryStatus) =>
       Object.assign(new Notification(), {
         userId,
@@ -45,19 +48,9 @@ export function notificationSubscriptions({ db, deps, logger }: ConsumerServices
       });
     const email = record(NotificationChannel.EMAIL, DeliveryStatus.PENDING);
     ctx.em.persist(inApp ? [record(NotificationChannel.IN_APP, DeliveryStatus.DELIVERED), email] : [email]);
-    ctx.afterCommit(async () => {
-      const update: Partial<Notification> = {};
-      try {
-        await deps.mailer.send(message.mail);
-        update.status = DeliveryStatus.SENT;
-      } catch (error) {
-        // Kept as FAILED with its reason; retries with backoff come with the notification issue.
-        update.status = DeliveryStatus.FAILED;
-        update.lastError = error instanceof Error ? error.message : String(error);
-        logger.warn({ err: error, notificationId: email.id, kind: message.kind }, "e-mail failed");
-      }
-      await db.orm.em.fork().nativeUpdate(Notification, { id: email.id }, update);
-    });
+    ctx.em.persist(Object.assign(new PendingMail(), { notificationId: email.id, ...message.mail }));
+    // Sent once the delivery is committed; a failure or a crash leaves it PENDING for the sweep.
+    ctx.afterCommit(() => deps.dispatcher.dispatch(email.id));
   }
 
   return [
@@ -74,6 +67,7 @@ export function notificationSubscriptions({ db, deps, logger }: ConsumerServices
     ]),
     consumer("notification.recipients", [
       on(UserRegistered, async (payload, { em }) => {
+        if (await userErased(em, payload.userId)) return;
         const recipient = Object.assign(new Recipient(), {
           userId: payload.userId,
           email: payload.email,
@@ -95,6 +89,7 @@ export function notificationSubscriptions({ db, deps, logger }: ConsumerServices
         );
       }),
       on(UserDeleted, async ({ userId }, { em, emit }) => {
+        await markErased(em, userId);
         const notifications = await em.nativeDelete(Notification, { userId });
         const recipients = await em.nativeDelete(Recipient, { userId });
         emit(ErasureCompleted, {

@@ -2,11 +2,14 @@ import type DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
+import type { MailDispatcher } from "../services/mail-dispatcher";
 import type { Mailer } from "../services/mailer";
 import { notificationPagesLoader, type NotificationPage, type PageRequest } from "./notification-pages";
 
 export interface NotificationDeps {
   mailer: Mailer;
+  /** Sends recorded e-mail deliveries, retrying failures. */
+  dispatcher: MailDispatcher;
   /** Base of the links in e-mails. */
   appUrl: string;
 }

@@ -1,4 +1,5 @@
 import { consumer, on } from "../../../platform/events/consumer";
+import { markErased, userErased } from "../../../platform/events/erasure";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
 import { UserDeleted, UserRegistered } from "../../auth/events/auth.events";
 import { UserProfile } from "../entities/profile.entity";
@@ -8,6 +9,7 @@ export function userSubscriptions() {
   return [
     consumer("user.profiles", [
       on(UserRegistered, async (payload, { em }) => {
+        if (await userErased(em, payload.userId)) return;
         const profile = Object.assign(new UserProfile(), {
           userId: payload.userId,
           displayName: payload.displayName,
@@ -16,6 +18,7 @@ export function userSubscriptions() {
         await em.upsert(UserProfile, profile, { onConflictFields: ["userId"], onConflictAction: "ignore" });
       }),
       on(UserDeleted, async ({ userId }, { em, emit }) => {
+        await markErased(em, userId);
         const erasedRecords = await em.nativeDelete(UserProfile, { userId });
         emit(ErasureCompleted, { userId, subgraph: "user", erasedRecords });
       }),

@@ -1,0 +1,306 @@
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
+import type { ApolloServerPlugin, GraphQLRequest, PersistedQueryOptions } from "@apollo/server";
+import { Kind, parse, print, visit, type ASTNode, type DocumentNode } from "graphql";
+import { ErrorCode, publicError } from "../platform/errors";
+import type { Logger } from "../platform/logger";
+import { SCHEMA_DIR } from "../platform/paths";
+import type { KeyValueStore } from "../platform/store/key-value-store";
+import type { RouterContext } from "./context";
+
+/**
+ * Persisted operations at the router:
+ *
+ * - Automatic persisted queries (APQ, Apollo's protocol): a client sends
+ *   `extensions.persistedQuery = { version: 1, sha256Hash }` without the query; an unknown hash is
+ *   answered PERSISTED_QUERY_NOT_FOUND, the client resends hash + query, and the router keeps the
+ *   query in the shared KeyValueStore (Redis; memory in embedded mode) for `ttlSeconds`, so every
+ *   replica then answers the hash alone. A hash that is not the SHA-256 of the query is
+ *   BAD_REQUEST; only a document that parsed, validated and passed every other check is kept.
+ * - Safelist mode (`OPERATION_SAFELIST=true`): only the documents of the manifest codegen writes
+ *   from schema/operations/*.graphql (schema/generated/persisted-documents.json, sha256 hex ->
+ *   normalised document) run. By hash: the manifest's key as `extensions.persistedQuery.sha256Hash`
+ *   (the hash codegen embeds in each generated document as `__meta__.hash`). By text: any printing
+ *   of a manifest document (whitespace, comments, field/argument/definition order do not matter).
+ *   An unknown hash is PERSISTED_QUERY_NOT_FOUND; a document that parses and validates but is not in
+ *   the manifest is FORBIDDEN with `extensions.reason = "OPERATION_NOT_SAFELISTED"` (HTTP 403),
+ *   refused before the query planner, so nothing of it reaches a subgraph.
+ *
+ * Apollo Server reads `extensions.persistedQuery` only after every plugin's `requestDidStart`, so
+ * this plugin answers it first: it resolves a known hash into `request.query` and removes the
+ * extension. Apollo's own APQ cache therefore never receives a registration; an unknown hash is left
+ * on the request for Apollo to answer PERSISTED_QUERY_NOT_FOUND from that (always empty) cache.
+ */
+
+/** Where codegen writes the safelist manifest (codegen.ts, `persistedDocuments`). */
+export const PERSISTED_DOCUMENTS_PATH = path.join(SCHEMA_DIR, "generated", "persisted-documents.json");
+
+/** Keys of registered queries in the store (under the store's own prefix): `apq:<sha256 hex>`. */
+export const APQ_KEY_PREFIX = "apq:";
+export const DEFAULT_PERSISTED_QUERIES_TTL_SECONDS = 24 * 3600;
+/** A store read or write slower than this counts as a miss (a client then sends the full query). */
+const STORE_TIMEOUT_MS = 500;
+export const NOT_SAFELISTED = "OPERATION_NOT_SAFELISTED";
+
+const SHA256_HEX = /^[0-9a-f]{64}$/;
+const sha256 = (text: string) => createHash("sha256").update(text).digest("hex");
+
+/** Apollo's cache interface (@apollo/utils.keyvaluecache), as `persistedQueries.cache` takes it. */
+export type KeyValueCache = NonNullable<PersistedQueryOptions["cache"]>;
+
+/**
+ * A KeyValueCache over the shared KeyValueStore: prefixed keys, every entry expires. A cache never
+ * fails its caller: while the store is unreachable (or slower than 500 ms) reads miss and writes are
+ * dropped, logged once per outage.
+ */
+export class StoreKeyValueCache implements KeyValueCache {
+  private failing = false;
+
+  constructor(
+    private readonly store: KeyValueStore,
+    private readonly options: { prefix: string; ttlSeconds: number; logger: Logger; timeoutMs?: number },
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const value = await this.attempt(() => this.store.get(this.options.prefix + key));
+    return value ?? undefined;
+  }
+
+  /** `ttl` (seconds) as Apollo passes it; none, 0 or null means the configured TTL: nothing is kept forever. */
+  async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+    const ttlSeconds = Math.ceil(options?.ttl && options.ttl > 0 ? options.ttl : this.options.ttlSeconds);
+    await this.attempt(() => this.store.set(this.options.prefix + key, value, { ttlSeconds }));
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return ((await this.attempt(() => this.store.delete(this.options.prefix + key))) ?? 0) > 0;
+  }
+
+  private async attempt<T>(operation: () => Promise<T>): Promise<T | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error("the key-value store did not answer in time")),
+        this.options.timeoutMs ?? STORE_TIMEOUT_MS,
+      );
+    });
+    try {
+      const result = await Promise.race([operation(), timeout]);
+      if (this.failing) this.options.logger.info("persisted query store answers again");
+      this.failing = false;
+      return result;
+    } catch (error) {
+      if (!this.failing) this.options.logger.warn({ err: error }, "persisted query store unavailable");
+      this.failing = true;
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * The operations a safelist admits, from codegen's manifest. Every entry is checked when loaded
+ * (its key is the SHA-256 of its text, the text is one named operation with its fragments).
+ */
+export class OperationSafelist {
+  private readonly decisions = new WeakMap<DocumentNode, boolean>();
+
+  private constructor(
+    private readonly documents: ReadonlyMap<string, string>,
+    private readonly canonical: ReadonlySet<string>,
+    private readonly operationNames: ReadonlySet<string>,
+  ) {}
+
+  static load(file: string = PERSISTED_DOCUMENTS_PATH): OperationSafelist {
+    if (!existsSync(file))
+      throw new Error(`operation safelist: ${file} is missing (npm run codegen writes it)`);
+    return OperationSafelist.fromManifest(JSON.parse(readFileSync(file, "utf8")) as unknown, file);
+  }
+
+  static fromManifest(manifest: unknown, source = "manifest"): OperationSafelist {
+    if (typeof manifest !== "object" || manifest === null || Array.isArray(manifest))
+      throw new Error(`operation safelist: ${source} is not an object of sha256 -> document`);
+    const documents = new Map<string, string>();
+    const canonical = new Set<string>();
+    const operationNames = new Set<string>();
+    for (const [hash, text] of Object.entries(manifest)) {
+      if (typeof text !== "string" || hash !== sha256(text))
+        throw new Error(`operation safelist: ${source}: ${hash} is not the SHA-256 of its document`);
+      const document = parse(text);
+      const [name, ...others] = operationNamesOf(document);
+      if (!name || others.length > 0)
+        throw new Error(`operation safelist: ${source}: ${hash} must hold exactly one named operation`);
+      documents.set(hash, text);
+      canonical.add(canonicalPrint(document));
+      operationNames.add(name);
+    }
+    return new OperationSafelist(documents, canonical, operationNames);
+  }
+
+  get size(): number {
+    return this.documents.size;
+  }
+
+  /** The manifest document with this SHA-256 (hex). */
+  document(hash: string): string | undefined {
+    return this.documents.get(hash);
+  }
+
+  /**
+   * True when the document is a manifest document, however printed. Decided once per parsed
+   * document: Apollo reuses the parsed document of a query text it has seen.
+   */
+  allows(document: DocumentNode): boolean {
+    let allowed = this.decisions.get(document);
+    if (allowed === undefined) {
+      // The cheap test first: an operation the manifest does not name is refused without printing anything.
+      allowed =
+        operationNamesOf(document).every((name) => name !== null && this.operationNames.has(name)) &&
+        this.canonical.has(canonicalPrint(document));
+      this.decisions.set(document, allowed);
+    }
+    return allowed;
+  }
+}
+
+function operationNamesOf(document: DocumentNode): (string | null)[] {
+  return document.definitions.flatMap((definition) =>
+    definition.kind === Kind.OPERATION_DEFINITION ? [definition.name?.value ?? null] : [],
+  );
+}
+
+/**
+ * One printing per equivalent document: definitions, selections, arguments, variables, directives
+ * and input object fields in a fixed order, block strings as plain strings. Two documents with the
+ * same canonical print ask for the same thing (only the order of keys in the response may differ).
+ */
+export function canonicalPrint(document: DocumentNode): string {
+  const sorted = <T extends ASTNode>(nodes: readonly T[] | undefined): T[] | undefined =>
+    nodes
+      ?.map((node) => ({ node, key: print(node) }))
+      .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+      .map(({ node }) => node);
+  return print(
+    visit(document, {
+      Document: { leave: (node) => ({ ...node, definitions: sorted(node.definitions)! }) },
+      OperationDefinition: {
+        leave: (node) => ({
+          ...node,
+          variableDefinitions: sorted(node.variableDefinitions),
+          directives: sorted(node.directives),
+        }),
+      },
+      FragmentDefinition: { leave: (node) => ({ ...node, directives: sorted(node.directives) }) },
+      SelectionSet: { leave: (node) => ({ ...node, selections: sorted(node.selections)! }) },
+      Field: {
+        leave: (node) => ({
+          ...node,
+          arguments: sorted(node.arguments),
+          directives: sorted(node.directives),
+        }),
+      },
+      FragmentSpread: { leave: (node) => ({ ...node, directives: sorted(node.directives) }) },
+      InlineFragment: { leave: (node) => ({ ...node, directives: sorted(node.directives) }) },
+      Directive: { leave: (node) => ({ ...node, arguments: sorted(node.arguments) }) },
+      ObjectValue: { leave: (node) => ({ ...node, fields: sorted(node.fields)! }) },
+      StringValue: { leave: (node) => ({ ...node, block: false }) },
+    }),
+  );
+}
+
+export interface PersistedOperationsOptions {
+  store: KeyValueStore;
+  logger: Logger;
+  /** How long a registered query is kept (default one day). */
+  ttlSeconds?: number;
+  /** Only the manifest's operations run (default: any operation). */
+  safelist?: boolean;
+  /** The manifest (default schema/generated/persisted-documents.json). */
+  manifestPath?: string;
+}
+
+/** The Apollo plugin behind both modes (see the top of this file). Throws at start-up if the manifest is unusable. */
+export function persistedOperationsPlugin(
+  options: PersistedOperationsOptions,
+): ApolloServerPlugin<RouterContext> {
+  const { logger } = options;
+  const cache = new StoreKeyValueCache(options.store, {
+    prefix: APQ_KEY_PREFIX,
+    ttlSeconds: options.ttlSeconds ?? DEFAULT_PERSISTED_QUERIES_TTL_SECONDS,
+    logger,
+  });
+  const safelist = options.safelist ? OperationSafelist.load(options.manifestPath) : null;
+  if (safelist) logger.info({ operations: safelist.size }, "operation safelist on");
+
+  return {
+    async requestDidStart({ request }) {
+      const resolved = await resolvePersistedQuery(
+        request,
+        async (hash) => safelist?.document(hash) ?? (await cache.get(hash)),
+      );
+      let registration: Promise<void> | undefined;
+      return {
+        async didResolveOperation({ document, operationName, contextValue }) {
+          if (safelist && !safelist.allows(document)) {
+            logger.info(
+              { operation: operationName ?? "anonymous", correlationId: contextValue.correlationId },
+              "operation refused: not in the safelist",
+            );
+            throw publicError(ErrorCode.FORBIDDEN, "This operation is not allowed on this server", {
+              reason: NOT_SAFELISTED,
+              http: { status: 403 },
+            });
+          }
+        },
+        // Reached only once every plugin's didResolveOperation passed: only such documents are kept.
+        async responseForOperation() {
+          if (resolved.register && safelist?.document(resolved.register.hash) === undefined)
+            registration = cache.set(resolved.register.hash, resolved.register.query);
+          return null;
+        },
+        async willSendResponse() {
+          // Kept before the answer leaves: the client's next request may send the hash alone.
+          await registration;
+        },
+        async didEncounterErrors({ errors }) {
+          // Apollo refuses a wrong hash or an unknown protocol version with HTTP 400 but no code.
+          if (!resolved.malformed) return;
+          for (const error of errors)
+            if (error.extensions.code === undefined) error.extensions.code = "BAD_REQUEST";
+        },
+      };
+    },
+  };
+}
+
+interface ResolvedPersistedQuery {
+  /** A valid hash + query pair, to keep once the operation is admitted. */
+  register?: { hash: string; query: string };
+  /** The extension is malformed or the hash does not match the query: Apollo answers 400. */
+  malformed?: boolean;
+}
+
+/** Answers `extensions.persistedQuery` (see the top of this file); mutates the request as Apollo would. */
+async function resolvePersistedQuery(
+  request: GraphQLRequest,
+  lookup: (hash: string) => Promise<string | undefined>,
+): Promise<ResolvedPersistedQuery> {
+  const { persistedQuery, ...otherExtensions } = request.extensions ?? {};
+  if (persistedQuery === undefined) return {};
+  const { version, sha256Hash: hash } = (persistedQuery ?? {}) as { version?: unknown; sha256Hash?: unknown };
+  // Left to Apollo, which answers 400 (unsupported version) or compares the hash with the query (400).
+  if (version !== 1 || typeof hash !== "string") return { malformed: true };
+  if (request.query === undefined) {
+    const query = SHA256_HEX.test(hash) ? await lookup(hash) : undefined;
+    // Unknown: Apollo answers PERSISTED_QUERY_NOT_FOUND and an APQ client resends with the query.
+    if (query === undefined) return {};
+    request.query = query;
+    request.extensions = otherExtensions;
+    return {};
+  }
+  if (typeof request.query !== "string" || sha256(request.query) !== hash) return { malformed: true };
+  request.extensions = otherExtensions;
+  return { register: { hash, query: request.query } };
+}
