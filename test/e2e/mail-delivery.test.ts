@@ -1,4 +1,3 @@
-import { SMTPServer } from "smtp-server";
 import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
 import { subgraphEntities, subgraphMigrations } from "../../platform/database/subgraph-schema";
 import { createLogger } from "../../platform/logger";
@@ -13,6 +12,7 @@ import { MailDispatcher } from "../../subgraphs/notification/services/mail-dispa
 import { createMailer, type Mailer } from "../../subgraphs/notification/services/mailer";
 import { eventually } from "../support/async";
 import { databaseUrl, describeWithServices, runId } from "../support/services";
+import { startSmtpServer } from "../support/smtp";
 
 // E-mail deliveries survive an SMTP outage and a crash between commit and send: the dispatcher
 // retries PENDING deliveries with backoff, sends each once, and forgets the rendered mail after.
@@ -21,10 +21,9 @@ describeWithServices(["postgres"], "e-mail delivery retries", () => {
   const url = databaseUrl(`orion_test_${runId()}_mail`);
   const logger = createLogger("test", "silent");
   let db: Database;
-  let smtp: SMTPServer;
+  let smtp: Awaited<ReturnType<typeof startSmtpServer>>;
   let mailer: Mailer;
   let refuse = 0;
-  const received: string[] = [];
 
   beforeAll(async () => {
     db = await openDatabase({
@@ -34,30 +33,20 @@ describeWithServices(["postgres"], "e-mail delivery retries", () => {
       logger,
       contextName: "mail-test",
     });
-    smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      onData(stream, session, callback) {
-        let raw = "";
-        stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
-        stream.on("end", () => {
-          if (refuse > 0) {
-            refuse--;
-            return callback(Object.assign(new Error("mailbox busy, try later"), { responseCode: 451 }));
-          }
-          received.push(session.envelope.rcptTo.map((r) => r.address).join(","));
-          callback();
-        });
+    // Refuses the next `refuse` messages, then accepts.
+    smtp = await startSmtpServer({
+      refuse: () => {
+        if (refuse === 0) return false;
+        refuse--;
+        return true;
       },
     });
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
-    const port = (smtp.server.address() as { port: number }).port;
-    mailer = createMailer({ smtpUrl: `smtp://127.0.0.1:${port}`, from: "ORION <no-reply@orion.test>" });
+    mailer = createMailer({ smtpUrl: smtp.url, from: "ORION <no-reply@orion.test>" });
   });
 
   afterAll(async () => {
     mailer?.close();
-    await new Promise<void>((resolve) => smtp.close(() => resolve()));
+    await smtp?.close();
     await db?.close();
     await dropDatabase(url);
   });
@@ -115,7 +104,7 @@ describeWithServices(["postgres"], "e-mail delivery retries", () => {
       await dispatcher.stop();
     }
     expect((await state(id)).pending).toBe(0);
-    expect(received.filter((to) => to === "retry@example.com")).toHaveLength(1);
+    expect(smtp.received.filter((mail) => mail.to === "retry@example.com")).toHaveLength(1);
   }, 20_000);
 
   it("sends a delivery whose process died before sending (an orphaned PENDING)", async () => {
@@ -131,7 +120,7 @@ describeWithServices(["postgres"], "e-mail delivery retries", () => {
     } finally {
       await dispatcher.stop();
     }
-    expect(received.filter((to) => to === "orphan@example.com")).toHaveLength(1);
+    expect(smtp.received.filter((mail) => mail.to === "orphan@example.com")).toHaveLength(1);
   });
 
   it("gives up after the last attempt: FAILED with its reason, the rendered mail deleted", async () => {

@@ -1,7 +1,6 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { SMTPServer } from "smtp-server";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
@@ -10,6 +9,7 @@ import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { startSupergraph, type Infrastructure, type SupergraphOptions } from "../../cli/supergraph";
 import { SUBGRAPHS } from "../../subgraphs";
 import { graphqlClient } from "./graphql-client";
+import { startSmtpServer } from "./smtp";
 import { databaseUrl, deleteRabbitMqObjects, REAL_SERVICES, runId } from "./services";
 
 export interface MailMessage {
@@ -62,23 +62,9 @@ export async function startTestSupergraph(
       },
     };
   } else {
-    const received: MailMessage[] = [];
-    const smtp = new SMTPServer({
-      authOptional: true,
-      disabledCommands: ["STARTTLS"],
-      onData(stream, session, callback) {
-        let raw = "";
-        stream.on("data", (chunk: Buffer) => (raw += chunk.toString("utf8")));
-        stream.on("end", () => {
-          received.push({ to: session.envelope.rcptTo.map((r) => r.address).join(","), raw });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, "127.0.0.1", () => resolve()));
-    const smtpPort = (smtp.server.address() as { port: number }).port;
-    cleanups.push(() => new Promise<void>((resolve) => smtp.close(() => resolve())));
-    mailbox = { messages: () => received };
+    const smtp = await startSmtpServer();
+    cleanups.push(() => smtp.close());
+    mailbox = { messages: () => smtp.received };
     const databaseUrls = Object.fromEntries(
       SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
     ) as Record<SubgraphName, string>;
@@ -101,7 +87,7 @@ export async function startTestSupergraph(
       redis: { url: REAL_SERVICES.redis.url, prefix },
       amqp: { url: options.amqpUrl ?? REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
-      mail: { smtpUrl: `smtp://127.0.0.1:${smtpPort}`, from: "ORION <no-reply@orion.test>" },
+      mail: { smtpUrl: smtp.url, from: "ORION <no-reply@orion.test>" },
     };
   }
   const { routerRedisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
