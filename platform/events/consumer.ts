@@ -1,3 +1,4 @@
+import { ConnectionException } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Database } from "../database/database";
 import type { Logger } from "../logger";
@@ -86,32 +87,73 @@ export function inboxSubscription(
         queue: spec.queue,
       });
       const afterCommit: (() => Promise<void>)[] = [];
-      await services.db.orm.em.fork().transactional(async (em) => {
-        const claimed = await em.execute<{ event_id: string }[]>(
-          `insert into inbox_events (queue, event_id, type, processed_at) values (?, ?, ?, now())
+      await whileDatabaseReachable(logger, () =>
+        services.db.orm.em.fork().transactional(async (em) => {
+          afterCommit.length = 0;
+          const claimed = await em.execute<{ event_id: string }[]>(
+            `insert into inbox_events (queue, event_id, type, processed_at) values (?, ?, ?, now())
            on conflict do nothing returning event_id`,
-          [spec.queue, event.id, event.type],
-        );
-        if (claimed.length === 0) {
-          logger.debug("event already handled");
-          return;
-        }
-        await handler.run(parsed.data, {
-          em,
-          event: { ...event, payload: parsed.data },
-          logger,
-          emit: (definition, payload) =>
-            void stageEvent(em, definition, payload, {
-              producer: services.producer,
-              correlationId: event.correlationId,
-            }),
-          afterCommit: (task) => afterCommit.push(task),
-        });
-      });
+            [spec.queue, event.id, event.type],
+          );
+          if (claimed.length === 0) {
+            logger.debug("event already handled");
+            return;
+          }
+          await handler.run(parsed.data, {
+            em,
+            event: { ...event, payload: parsed.data },
+            logger,
+            emit: (definition, payload) =>
+              void stageEvent(em, definition, payload, {
+                producer: services.producer,
+                correlationId: event.correlationId,
+              }),
+            afterCommit: (task) => afterCommit.push(task),
+          });
+        }),
+      );
       for (const task of afterCommit) {
         await task().catch((error: unknown) => logger.error({ err: error }, "after-commit task failed"));
       }
       logger.info({ type: event.type }, "event handled");
     },
   };
+}
+
+/** How long a handler waits out an unreachable database before its failure counts as an attempt. */
+const DATABASE_PATIENCE_MS = 5 * 60_000;
+
+/**
+ * Runs the handler's transaction, retrying while the database itself is unreachable (connection
+ * refused, dropped, server shutting down). Such a failure says nothing about the event: counted
+ * as a bus retry, a few minutes of outage would dead-letter every event in flight. The queue
+ * waits instead (nothing behind it could be handled either) and resumes when the database is back.
+ */
+async function whileDatabaseReachable<T>(logger: Logger, work: () => Promise<T>): Promise<T> {
+  const started = Date.now();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConnectionFailure(error) || Date.now() - started > DATABASE_PATIENCE_MS) throw error;
+      const delay = Math.min(30_000, 250 * 2 ** Math.min(attempt - 1, 7));
+      if (attempt === 1) logger.warn({ err: error }, "database unreachable; the queue waits for it");
+      await new Promise((resolve) => setTimeout(resolve, delay));
+    }
+  }
+}
+
+export function isConnectionFailure(error: unknown): boolean {
+  if (error instanceof ConnectionException) return true;
+  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  // Node socket errors, and PostgreSQL's connection-exception class (08) and shutdown codes (57P0x).
+  if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|57P0[1-3]|08\w{3})$/.test(code))
+    return true;
+  // pg and knex report a lost or unobtainable connection with a message only.
+  return (
+    typeof message === "string" &&
+    /Connection terminated|Knex: Timeout acquiring a connection|timeout exceeded when trying to connect|connect ECONNREFUSED/.test(
+      message,
+    )
+  );
 }

@@ -21,7 +21,7 @@ import { startTcpProxy } from "../support/tcp-proxy";
 // Faults on real RabbitMQ and PostgreSQL, bounded in time: the broker unreachable while users
 // register, and a consumer that loses its connection after its effect committed but before its ack.
 
-const logger = createLogger("test", "silent");
+const logger = createLogger("test", process.env.TEST_LOG_LEVEL ?? "silent");
 const amqpTarget = () => {
   const url = new URL(REAL_SERVICES.rabbitmq.url);
   return { url, target: { host: url.hostname, port: Number(url.port || 5672) } };
@@ -110,6 +110,92 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
         );
       expect(Number(tracked[0]!.count)).toBe(200);
     }, 120_000);
+  });
+
+  describe("the consumer's database is unreachable for a while", () => {
+    const Tick = defineEvent("test.db-outage", 1, z.object({ n: z.number().int() }));
+    const id = runId();
+    const exchange = `orion.test.${id}`;
+    const url = databaseUrl(`orion_test_${id}_dboutage`);
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    let db: Database;
+    let bus: RabbitMqEventBus;
+
+    beforeAll(async () => {
+      // Created directly, then opened again through a proxy the test can cut.
+      const direct = await openDatabase({
+        url,
+        entities: EVENT_TABLES,
+        migrations: EVENT_TABLE_MIGRATIONS,
+        logger,
+        contextName: "dboutage-setup",
+      });
+      await direct.orm.em.getConnection().execute("create table effects (n integer not null)");
+      await direct.close();
+      const target = new URL(url);
+      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      const proxied = new URL(url);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(proxy.port);
+      db = await openDatabase({
+        url: proxied.toString(),
+        entities: EVENT_TABLES,
+        migrations: EVENT_TABLE_MIGRATIONS,
+        logger,
+        contextName: "dboutage",
+      });
+      bus = await RabbitMqEventBus.connect({ url: REAL_SERVICES.rabbitmq.url, exchange, logger });
+    }, 30_000);
+
+    afterAll(async () => {
+      await bus?.close();
+      await db?.close();
+      await proxy?.close();
+      await dropDatabase(url);
+      await deleteRabbitMqObjects(exchange, ["test.db-outage"]);
+    });
+
+    it("waits for the database instead of burning retries, then has the effect once", async () => {
+      const attempts: number[] = [];
+      const inboxed = inboxSubscription(
+        consumer("test.db-outage", [
+          on(
+            Tick,
+            async ({ n }, { em }) => void (await em.execute("insert into effects (n) values (?)", [n])),
+          ),
+        ]),
+        { db, producer: "test", logger },
+      );
+      const unsubscribe = await bus.subscribe({
+        ...inboxed,
+        retry: { delaysMs: [50] }, // a counted failure would dead-letter after two attempts
+        handler: async (event, delivery) => {
+          attempts.push(delivery?.attempt ?? 0);
+          await inboxed.handler(event, delivery);
+        },
+      });
+      try {
+        proxy.cut();
+        await bus.publish(createEnvelope(Tick, { n: 1 }, { producer: "test" }));
+        await eventually(async () => expect(attempts).toHaveLength(1));
+        await new Promise((resolve) => setTimeout(resolve, 1500));
+        proxy.restore();
+        await eventually(
+          async () => {
+            const rows = await db.orm.em
+              .fork()
+              .getConnection()
+              .execute<{ n: number }[]>("select n from effects");
+            expect(rows).toEqual([{ n: 1 }]);
+          },
+          { timeoutMs: 20_000 },
+        );
+        expect(attempts).toEqual([1]);
+        expect(await bus.deadLetters("test.db-outage")).toEqual([]);
+      } finally {
+        await unsubscribe();
+      }
+    }, 60_000);
   });
 
   describe("a consumer loses its connection after the effect committed, before the ack", () => {

@@ -1,0 +1,37 @@
+import {
+  isRequired,
+  SERVICE_NAMES,
+  SERVICE_VARIABLES,
+  VARIABLES,
+  type VariableName,
+} from "../platform/config";
+
+/**
+ * The README's configuration table, from the catalogue in platform/config.ts: `npm run
+ * config:table` prints it, and a unit test fails when the README's copy differs.
+ */
+export function configurationTable(): string {
+  const rows = (Object.keys(VARIABLES) as VariableName[]).map((name) => {
+    const readers = SERVICE_NAMES.filter((service) =>
+      (SERVICE_VARIABLES[service] as readonly string[]).includes(name),
+    );
+    const parsed = VARIABLES[name].schema.safeParse(undefined);
+    const fallback = parsed.success ? (parsed.data as unknown) : undefined;
+    const defaultValue = isRequired(name)
+      ? "**required**"
+      : fallback === undefined
+        ? "optional"
+        : `\`${Array.isArray(fallback) ? fallback.join(",") : String(fallback)}\``;
+    const readBy = readers.length > 0 ? readers.join(", ") : name === "ORION_DATA_DIR" ? "orion start" : "";
+    return [`\`${name}\``, readBy, defaultValue, VARIABLES[name].description];
+  });
+  const header = ["variable", "read by", "default", "meaning"];
+  const widths = header.map((title, column) =>
+    Math.max(title.length, ...rows.map((row) => row[column]!.length)),
+  );
+  const line = (cells: string[]) =>
+    `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(" | ")} |`;
+  return [line(header), line(widths.map((width) => "-".repeat(width))), ...rows.map(line)].join("\n");
+}
+
+if (require.main === module) console.log(configurationTable());
