@@ -48,6 +48,8 @@ export interface SupergraphOptions {
   issuer?: string;
   audience?: string;
   corsOrigins?: string[];
+  /** Proxies whose X-Forwarded-For the router believes (default: TRUSTED_PROXIES, i.e. loopback). */
+  trustedProxies?: string[];
   /** Most operations in one batched request at the router (default: ROUTER_BATCH_LIMIT; 0: batching off). */
   batchLimit?: number;
   supergraphSdl?: string;
@@ -177,6 +179,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       audience,
       identityPrivateKey: keys.identityPrivateKey,
       corsOrigins: options.corsOrigins ?? [],
+      trustedProxies: options.trustedProxies ?? parseEnv(["TRUSTED_PROXIES"]).TRUSTED_PROXIES,
       bodyLimit: "100kb",
       batchLimit: options.batchLimit ?? parseEnv(["ROUTER_BATCH_LIMIT"]).ROUTER_BATCH_LIMIT,
       store: options.routerStore ?? store,

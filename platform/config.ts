@@ -172,6 +172,18 @@ export const VARIABLES = {
     "router: on SIGTERM, longest wait for in-flight requests before their connections are cut",
   ),
   CORS_ORIGINS: variable(csv, "router: comma-separated origins allowed by CORS"),
+  TRUSTED_PROXIES: variable(
+    z
+      .string()
+      .default("loopback")
+      .transform((value) =>
+        value
+          .split(",")
+          .map((part) => part.trim())
+          .filter(Boolean),
+      ),
+    "router: proxies whose X-Forwarded-For is believed (Express `trust proxy`: loopback, linklocal, uniquelocal, CIDRs)",
+  ),
   BODY_LIMIT: variable(
     z
       .string()
@@ -263,6 +275,7 @@ export const SERVICE_VARIABLES = {
     "SUBGRAPH_BREAKER_COOLDOWN_MS",
     "DRAIN_TIMEOUT_MS",
     "CORS_ORIGINS",
+    "TRUSTED_PROXIES",
     "BODY_LIMIT",
     "ROUTER_BATCH_LIMIT",
     "OPERATION_SAFELIST",

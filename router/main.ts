@@ -36,6 +36,7 @@ export async function runRouterFromEnv(): Promise<void> {
     audience: env.JWT_AUDIENCE,
     identityPrivateKey: env.IDENTITY_PRIVATE_KEY,
     corsOrigins: env.CORS_ORIGINS,
+    trustedProxies: env.TRUSTED_PROXIES,
     bodyLimit: env.BODY_LIMIT,
     batchLimit: env.ROUTER_BATCH_LIMIT,
     store,

@@ -54,6 +54,8 @@ export interface RouterOptions {
   audience: string;
   identityPrivateKey: string;
   corsOrigins: string[];
+  /** Proxies whose X-Forwarded-For is believed (default: loopback). */
+  trustedProxies?: string[];
   bodyLimit: string;
   /** Most operations in one batched (JSON array) request; 0 (the default) turns batching off. */
   batchLimit?: number;
@@ -95,6 +97,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
   });
   const service = await startHttpService<RouterContext>({
     name: "router",
+    trustedProxies: options.trustedProxies,
     port: options.port,
     host: options.host,
     production: options.production,

@@ -33,6 +33,8 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   /** Apollo Sandbox on GET /graphql (the router, outside production). */
   sandbox?: boolean;
   plugins?: ApolloServerPlugin<Ctx>[];
+  /** Addresses or ranges of proxies whose X-Forwarded-For is believed (default: loopback only). */
+  trustedProxies?: string[];
   /** Extra routes, mounted before /graphql (e.g. the JWKS). */
   routes?: (app: Express) => void;
   /** Middleware in front of /graphql (e.g. CORS at the router). */
@@ -104,7 +106,9 @@ export async function startHttpService<Ctx extends BaseContext>(
     });
     next();
   });
-  app.set("trust proxy", "loopback");
+  // Only these proxies' X-Forwarded-For is believed: req.ip is otherwise the socket's peer, so a
+  // client cannot claim another address (rate limits and audit records depend on it).
+  app.set("trust proxy", options.trustedProxies ?? ["loopback"]);
   if (options.middleware?.length) app.use(...options.middleware);
   app.get("/health", (_req, res) => {
     res.json({ status: "ok", service: options.name });
