@@ -25,6 +25,10 @@ import { RESILIENCE_VARIABLES, resilienceFromEnv } from "../router/gateway";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";
 import type { MailSettings } from "../subgraphs/notification/services/mailer";
+import {
+  DEFAULT_DISPATCH_POLICY,
+  type DispatchPolicy,
+} from "../subgraphs/notification/services/mail-dispatcher";
 import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
 
 export type Infrastructure =
@@ -53,6 +57,8 @@ export interface SupergraphOptions {
   /** Most operations in one batched request at the router (default: ROUTER_BATCH_LIMIT; 0: batching off). */
   batchLimit?: number;
   supergraphSdl?: string;
+  /** E-mail retry tuning (tests: a long sweep keeps background queries out of query counts). */
+  mailDispatch?: Partial<DispatchPolicy>;
   /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
   appUrl?: string;
   /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
@@ -140,7 +146,13 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
         ...options.auth,
       } satisfies AuthSettings,
       user: {},
-      notification: { ...mail, appUrl: options.appUrl ?? parseEnv(["PUBLIC_APP_URL"]).PUBLIC_APP_URL },
+      notification: {
+        ...mail,
+        appUrl: options.appUrl ?? parseEnv(["PUBLIC_APP_URL"]).PUBLIC_APP_URL,
+        ...(options.mailDispatch
+          ? { dispatch: { ...DEFAULT_DISPATCH_POLICY, ...options.mailDispatch } }
+          : {}),
+      },
       analytics: {},
     };
     const started = await Promise.all(

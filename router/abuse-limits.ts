@@ -32,7 +32,7 @@ import {
  * | directives     | 0                                                             | 10     |
  * | tokens         | 184 (Sandbox's introspection query); 64 (AuditEvents)         | 1000   |
  * | characters     | 2075 (Sandbox's introspection query as sent); 655 (Me)        | 10000  |
- * | variablesBytes | 9519 (UpdateProfile, every field at its maximum in 3-byte UTF-8); 4270 (TrackEvent, 4 KB of properties) | 16384 |
+ * | variablesBytes | 9519 (UpdateProfile, every field at its maximum in 3-byte UTF-8); 4270 (TrackEvent, 4 KB of properties); ~45 000 (SendNotification to 1000 users) | 65536 |
  *
  * Cost is graphql-armor's model: objects 2, scalars 1, x1.5 per level, x`first`/`last`. 10000 lets
  * `Me` ask for a full page of 100 notifications (7207) and refuses pages within pages
@@ -60,7 +60,8 @@ export const ABUSE_LIMITS: AbuseLimits = {
   directives: 10,
   tokens: 1000,
   characters: 10_000,
-  variablesBytes: 16 * 1024,
+  // sendNotification to its 1000-user maximum is about 45 KB of variables.
+  variablesBytes: 64 * 1024,
 };
 
 type ArmorConfig = NonNullable<ConstructorParameters<typeof ApolloArmor>[0]>;

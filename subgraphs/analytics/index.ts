@@ -1,5 +1,6 @@
 import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
+import { EventCountHourly, UserActivityDaily } from "./entities/rollups.entity";
 import { TrackedEvent } from "./entities/tracked-event.entity";
 import { analyticsSubscriptions } from "./events/analytics.consumers";
 import { analyticsMigrations } from "./migrations";
@@ -13,7 +14,7 @@ export const analyticsSubgraph: SubgraphDefinition<
   "analytics"
 > = {
   name: "analytics",
-  entities: [TrackedEvent],
+  entities: [TrackedEvent, EventCountHourly, UserActivityDaily],
   migrations: analyticsMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildAnalyticsSchema,

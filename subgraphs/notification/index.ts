@@ -1,6 +1,7 @@
 import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { Notification } from "./entities/notification.entity";
+import { NotificationPreference } from "./entities/notification-preference.entity";
 import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
 import { MailDispatcher, type DispatchPolicy } from "./services/mail-dispatcher";
@@ -23,7 +24,7 @@ export const notificationSubgraph: SubgraphDefinition<
   "notification"
 > = {
   name: "notification",
-  entities: [Notification, Recipient, PendingMail],
+  entities: [Notification, Recipient, PendingMail, NotificationPreference],
   migrations: notificationMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,

@@ -1,14 +1,22 @@
-import { allow, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
+import { allow, isAdmin, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
 
 export const notificationPermissions: RuleMap = {
-  Mutation: { markNotificationRead: signedIn("notifications:write") },
+  Mutation: {
+    markNotificationRead: signedIn("notifications:write"),
+    markAllNotificationsRead: signedIn("notifications:write"),
+    updateNotificationPreferences: signedIn("notifications:write"),
+    sendNotification: isAdmin,
+  },
   User: {
     id: allow,
     notifications: ownUserEntity("notifications:read"),
     unreadNotificationCount: ownUserEntity("notifications:read"),
+    notificationPreferences: ownUserEntity("notifications:read"),
   },
   Notification: allow,
   NotificationConnection: allow,
   NotificationEdge: allow,
   PageInfo: allow,
+  NotificationPreferences: allow,
+  ChannelPreference: allow,
 };

@@ -24,7 +24,12 @@ import { describeWithServices } from "../support/services";
 const PASSWORD = "orion e2e: a long passphrase";
 
 /** Starts the whole supergraph (router + four subgraphs over HTTP) on the given infrastructure. */
-const setup = (kind: "embedded" | "services") => startTestSupergraph(kind);
+const setup = (kind: "embedded" | "services") =>
+  startTestSupergraph(kind, {
+    // Background work (outbox polls, e-mail sweeps) would show up in the per-request SQL counts.
+    outbox: { pollIntervalMs: 600_000 },
+    mailDispatch: { sweepIntervalMs: 600_000 },
+  });
 
 function specifySupergraph(kind: "embedded" | "services") {
   let env: Awaited<ReturnType<typeof setup>>;

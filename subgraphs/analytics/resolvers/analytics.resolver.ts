@@ -1,7 +1,9 @@
 import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
+import { userErased } from "../../../platform/events/erasure";
 import { TrackedEvent } from "../entities/tracked-event.entity";
+import { recordEvents } from "../services/rollups";
 import { UserActivity } from "./activity.type";
 import type { AnalyticsContext } from "./context";
 import { TrackEventInput, trackEventSchema } from "./track-event.input";
@@ -19,7 +21,11 @@ export class AnalyticsResolver {
       properties: properties ?? {},
       occurredAt: occurredAt ?? new Date(),
     });
-    await ctx.em.persistAndFlush(event);
+    // The rollups change in the event's transaction; an account erased meanwhile gets nothing back.
+    await ctx.em.transactional(async (em) => {
+      if (await userErased(em, caller.userId)) return;
+      await recordEvents(em, [event]);
+    });
     return true;
   }
 

@@ -1,6 +1,7 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
 import { JSONObjectScalar } from "../../../platform/graphql/scalars";
+import { EVENT_NAME_PATTERN, RECORDED_DOMAIN_EVENTS } from "../services/rollups";
 
 @InputType()
 export class TrackEventInput {
@@ -14,6 +15,8 @@ export class TrackEventInput {
   occurredAt?: Date | null;
 }
 
+export const EVENT_NAME_RULE = "must be lower-case words joined by dots, e.g. page.viewed";
+
 const MAX_PROPERTIES_BYTES = 4096;
 // Client clocks drift; an event from further out than this is a bug or an attempt to skew the series.
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
@@ -22,10 +25,10 @@ const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 export const trackEventSchema = z.object({
   name: z
     .string()
-    .regex(/^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/, {
-      error: "must be lower-case words joined by dots, e.g. page.viewed",
-    })
-    .max(100),
+    .regex(EVENT_NAME_PATTERN, { error: EVENT_NAME_RULE })
+    .max(100)
+    // The platform records these from domain events; a client's copy would skew the user counts.
+    .refine((name) => !RECORDED_DOMAIN_EVENTS.includes(name), { error: "is reserved for platform events" }),
   properties: z
     .record(z.string(), z.unknown())
     .nullish()

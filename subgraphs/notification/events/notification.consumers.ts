@@ -11,9 +11,9 @@ import {
 } from "../../auth/events/auth.events";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
 import { ProfileUpdated } from "../../user/events/user.events";
-import { PendingMail } from "../entities/pending-mail.entity";
 import { Recipient } from "../entities/recipient.entity";
-import { DeliveryStatus, Notification, NotificationChannel } from "../entities/notification.entity";
+import { Notification, NotificationChannel } from "../entities/notification.entity";
+import { NotificationPreference } from "../entities/notification-preference.entity";
 import type { NotificationDeps } from "../resolvers/context";
 import {
   emailVerificationMessage,
@@ -23,6 +23,8 @@ import {
   type AccountMessage,
 } from "../services/account-messages";
 import { welcomeMessage } from "../services/welcome-message";
+import { emailIds, recordDeliveries } from "../services/deliveries";
+import { allowed, channelSettings, SECURITY_KINDS } from "../services/preferences";
 
 /**
  * A registration gets a welcome in the inbox and by e-mail; account events (reset, verification,
@@ -36,21 +38,17 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
    */
   async function deliver(userId: string, message: AccountMessage, ctx: ConsumerContext, inApp: boolean) {
     if (await userErased(ctx.em, userId)) return;
-    const record = (channel: NotificationChannel, status: DeliveryStatus) =>
-      Object.assign(new Notification(), {
-        userId,
-        channel,
-        kind: message.kind,
-        title: message.title,
-        body: message.body,
-        status,
-        sourceEventId: ctx.event.id,
-      });
-    const email = record(NotificationChannel.EMAIL, DeliveryStatus.PENDING);
-    ctx.em.persist(inApp ? [record(NotificationChannel.IN_APP, DeliveryStatus.DELIVERED), email] : [email]);
-    ctx.em.persist(Object.assign(new PendingMail(), { notificationId: email.id, ...message.mail }));
+    const wanted = inApp
+      ? [NotificationChannel.IN_APP, NotificationChannel.EMAIL]
+      : [NotificationChannel.EMAIL];
+    // Security messages skip the lookup: they go out whatever the preferences say.
+    const settings = SECURITY_KINDS.has(message.kind)
+      ? undefined
+      : (await channelSettings(ctx.em, [userId])).get(userId);
+    const channels = wanted.filter((channel) => allowed(settings, message.kind, channel));
+    const recorded = recordDeliveries(ctx.em, { userId, ...message, sourceEventId: ctx.event.id }, channels);
     // Sent once the delivery is committed; a failure or a crash leaves it PENDING for the sweep.
-    ctx.afterCommit(() => deps.dispatcher.dispatch(email.id));
+    for (const id of emailIds(recorded)) ctx.afterCommit(() => deps.dispatcher.dispatch(id));
   }
 
   return [
@@ -92,10 +90,11 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
         await markErased(em, userId);
         const notifications = await em.nativeDelete(Notification, { userId });
         const recipients = await em.nativeDelete(Recipient, { userId });
+        const preferences = await em.nativeDelete(NotificationPreference, { userId });
         emit(ErasureCompleted, {
           userId,
           subgraph: "notification",
-          erasedRecords: notifications + recipients,
+          erasedRecords: notifications + recipients + preferences,
         });
       }),
     ]),

@@ -3,9 +3,11 @@ import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126090040 } from "./Migration20261126090040";
 import { Migration20261126104044 } from "./Migration20261126104044";
 import { Migration20261126111216 } from "./Migration20261126111216";
+import { Migration20261126115637 } from "./Migration20261126115637";
 
 export const notificationMigrations: MigrationObject[] = [
   { name: "Migration20261126090040", class: Migration20261126090040 },
   { name: "Migration20261126104044", class: Migration20261126104044 },
   { name: "Migration20261126111216", class: Migration20261126111216 },
+  { name: "Migration20261126115637", class: Migration20261126115637 },
 ];

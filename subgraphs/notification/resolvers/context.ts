@@ -1,8 +1,9 @@
-import type DataLoader from "dataloader";
+import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { uuidArray, uuidLoader } from "../../../platform/database/loaders";
+import { isUuid, uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import type { MailDispatcher } from "../services/mail-dispatcher";
+import { allEnabled, channelSettings, type ChannelSettings } from "../services/preferences";
 import type { Mailer } from "../services/mailer";
 import { notificationPagesLoader, type NotificationPage, type PageRequest } from "./notification-pages";
 
@@ -17,6 +18,8 @@ export interface NotificationDeps {
 export interface NotificationLoaders {
   pages: DataLoader<PageRequest, NotificationPage, string>;
   unreadCounts: DataLoader<string, number>;
+  /** Each user's channel choices over the default (all enabled). */
+  preferences: DataLoader<string, ChannelSettings>;
 }
 
 export type NotificationContext = SubgraphContext<NotificationLoaders, NotificationDeps>;
@@ -36,5 +39,11 @@ export function createNotificationLoaders(em: EntityManager): NotificationLoader
       () => 0,
       (row) => Number(row.unread),
     ),
+    preferences: new DataLoader<string, ChannelSettings>(async (ids) => {
+      const settings = await channelSettings(em, [
+        ...new Set(ids.filter(isUuid).map((id) => id.toLowerCase())),
+      ]);
+      return ids.map((id) => settings.get(id.toLowerCase()) ?? allEnabled());
+    }),
   };
 }

@@ -56,4 +56,12 @@ export class NotificationResolver {
     await ctx.em.flush();
     return notification;
   }
+
+  @Mutation(() => Int, {
+    description: "Marks every unread notification of the caller read; answers how many",
+  })
+  markAllNotificationsRead(@Ctx() ctx: NotificationContext): Promise<number> {
+    const caller = requireUser(ctx);
+    return ctx.em.nativeUpdate(Notification, { userId: caller.userId, readAt: null }, { readAt: new Date() });
+  }
 }

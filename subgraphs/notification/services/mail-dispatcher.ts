@@ -1,4 +1,5 @@
 import type { Database } from "../../../platform/database/database";
+import { uuidArray } from "../../../platform/database/loaders";
 import type { Logger } from "../../../platform/logger";
 import { DeliveryStatus } from "../entities/notification.entity";
 import type { Mailer } from "./mailer";
@@ -36,6 +37,7 @@ interface DueMail {
 export class MailDispatcher {
   private timer: NodeJS.Timeout | null = null;
   private sweeping: Promise<void> | null = null;
+  private readonly background = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Database,
@@ -54,11 +56,29 @@ export class MailDispatcher {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     await this.sweeping;
+    await Promise.all(this.background);
   }
 
   /** Sends one delivery now, if it is still pending and nobody else holds it. */
   dispatch(notificationId: string): Promise<void> {
     return this.send(`n.id = ?`, [notificationId]);
+  }
+
+  /**
+   * Sends many committed deliveries in the background, a batch per transaction; what is not sent
+   * (a failure, a stop, a crash) stays PENDING for the sweep.
+   */
+  dispatchAll(notificationIds: readonly string[], batchSize = 50): void {
+    if (notificationIds.length === 0) return;
+    const run = (async () => {
+      for (let i = 0; i < notificationIds.length; i += batchSize) {
+        const batch = notificationIds.slice(i, i + batchSize);
+        await this.send(`n.id = any(?::uuid[])`, [uuidArray(batch)], batch.length);
+      }
+    })()
+      .catch((error: unknown) => this.logger.warn({ err: error }, "bulk mail dispatch failed"))
+      .finally(() => this.background.delete(run));
+    this.background.add(run);
   }
 
   private async sweep(): Promise<void> {

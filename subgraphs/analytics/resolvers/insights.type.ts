@@ -1,0 +1,41 @@
+import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+
+export enum Interval {
+  HOUR = "HOUR",
+  DAY = "DAY",
+  WEEK = "WEEK",
+}
+registerEnumType(Interval, { name: "Interval", description: "UTC buckets; weeks start on Monday" });
+
+@ObjectType()
+export class TimeBucket {
+  @Field({ description: "Start of the bucket (UTC)" })
+  start!: Date;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+@ObjectType()
+export class EventCount {
+  @Field()
+  name!: string;
+
+  @Field(() => Int)
+  count!: number;
+}
+
+/** A validated range [from, to): what every field of the overview is computed over. */
+export interface InsightRange {
+  from: Date;
+  to: Date;
+}
+
+/** Each field is computed only when asked for, from the rollups, over `range`. */
+@ObjectType({
+  description:
+    "Counts over [from, to): hours (events, registrations) or UTC days (active users) overlapping it",
+})
+export class AnalyticsOverview {
+  range!: InsightRange;
+}

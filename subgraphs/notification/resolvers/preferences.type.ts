@@ -1,0 +1,44 @@
+import { Field, InputType, ObjectType } from "type-graphql";
+import { z } from "zod";
+import { NotificationChannel } from "../entities/notification.entity";
+import { CHANNELS, type ChannelSettings } from "../services/preferences";
+
+@ObjectType()
+export class ChannelPreference {
+  @Field(() => NotificationChannel)
+  channel!: NotificationChannel;
+
+  @Field()
+  enabled!: boolean;
+}
+
+@ObjectType({ description: "Per channel; security messages are sent whatever these say" })
+export class NotificationPreferences {
+  @Field(() => [ChannelPreference])
+  channels!: ChannelPreference[];
+}
+
+@InputType()
+export class ChannelPreferenceInput {
+  @Field(() => NotificationChannel)
+  channel!: NotificationChannel;
+
+  @Field()
+  enabled!: boolean;
+}
+
+export const toPreferences = (settings: ChannelSettings): NotificationPreferences => ({
+  channels: CHANNELS.map((channel) => ({ channel, enabled: settings[channel] })),
+});
+
+/** Each channel at most once: two answers for one channel would leave the outcome to chance. */
+export const channelPreferencesSchema = z
+  .array(z.object({ channel: z.enum(NotificationChannel), enabled: z.boolean() }))
+  .superRefine((channels, ctx) => {
+    const seen = new Set<NotificationChannel>();
+    channels.forEach(({ channel }, index) => {
+      if (seen.has(channel))
+        ctx.addIssue({ code: "custom", path: [index, "channel"], message: `${channel} is given twice` });
+      seen.add(channel);
+    });
+  });

@@ -1,0 +1,44 @@
+import { Field, ID, InputType } from "type-graphql";
+import { z } from "zod";
+import { isUuid } from "../../../platform/database/loaders";
+import { NotificationChannel } from "../entities/notification.entity";
+
+export const MAX_RECIPIENTS = 1000;
+export const MAX_TITLE = 200;
+export const MAX_BODY = 5000;
+
+@InputType()
+export class SendNotificationInput {
+  @Field(() => [ID])
+  userIds!: string[];
+
+  @Field(() => NotificationChannel)
+  channel!: NotificationChannel;
+
+  @Field()
+  title!: string;
+
+  @Field()
+  body!: string;
+}
+
+const text = (max: number) =>
+  z
+    .string()
+    .transform((value) => value.trim())
+    .pipe(
+      z
+        .string()
+        .min(1, { error: "must not be empty" })
+        .max(max, { error: `must be at most ${max} characters` }),
+    );
+
+export const sendNotificationSchema = z.object({
+  userIds: z
+    .array(z.string().refine(isUuid, { error: "must be a user id" }))
+    .min(1, { error: "must name at least one user" })
+    .max(MAX_RECIPIENTS, { error: `must name at most ${MAX_RECIPIENTS} users` }),
+  channel: z.enum(NotificationChannel),
+  title: text(MAX_TITLE),
+  body: text(MAX_BODY),
+});

@@ -1,0 +1,59 @@
+import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+import { badUserInput } from "../../../platform/errors";
+import { validateInput } from "../../../platform/graphql/validation";
+import { Notification } from "../entities/notification.entity";
+import { Recipient } from "../entities/recipient.entity";
+import { ADMIN_MESSAGE_KIND, adminMessageMail } from "../services/admin-message";
+import { emailIds, recordDeliveries } from "../services/deliveries";
+import { allowed, channelSettings } from "../services/preferences";
+import type { NotificationContext } from "./context";
+import { NotificationType } from "./notification.type";
+import { SendNotificationInput, sendNotificationSchema } from "./send-notification.input";
+
+@Resolver(() => NotificationType)
+export class SendNotificationResolver {
+  /**
+   * ADMIN: one message to many users on one channel, recorded in one transaction. Users who
+   * switched the channel off are skipped (no row is returned for them); e-mails go through the
+   * MailDispatcher once committed. Marketing sends (which need the user's opt-in) do not exist yet.
+   */
+  @Mutation(() => [NotificationType], {
+    description: "ADMIN: sends a message to each user (skipping those who switched the channel off)",
+  })
+  async sendNotification(
+    @Arg("input", () => SendNotificationInput) input: SendNotificationInput,
+    @Ctx() ctx: NotificationContext,
+  ): Promise<Notification[]> {
+    const { userIds, channel, title, body } = validateInput(sendNotificationSchema, input);
+    const ids = [...new Set(userIds.map((id) => id.toLowerCase()))];
+    const recipients = new Map(
+      (await ctx.em.find(Recipient, { userId: { $in: ids } })).map((r) => [r.userId, r] as const),
+    );
+    // Known here means registered and not erased: this subgraph's own copy of its recipients.
+    const unknown = userIds.findIndex((id) => !recipients.has(id.toLowerCase()));
+    if (unknown >= 0)
+      throw badUserInput(`input.userIds.${unknown}`, `input.userIds.${unknown}: unknown user`);
+
+    const settings = await channelSettings(ctx.em, ids);
+    const recorded = await ctx.em.transactional(async (em) =>
+      ids
+        .filter((userId) => allowed(settings.get(userId), ADMIN_MESSAGE_KIND, channel))
+        .flatMap((userId) =>
+          recordDeliveries(
+            em,
+            {
+              userId,
+              kind: ADMIN_MESSAGE_KIND,
+              title,
+              body,
+              mail: adminMessageMail(recipients.get(userId)!.email, title, body),
+              sourceEventId: null,
+            },
+            [channel],
+          ),
+        ),
+    );
+    ctx.deps.dispatcher.dispatchAll(emailIds(recorded));
+    return recorded;
+  }
+}

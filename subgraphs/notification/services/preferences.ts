@@ -1,0 +1,72 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
+import { uuidArray } from "../../../platform/database/loaders";
+import { NotificationChannel } from "../entities/notification.entity";
+import { NotificationPreference } from "../entities/notification-preference.entity";
+
+/** Every channel, in the order preferences are listed. */
+export const CHANNELS: readonly NotificationChannel[] = [
+  NotificationChannel.EMAIL,
+  NotificationChannel.SMS,
+  NotificationChannel.PUSH,
+  NotificationChannel.IN_APP,
+];
+
+/**
+ * Kinds a user cannot switch off: they protect the account itself. Marketing would be the other
+ * exception (it needs the user subgraph's `marketingOptIn`, copied here by an event); no marketing
+ * kind is sent yet, so nothing reads it.
+ */
+export const SECURITY_KINDS: ReadonlySet<string> = new Set([
+  "security-alert",
+  "password-reset",
+  "verify-email",
+]);
+
+export type ChannelSettings = Record<NotificationChannel, boolean>;
+
+/** The default: every channel enabled. */
+export const allEnabled = (): ChannelSettings =>
+  Object.fromEntries(CHANNELS.map((channel) => [channel, true])) as ChannelSettings;
+
+/** The stored choices over the default (all enabled), for many users in one query. */
+export async function channelSettings(
+  em: EntityManager,
+  userIds: readonly string[],
+): Promise<Map<string, ChannelSettings>> {
+  const settings = new Map<string, ChannelSettings>(userIds.map((id) => [id, allEnabled()]));
+  if (userIds.length === 0) return settings;
+  const rows = await em.execute<{ user_id: string; channel: NotificationChannel; enabled: boolean }[]>(
+    `select user_id, channel, enabled from notification_preferences where user_id = any(?::uuid[])`,
+    [uuidArray([...new Set(userIds)])],
+  );
+  for (const row of rows) {
+    const own = settings.get(row.user_id);
+    if (own) own[row.channel] = row.enabled;
+  }
+  return settings;
+}
+
+/** Whether a message of `kind` may go to the user on `channel`: security kinds ignore preferences. */
+export function allowed(settings: ChannelSettings | undefined, kind: string, channel: NotificationChannel) {
+  return SECURITY_KINDS.has(kind) || (settings?.[channel] ?? true);
+}
+
+/** Stores the given choices (last write wins per channel); the other channels keep theirs. */
+export async function savePreferences(
+  em: EntityManager,
+  userId: string,
+  channels: readonly { channel: NotificationChannel; enabled: boolean }[],
+): Promise<void> {
+  if (channels.length === 0) return;
+  await em.upsertMany(
+    NotificationPreference,
+    channels.map(({ channel, enabled }) =>
+      Object.assign(new NotificationPreference(), { userId, channel, enabled, updatedAt: new Date() }),
+    ),
+    {
+      onConflictFields: ["userId", "channel"],
+      onConflictAction: "merge",
+      onConflictMergeFields: ["enabled", "updatedAt"],
+    },
+  );
+}
