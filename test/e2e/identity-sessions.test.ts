@@ -341,12 +341,21 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
         const response = await env.request(RequestPasswordResetDocument, { email: address });
         return { response, ms: performance.now() - started };
       };
-      const known = await timed(email);
-      const unknown = await timed(uniqueEmail("nobody"));
-      expect(known.response).toEqual(unknown.response);
-      expect(known.response.data?.requestPasswordReset).toBe(true);
-      // Both wait for the same floor; the real work is hidden inside it.
-      expect(Math.abs(known.ms - unknown.ms)).toBeLessThan(150);
+      // Alternating rounds, compared by median, so one slow moment of a busy machine does not decide.
+      const known: number[] = [];
+      const unknown: number[] = [];
+      for (let round = 0; round < 4; round++) {
+        const a = await timed(email);
+        const b = await timed(uniqueEmail("nobody"));
+        expect(a.response).toEqual(b.response);
+        expect(a.response.data?.requestPasswordReset).toBe(true);
+        known.push(a.ms);
+        unknown.push(b.ms);
+      }
+      const median = (values: number[]) => [...values].sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+      // Both wait for the same 400 ms floor; the real work (a few milliseconds) is hidden inside it.
+      expect(Math.min(...known, ...unknown)).toBeGreaterThanOrEqual(395);
+      expect(Math.abs(median(known) - median(unknown))).toBeLessThan(100);
     });
 
     it("resets a password with a single-use e-mailed token, ends every session, and signs nobody in", async () => {

@@ -24,7 +24,7 @@ import {
  * requestPasswordReset answers no sooner than this, known address or not, so its timing does not
  * tell whether an account exists (the real work takes a few milliseconds; this hides them).
  */
-const RESET_REQUEST_FLOOR_MS = 250;
+const RESET_REQUEST_FLOOR_MS = 400;
 
 /** Whether one more requested e-mail may go to this account now (store failures fail closed). */
 export async function allowMail(ctx: AuthContext, userId: string): Promise<Admission> {
