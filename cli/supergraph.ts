@@ -30,6 +30,7 @@ import {
   type DispatchPolicy,
 } from "../subgraphs/notification/services/mail-dispatcher";
 import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
+import type { WebhookSettings } from "../subgraphs/notification/services/webhooks";
 
 export type Infrastructure =
   | { kind: "embedded"; dataDir: string }
@@ -61,6 +62,8 @@ export interface SupergraphOptions {
   mailDispatch?: Partial<DispatchPolicy>;
   /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
   appUrl?: string;
+  /** SMS/push webhook settings that differ from SMS_WEBHOOK_URL, PUSH_WEBHOOK_URL, WEBHOOK_SIGNING_SECRET. */
+  webhooks?: Partial<WebhookSettings>;
   /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
   auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits" | "bcryptCost">>;
   /** Outbox relay tuning for every subgraph (tests: a long poll proves the commit wakes the relay). */
@@ -71,6 +74,15 @@ export interface SupergraphOptions {
   rateLimit?: Partial<RateLimitSettings>;
   /** Only the operations of codegen's manifest run at the router (default: OPERATION_SAFELIST). */
   operationSafelist?: boolean;
+}
+
+function webhookSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
+  const env = parseEnv(["SMS_WEBHOOK_URL", "PUSH_WEBHOOK_URL", "WEBHOOK_SIGNING_SECRET"]);
+  return {
+    signingSecret: env.WEBHOOK_SIGNING_SECRET,
+    ...overrides,
+    urls: { SMS: env.SMS_WEBHOOK_URL, PUSH: env.PUSH_WEBHOOK_URL, ...overrides.urls },
+  };
 }
 
 export interface RunningSupergraph {
@@ -149,6 +161,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       notification: {
         ...mail,
         appUrl: options.appUrl ?? parseEnv(["PUBLIC_APP_URL"]).PUBLIC_APP_URL,
+        webhooks: webhookSettings(options.webhooks),
         ...(options.mailDispatch
           ? { dispatch: { ...DEFAULT_DISPATCH_POLICY, ...options.mailDispatch } }
           : {}),

@@ -233,6 +233,18 @@ export const VARIABLES = {
     z.string().min(3).default("ORION <no-reply@orion.local>"),
     "notification: sender address",
   ),
+  SMS_WEBHOOK_URL: variable(
+    url(["http", "https"]).optional(),
+    "notification: endpoint SMS deliveries are POSTed to (JSON with the userId; unset: SMS waits PENDING)",
+  ),
+  PUSH_WEBHOOK_URL: variable(
+    url(["http", "https"]).optional(),
+    "notification: endpoint push deliveries are POSTed to (JSON with the userId; unset: push waits PENDING)",
+  ),
+  WEBHOOK_SIGNING_SECRET: variable(
+    z.string().min(16).optional(),
+    "notification: HMAC-SHA256 key of the x-orion-signature header on webhooks (unset: unsigned)",
+  ),
   ORION_DATA_DIR: variable(
     z.string().min(1).default(".orion"),
     "embedded mode: where the local cluster, keys and mail live",
@@ -307,6 +319,9 @@ export const SERVICE_VARIABLES = {
     "SMTP_URL",
     "MAIL_FROM",
     "PUBLIC_APP_URL",
+    "SMS_WEBHOOK_URL",
+    "PUSH_WEBHOOK_URL",
+    "WEBHOOK_SIGNING_SECRET",
   ],
   analytics: [...SUBGRAPH_COMMON, PORT_VARIABLES.analytics, DATABASE_VARIABLES.analytics],
 } as const satisfies Record<ServiceName, readonly VariableName[]>;

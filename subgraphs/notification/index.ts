@@ -4,7 +4,8 @@ import { Notification } from "./entities/notification.entity";
 import { NotificationPreference } from "./entities/notification-preference.entity";
 import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
-import { MailDispatcher, type DispatchPolicy } from "./services/mail-dispatcher";
+import path from "node:path";
+import { DeliveryDispatcher, type DispatchPolicy } from "./services/mail-dispatcher";
 import { notificationSubscriptions } from "./events/notification.consumers";
 import { notificationMigrations } from "./migrations";
 import {
@@ -14,8 +15,14 @@ import {
 } from "./resolvers/context";
 import { buildNotificationSchema } from "./schema";
 import { createMailer, type MailSettings } from "./services/mailer";
+import { createWebhookProvider, type WebhookSettings } from "./services/webhooks";
 
-export type NotificationSettings = MailSettings & { appUrl: string; dispatch?: DispatchPolicy };
+export type NotificationSettings = MailSettings & {
+  appUrl: string;
+  dispatch?: DispatchPolicy;
+  /** SMS and push endpoints; with a mail outbox (embedded mode), unset channels write to `<outbox>/../webhooks`. */
+  webhooks?: WebhookSettings;
+};
 
 export const notificationSubgraph: SubgraphDefinition<
   NotificationSettings,
@@ -28,12 +35,33 @@ export const notificationSubgraph: SubgraphDefinition<
   migrations: notificationMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,
-  settingsFromEnv: (env) => ({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, appUrl: env.PUBLIC_APP_URL }),
+  settingsFromEnv: (env) => ({
+    smtpUrl: env.SMTP_URL,
+    from: env.MAIL_FROM,
+    appUrl: env.PUBLIC_APP_URL,
+    webhooks: {
+      urls: { SMS: env.SMS_WEBHOOK_URL, PUSH: env.PUSH_WEBHOOK_URL },
+      signingSecret: env.WEBHOOK_SIGNING_SECRET,
+    },
+  }),
   createDependencies: ({ settings, logger }, db) => {
     const mailer = createMailer(settings);
-    const dispatcher = new MailDispatcher(db, mailer, logger.child({ component: "mail" }), settings.dispatch);
+    const webhooks = createWebhookProvider({
+      urls: {},
+      ...settings.webhooks,
+      outboxDir:
+        settings.webhooks?.outboxDir ??
+        ("outboxDir" in settings ? path.join(path.dirname(settings.outboxDir), "webhooks") : undefined),
+    });
+    const dispatcher = new DeliveryDispatcher(
+      db,
+      mailer,
+      logger.child({ component: "delivery" }),
+      settings.dispatch,
+      webhooks,
+    );
     dispatcher.start();
-    return { mailer, dispatcher, appUrl: settings.appUrl };
+    return { mailer, dispatcher, webhookChannels: new Set(webhooks.channels), appUrl: settings.appUrl };
   },
   createLoaders: (em) => createNotificationLoaders(em),
   subscriptions: notificationSubscriptions,

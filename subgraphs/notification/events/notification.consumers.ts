@@ -21,9 +21,10 @@ import {
   passwordChangedMessage,
   passwordResetMessage,
   type AccountMessage,
+  type Addressee,
 } from "../services/account-messages";
 import { welcomeMessage } from "../services/welcome-message";
-import { emailIds, recordDeliveries } from "../services/deliveries";
+import { dispatchIds, recordDeliveries } from "../services/deliveries";
 import { allowed, channelSettings, SECURITY_KINDS } from "../services/preferences";
 
 /**
@@ -46,21 +47,35 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
       ? undefined
       : (await channelSettings(ctx.em, [userId])).get(userId);
     const channels = wanted.filter((channel) => allowed(settings, message.kind, channel));
-    const recorded = recordDeliveries(ctx.em, { userId, ...message, sourceEventId: ctx.event.id }, channels);
+    const recorded = recordDeliveries(
+      ctx.em,
+      { userId, ...message, sourceEventId: ctx.event.id },
+      channels,
+      deps.webhookChannels,
+    );
     // Sent once the delivery is committed; a failure or a crash leaves it PENDING for the sweep.
-    for (const id of emailIds(recorded)) ctx.afterCommit(() => deps.dispatcher.dispatch(id));
+    for (const id of dispatchIds(recorded)) ctx.afterCommit(async () => deps.dispatcher.enqueue(id));
+  }
+
+  /**
+   * Who gets the e-mail, in the locale this subgraph knows them by (read in the handler's
+   * transaction); without a recipient row yet, the event's own locale, else English.
+   */
+  async function addressee(
+    ctx: ConsumerContext,
+    userId: string,
+    to: string,
+    locale?: string,
+  ): Promise<Addressee> {
+    const recipient = await ctx.em.findOne(Recipient, { userId });
+    return { to, locale: recipient?.locale ?? locale ?? "en", displayName: recipient?.displayName ?? null };
   }
 
   return [
     consumer("notification.welcome", [
       on(UserRegistered, async (payload, ctx) => {
-        const message = welcomeMessage(payload);
-        await deliver(
-          payload.userId,
-          { kind: "welcome", title: message.title, body: message.body, mail: message },
-          ctx,
-          true,
-        );
+        const { locale } = await addressee(ctx, payload.userId, payload.email, payload.locale);
+        await deliver(payload.userId, welcomeMessage({ ...payload, locale }), ctx, true);
       }),
     ]),
     consumer("notification.recipients", [
@@ -99,33 +114,24 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
       }),
     ]),
     consumer("notification.account-mail", [
-      on(PasswordResetRequested, (payload, ctx) =>
-        deliver(
-          payload.userId,
-          passwordResetMessage(deps.appUrl, payload.email, payload.token, payload.expiresAt),
-          ctx,
-          false,
-        ),
-      ),
-      on(EmailVerificationRequested, (payload, ctx) =>
-        deliver(
-          payload.userId,
-          emailVerificationMessage(deps.appUrl, payload.email, payload.token, payload.expiresAt),
-          ctx,
-          false,
-        ),
-      ),
-      on(SecurityAlert, (payload, ctx) =>
-        deliver(
-          payload.userId,
-          newDeviceMessage(payload.email, payload.userAgent, payload.ipAddress),
-          ctx,
-          true,
-        ),
-      ),
-      on(PasswordChanged, (payload, ctx) =>
-        deliver(payload.userId, passwordChangedMessage(payload.email, payload.reason), ctx, true),
-      ),
+      on(PasswordResetRequested, async (payload, ctx) => {
+        const to = await addressee(ctx, payload.userId, payload.email);
+        const message = passwordResetMessage(deps.appUrl, to, payload.token, payload.expiresAt);
+        await deliver(payload.userId, message, ctx, false);
+      }),
+      on(EmailVerificationRequested, async (payload, ctx) => {
+        const to = await addressee(ctx, payload.userId, payload.email);
+        const message = emailVerificationMessage(deps.appUrl, to, payload.token, payload.expiresAt);
+        await deliver(payload.userId, message, ctx, false);
+      }),
+      on(SecurityAlert, async (payload, ctx) => {
+        const to = await addressee(ctx, payload.userId, payload.email);
+        await deliver(payload.userId, newDeviceMessage(to, payload.userAgent, payload.ipAddress), ctx, true);
+      }),
+      on(PasswordChanged, async (payload, ctx) => {
+        const to = await addressee(ctx, payload.userId, payload.email);
+        await deliver(payload.userId, passwordChangedMessage(to, payload.reason), ctx, true);
+      }),
     ]),
   ];
 }

@@ -2,15 +2,18 @@ import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { isUuid, uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
-import type { MailDispatcher } from "../services/mail-dispatcher";
+import type { DeliveryDispatcher } from "../services/mail-dispatcher";
+import type { NotificationChannel } from "../entities/notification.entity";
 import { allEnabled, channelSettings, type ChannelSettings } from "../services/preferences";
 import type { Mailer } from "../services/mailer";
 import { notificationPagesLoader, type NotificationPage, type PageRequest } from "./notification-pages";
 
 export interface NotificationDeps {
   mailer: Mailer;
-  /** Sends recorded e-mail deliveries, retrying failures. */
-  dispatcher: MailDispatcher;
+  /** Sends recorded e-mail, SMS and push deliveries, retrying failures. */
+  dispatcher: DeliveryDispatcher;
+  /** SMS/push channels with a webhook provider (an endpoint or the embedded outbox). */
+  webhookChannels: ReadonlySet<NotificationChannel>;
   /** Base of the links in e-mails. */
   appUrl: string;
 }

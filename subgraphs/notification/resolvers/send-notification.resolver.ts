@@ -4,7 +4,7 @@ import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import { Recipient } from "../entities/recipient.entity";
 import { ADMIN_MESSAGE_KIND, adminMessageMail } from "../services/admin-message";
-import { emailIds, recordDeliveries } from "../services/deliveries";
+import { dispatchIds, recordDeliveries } from "../services/deliveries";
 import { allowed, channelSettings } from "../services/preferences";
 import type { NotificationContext } from "./context";
 import { NotificationType } from "./notification.type";
@@ -14,8 +14,8 @@ import { SendNotificationInput, sendNotificationSchema } from "./send-notificati
 export class SendNotificationResolver {
   /**
    * ADMIN: one message to many users on one channel, recorded in one transaction. Users who
-   * switched the channel off are skipped (no row is returned for them); e-mails go through the
-   * MailDispatcher once committed. Marketing sends (which need the user's opt-in) do not exist yet.
+   * switched the channel off are skipped (no row is returned for them); e-mails, SMS and push go
+   * through the DeliveryDispatcher once committed (SMS/push to the webhook with the userId only). Marketing sends (which need the user's opt-in) do not exist yet.
    */
   @Mutation(() => [NotificationType], {
     description: "ADMIN: sends a message to each user (skipping those who switched the channel off)",
@@ -46,14 +46,20 @@ export class SendNotificationResolver {
               kind: ADMIN_MESSAGE_KIND,
               title,
               body,
-              mail: adminMessageMail(recipients.get(userId)!.email, title, body),
+              mail: adminMessageMail(
+                recipients.get(userId)!.email,
+                title,
+                body,
+                recipients.get(userId)!.locale,
+              ),
               sourceEventId: null,
             },
             [channel],
+            ctx.deps.webhookChannels,
           ),
         ),
     );
-    ctx.deps.dispatcher.dispatchAll(emailIds(recorded));
+    ctx.deps.dispatcher.dispatchAll(dispatchIds(recorded));
     return recorded;
   }
 }

@@ -1,5 +1,5 @@
-import { escapeHtml } from "./html";
 import type { MailMessage } from "./mailer";
+import { render, type RenderedMessage, type TemplateKind, type TemplateVars } from "./templates";
 
 export interface AccountMessage {
   kind: string;
@@ -9,94 +9,62 @@ export interface AccountMessage {
   mail: MailMessage;
 }
 
-function withLink(
-  kind: string,
-  to: string,
-  title: string,
-  intro: string,
-  link: URL,
-  expiresAt: string,
-): AccountMessage {
-  const expiry = `The link works once and expires at ${new Date(expiresAt).toUTCString()}.`;
-  const ignore = "If you did not ask for this, ignore this e-mail.";
+/** Who a message goes to: the address, and the locale and name this subgraph knows them by. */
+export interface Addressee {
+  to: string;
+  locale?: string | null;
+  displayName?: string | null;
+}
+
+/** A rendered template as the message the delivery code records and sends. */
+export function asAccountMessage(kind: string, to: string, rendered: RenderedMessage): AccountMessage {
   return {
     kind,
-    title,
-    body: `${intro} ${expiry}`,
-    mail: {
-      to,
-      subject: title,
-      text: `${intro}\n\n${link.toString()}\n\n${expiry}\n${ignore}`,
-      html: `<p>${escapeHtml(intro)}</p><p><a href="${escapeHtml(link.toString())}">${escapeHtml(title)}</a></p><p>${escapeHtml(expiry)}<br>${escapeHtml(ignore)}</p>`,
-    },
+    title: rendered.subject,
+    body: rendered.body,
+    mail: { to, subject: rendered.subject, text: rendered.text, html: rendered.html },
   };
 }
 
-/** Full per-locale templates arrive with the notification issue; these are the English defaults. */
-export function passwordResetMessage(appUrl: string, to: string, token: string, expiresAt: string) {
-  const link = new URL("/reset-password", appUrl);
-  link.searchParams.set("token", token);
-  return withLink(
-    "password-reset",
-    to,
-    "Reset your ORION password",
-    "Someone asked to reset the password of your ORION account.",
-    link,
-    expiresAt,
-  );
+function message<K extends TemplateKind>(
+  kind: string,
+  template: K,
+  { to, locale }: Addressee,
+  vars: TemplateVars[K],
+): AccountMessage {
+  return asAccountMessage(kind, to, render(template, locale, vars));
 }
 
-export function emailVerificationMessage(appUrl: string, to: string, token: string, expiresAt: string) {
-  const link = new URL("/verify-email", appUrl);
-  link.searchParams.set("token", token);
-  return withLink(
-    "verify-email",
-    to,
-    "Confirm your e-mail address",
-    "Confirm that this address belongs to your ORION account.",
-    link,
-    expiresAt,
-  );
+export function passwordResetMessage(
+  appUrl: string,
+  addressee: Addressee,
+  token: string,
+  expiresAt: string,
+): AccountMessage {
+  const { displayName } = addressee;
+  return message("password-reset", "password-reset", addressee, { appUrl, token, expiresAt, displayName });
 }
 
-export function passwordChangedMessage(to: string, reason: "changed" | "reset"): AccountMessage {
-  const title = "Your ORION password was changed";
-  const body =
-    reason === "reset"
-      ? "Your password was reset and every session was signed out."
-      : "Your password was changed and your other sessions were signed out.";
-  const advice = "If this was not you, reset your password now and contact support.";
-  return {
-    kind: "security-alert",
-    title,
-    body,
-    mail: {
-      to,
-      subject: title,
-      text: `${body}\n\n${advice}`,
-      html: `<p>${escapeHtml(body)}</p><p>${escapeHtml(advice)}</p>`,
-    },
-  };
+export function emailVerificationMessage(
+  appUrl: string,
+  addressee: Addressee,
+  token: string,
+  expiresAt: string,
+): AccountMessage {
+  const { displayName } = addressee;
+  return message("verify-email", "verify-email", addressee, { appUrl, token, expiresAt, displayName });
+}
+
+export function passwordChangedMessage(addressee: Addressee, reason: "changed" | "reset"): AccountMessage {
+  const { displayName } = addressee;
+  return message("security-alert", "password-changed", addressee, { reason, displayName });
 }
 
 export function newDeviceMessage(
-  to: string,
+  addressee: Addressee,
   userAgent: string | null,
   ipAddress: string | null,
 ): AccountMessage {
-  const title = "New sign-in to your ORION account";
-  const body = `Your account was signed in to from a device not seen before (${userAgent ?? "unknown device"}${ipAddress ? `, ${ipAddress}` : ""}).`;
-  const advice =
-    "If this was you, there is nothing to do. If not, change your password and sign out everywhere.";
-  return {
-    kind: "security-alert",
-    title,
-    body,
-    mail: {
-      to,
-      subject: title,
-      text: `${body}\n\n${advice}`,
-      html: `<p>${escapeHtml(body)}</p><p>${escapeHtml(advice)}</p>`,
-    },
-  };
+  const { displayName } = addressee;
+  return message("security-alert", "new-device", addressee, { userAgent, ipAddress, displayName });
 }

@@ -3,7 +3,7 @@ import { DeliveryStatus, Notification, NotificationChannel } from "../entities/n
 import { PendingMail } from "../entities/pending-mail.entity";
 import type { MailMessage } from "./mailer";
 
-/** What SMS and push deliveries record until their providers exist: they wait, PENDING, with the reason. */
+/** What SMS and push deliveries record when their channel has no provider: they wait, PENDING, with the reason. */
 export const NO_PROVIDER = "no provider configured";
 
 export interface Delivery {
@@ -20,13 +20,15 @@ export interface Delivery {
 
 /**
  * Records one message on each channel in `em`'s unit of work: in-app is delivered at once; an
- * e-mail waits PENDING with its rendered mail for the MailDispatcher (call `dispatch` with the
- * EMAIL ids once committed); SMS and push wait PENDING until a provider is configured.
+ * e-mail waits PENDING with its rendered mail, SMS and push PENDING for their webhook provider,
+ * until the DeliveryDispatcher sends them (call `dispatch` with `dispatchIds` once committed). SMS
+ * and push on a channel without a provider (not in `webhookChannels`) wait PENDING with NO_PROVIDER.
  */
 export function recordDeliveries(
   em: EntityManager,
   delivery: Delivery,
   channels: readonly NotificationChannel[],
+  webhookChannels: ReadonlySet<NotificationChannel> = new Set(),
 ): Notification[] {
   return channels.map((channel) => {
     const notification = Object.assign(new Notification(), {
@@ -38,7 +40,10 @@ export function recordDeliveries(
       sourceEventId: delivery.sourceEventId,
       status: channel === NotificationChannel.IN_APP ? DeliveryStatus.DELIVERED : DeliveryStatus.PENDING,
       lastError:
-        channel === NotificationChannel.SMS || channel === NotificationChannel.PUSH ? NO_PROVIDER : null,
+        (channel === NotificationChannel.SMS || channel === NotificationChannel.PUSH) &&
+        !webhookChannels.has(channel)
+          ? NO_PROVIDER
+          : null,
     });
     em.persist(notification);
     if (channel === NotificationChannel.EMAIL) {
@@ -49,6 +54,10 @@ export function recordDeliveries(
   });
 }
 
-/** The ids of the recorded e-mails, for the dispatcher. */
+/** The ids of the recorded deliveries the dispatcher sends (it skips channels without a provider). */
+export const dispatchIds = (notifications: readonly Notification[]) =>
+  notifications.filter((n) => n.status === DeliveryStatus.PENDING && n.lastError === null).map((n) => n.id);
+
+/** The ids of the recorded e-mails. */
 export const emailIds = (notifications: readonly Notification[]) =>
   notifications.filter((n) => n.channel === NotificationChannel.EMAIL).map((n) => n.id);

@@ -1,19 +1,17 @@
-import { escapeHtml } from "./html";
-import type { MailMessage } from "./mailer";
+import type { AccountMessage } from "./account-messages";
+import { render } from "./templates";
 
-/** The welcome message; full per-locale templates arrive with the notification issue. */
+/** The welcome message, in the recipient's locale (falling back to English). */
 export function welcomeMessage(recipient: {
   email: string;
   displayName: string;
-}): MailMessage & { title: string; body: string } {
-  const title = "Welcome to ORION";
-  const body = `Hi ${recipient.displayName}, your account is ready.`;
+  locale?: string | null;
+}): AccountMessage {
+  const rendered = render("welcome", recipient.locale, { displayName: recipient.displayName });
   return {
-    to: recipient.email,
-    subject: title,
-    title,
-    body,
-    text: body,
-    html: `<p>Hi ${escapeHtml(recipient.displayName)}, your account is ready.</p>`,
+    kind: "welcome",
+    title: rendered.subject,
+    body: rendered.body,
+    mail: { to: recipient.email, subject: rendered.subject, text: rendered.text, html: rendered.html },
   };
 }

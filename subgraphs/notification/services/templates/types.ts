@@ -1,0 +1,55 @@
+import type { SafeHtml } from "./safe-html";
+
+/** A link that carries a one-time token (reset, verification): never kept in the inbox. */
+export interface TokenLinkVars {
+  /** PUBLIC_APP_URL: the base of the link. */
+  appUrl: string;
+  token: string;
+  /** ISO-8601 instant the token stops working. */
+  expiresAt: string;
+  displayName?: string | null;
+}
+
+/** The variables each kind of message is rendered with. */
+export interface TemplateVars {
+  welcome: { displayName: string };
+  "verify-email": TokenLinkVars;
+  "password-reset": TokenLinkVars;
+  "new-device": { userAgent: string | null; ipAddress: string | null; displayName?: string | null };
+  "password-changed": { reason: "changed" | "reset"; displayName?: string | null };
+  /** Written by an ADMIN: rendered as written in text, escaped in HTML. */
+  "admin-message": { title: string; body: string };
+}
+
+export type TemplateKind = keyof TemplateVars;
+
+export const TEMPLATE_KINDS: readonly TemplateKind[] = [
+  "welcome",
+  "verify-email",
+  "password-reset",
+  "new-device",
+  "password-changed",
+  "admin-message",
+];
+
+/** What a template writes; `body` is the short inbox text (never a link, which may carry a secret). */
+export interface TemplateContent {
+  subject: string;
+  body: string;
+  text: string;
+  html: SafeHtml;
+}
+
+/** The shared pieces a template gets besides its variables. */
+export interface TemplateTools {
+  /** `path` under the application's base URL with the token as the `token` query parameter. */
+  tokenLink(vars: TokenLinkVars, path: string): URL;
+}
+
+export type Template<K extends TemplateKind> = (
+  vars: TemplateVars[K],
+  tools: TemplateTools,
+) => TemplateContent;
+
+/** Every kind's template in one language. */
+export type Catalogue = { [K in TemplateKind]: Template<K> };
