@@ -143,17 +143,26 @@ async function whileDatabaseReachable<T>(logger: Logger, work: () => Promise<T>)
   }
 }
 
-export function isConnectionFailure(error: unknown): boolean {
+export function isConnectionFailure(error: unknown, depth = 0): boolean {
   if (error instanceof ConnectionException) return true;
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
+  if (typeof error !== "object" || error === null || depth > 3) return false;
+  const { code, message, previous, cause } = error as {
+    code?: unknown;
+    message?: unknown;
+    previous?: unknown;
+    cause?: unknown;
+  };
   // Node socket errors, and PostgreSQL's connection-exception class (08) and shutdown codes (57P0x).
   if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|57P0[1-3]|08\w{3})$/.test(code))
     return true;
   // pg and knex report a lost or unobtainable connection with a message only.
-  return (
+  if (
     typeof message === "string" &&
-    /Connection terminated|Knex: Timeout acquiring a connection|timeout exceeded when trying to connect|connect ECONNREFUSED/.test(
+    /Connection terminated|Connection ended unexpectedly|connection error|Timeout acquiring a connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (shutting down|starting up)|terminating connection/i.test(
       message,
     )
-  );
+  )
+    return true;
+  // MikroORM wraps driver errors: the cause may be underneath.
+  return isConnectionFailure(previous, depth + 1) || isConnectionFailure(cause, depth + 1);
 }
