@@ -152,13 +152,17 @@ export function isConnectionFailure(error: unknown, depth = 0): boolean {
     previous?: unknown;
     cause?: unknown;
   };
-  // Node socket errors, and PostgreSQL's connection-exception class (08) and shutdown codes (57P0x).
-  if (typeof code === "string" && /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|57P0[1-3]|08\w{3})$/.test(code))
+  // Node socket errors, and PostgreSQL's connection-exception class (08), shutdown codes (57P0x)
+  // and "too many clients" (53300: the server is full for the moment).
+  if (
+    typeof code === "string" &&
+    /^(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|57P0[1-3]|08\w{3}|53300)$/.test(code)
+  )
     return true;
   // pg and knex report a lost or unobtainable connection with a message only.
   if (
     typeof message === "string" &&
-    /Connection terminated|Connection ended unexpectedly|connection error|Timeout acquiring a connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (shutting down|starting up)|terminating connection/i.test(
+    /Connection terminated|Connection ended unexpectedly|too many clients|connection error|Timeout acquiring a connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (shutting down|starting up)|terminating connection/i.test(
       message,
     )
   )

@@ -157,6 +157,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
 
     it("waits for the database instead of burning retries, then has the effect once", async () => {
       const attempts: number[] = [];
+      const failures: string[] = [];
       const inboxed = inboxSubscription(
         consumer("test.db-outage", [
           on(
@@ -171,7 +172,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
         retry: { delaysMs: [50] }, // a counted failure would dead-letter after two attempts
         handler: async (event, delivery) => {
           attempts.push(delivery?.attempt ?? 0);
-          await inboxed.handler(event, delivery);
+          try {
+            await inboxed.handler(event, delivery);
+          } catch (error) {
+            failures.push(error instanceof Error ? error.message : String(error));
+            throw error;
+          }
         },
       });
       try {
@@ -190,7 +196,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
           },
           { timeoutMs: 20_000 },
         );
-        expect(attempts).toEqual([1]);
+        expect({ attempts, failures }).toEqual({ attempts: [1], failures: [] });
         expect(await bus.deadLetters("test.db-outage")).toEqual([]);
       } finally {
         await unsubscribe();

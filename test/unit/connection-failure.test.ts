@@ -16,6 +16,7 @@ describe("isConnectionFailure", () => {
       Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
     ],
     ["connection exception class", Object.assign(new Error("connection failure"), { code: "08006" })],
+    ["server full", Object.assign(new Error("sorry, too many clients already"), { code: "53300" })],
     ["wrapped by MikroORM", new ConnectionException(new Error("Connection terminated unexpectedly"))],
     ["a cause underneath", Object.assign(new Error("query failed"), { cause: new Error("read ECONNRESET") })],
   ])("%s: waits", (_name, error) => expect(isConnectionFailure(error)).toBe(true));
