@@ -14,7 +14,7 @@ import { audit, AuditEventType } from "../services/audit-log";
 import { confirmPassword } from "../services/password-check";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
-import { allowMail } from "./password.resolver";
+import { admitOne } from "../services/login-throttle";
 import { passwordSchema } from "./credentials.input";
 import { User } from "./user.type";
 
@@ -57,7 +57,7 @@ export class AccountResolver {
     const caller = requireSession(ctx);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     if (account.emailVerified) return false;
-    const admission = await allowMail(ctx, account.id);
+    const admission = await admitOne(ctx.deps.mailRequests, account.id);
     if (!admission.allowed)
       throw publicError("RATE_LIMITED", "Too many verification e-mails; try again later", {
         retryAfter: admission.retryAfterSeconds,

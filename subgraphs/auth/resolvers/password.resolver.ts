@@ -1,6 +1,5 @@
 import { requireSession } from "../../../platform/graphql/context";
 import { setTimeout as sleep } from "node:timers/promises";
-import { RateLimiterRes } from "rate-limiter-flexible";
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { badUserInput } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
@@ -8,7 +7,7 @@ import { Role } from "../../../platform/identity/roles";
 import { UserAccount } from "../entities/user-account.entity";
 import { PasswordChanged, PasswordResetRequested } from "../events/auth.events";
 import { audit, AuditEventType } from "../services/audit-log";
-import type { Admission } from "../services/login-throttle";
+import { admitOne } from "../services/login-throttle";
 import { confirmPassword } from "../services/password-check";
 import { consumeOneTimeToken, issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
@@ -25,18 +24,6 @@ import {
  * tell whether an account exists (the real work takes a few milliseconds; this hides them).
  */
 const RESET_REQUEST_FLOOR_MS = 400;
-
-/** Whether one more requested e-mail may go to this account now (store failures fail closed). */
-export async function allowMail(ctx: AuthContext, userId: string): Promise<Admission> {
-  try {
-    await ctx.deps.mailRequests.consume(userId);
-    return { allowed: true };
-  } catch (error) {
-    if (error instanceof RateLimiterRes)
-      return { allowed: false, retryAfterSeconds: Math.ceil(error.msBeforeNext / 1000) };
-    throw error;
-  }
-}
 
 @Resolver()
 export class PasswordResolver {
@@ -67,7 +54,7 @@ export class PasswordResolver {
     const floor = sleep(RESET_REQUEST_FLOOR_MS);
     const account = await ctx.em.findOne(UserAccount, { email: address });
     // Over the limit the answer stays the same; only the e-mail is not sent again.
-    if (account && (await allowMail(ctx, account.id)).allowed) {
+    if (account && (await admitOne(ctx.deps.mailRequests, account.id)).allowed) {
       const reset = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.PASSWORD_RESET);
       audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET_REQUESTED, { userId: account.id, actorId: null });
       ctx.emit(PasswordResetRequested, {

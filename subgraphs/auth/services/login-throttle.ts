@@ -10,6 +10,21 @@ export interface LoginLimits {
 
 export type Admission = { allowed: true } | { allowed: false; retryAfterSeconds: number };
 
+/**
+ * Consumes one point of `limiter` for `key`: refused with the wait when the points are gone. A
+ * store failure is thrown, so whatever the limiter guards fails closed.
+ */
+export async function admitOne(limiter: RateLimiterAbstract, key: string): Promise<Admission> {
+  try {
+    await limiter.consume(key);
+    return { allowed: true };
+  } catch (error) {
+    if (error instanceof RateLimiterRes)
+      return { allowed: false, retryAfterSeconds: Math.ceil(error.msBeforeNext / 1000) };
+    throw error;
+  }
+}
+
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perAccountAndIp: { points: 10, durationSeconds: 15 * 60, blockSeconds: 15 * 60 },
   perIp: { points: 100, durationSeconds: 3600, blockSeconds: 3600 },
@@ -36,22 +51,13 @@ export class LoginThrottle {
    * thrown: the check fails closed.
    */
   async admit(account: string, ip: string | null): Promise<Admission> {
-    const results = await Promise.allSettled([
-      this.byAccountAndIp.consume(pairKey(account, ip)),
-      this.byIp.consume(ipKey(ip)),
+    const results = await Promise.all([
+      admitOne(this.byAccountAndIp, pairKey(account, ip)),
+      admitOne(this.byIp, ipKey(ip)),
     ]);
-    const storeFailure = results.find(
-      (result) => result.status === "rejected" && !(result.reason instanceof RateLimiterRes),
-    );
-    if (storeFailure) throw (storeFailure as PromiseRejectedResult).reason;
-    const refusals = results.flatMap((result) =>
-      result.status === "rejected" ? [result.reason as RateLimiterRes] : [],
-    );
+    const refusals = results.filter((result) => !result.allowed);
     if (refusals.length === 0) return { allowed: true };
-    return {
-      allowed: false,
-      retryAfterSeconds: Math.ceil(Math.max(...refusals.map((r) => r.msBeforeNext)) / 1000),
-    };
+    return { allowed: false, retryAfterSeconds: Math.max(...refusals.map((r) => r.retryAfterSeconds)) };
   }
 
   /** A right password: the attempt is given back and the account+IP counter starts over. */
