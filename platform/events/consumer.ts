@@ -162,7 +162,7 @@ export function isConnectionFailure(error: unknown, depth = 0): boolean {
   // pg and knex report a lost or unobtainable connection with a message only.
   if (
     typeof message === "string" &&
-    /Connection terminated|Connection ended unexpectedly|too many clients|connection error|Timeout acquiring a connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (shutting down|starting up)|terminating connection/i.test(
+    /Connection terminated|Connection ended unexpectedly|Transaction query already complete|too many clients|connection error|Timeout acquiring a connection|timeout exceeded when trying to connect|ECONNREFUSED|ECONNRESET|socket hang up|the database system is (shutting down|starting up)|terminating connection/i.test(
       message,
     )
   )

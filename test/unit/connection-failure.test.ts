@@ -16,6 +16,10 @@ describe("isConnectionFailure", () => {
       Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }),
     ],
     ["connection exception class", Object.assign(new Error("connection failure"), { code: "08006" })],
+    [
+      "knex: transaction on a dead connection",
+      new Error("Transaction query already complete, run with DEBUG=knex:tx for more info"),
+    ],
     ["server full", Object.assign(new Error("sorry, too many clients already"), { code: "53300" })],
     ["wrapped by MikroORM", new ConnectionException(new Error("Connection terminated unexpectedly"))],
     ["a cause underneath", Object.assign(new Error("query failed"), { cause: new Error("read ECONNRESET") })],
