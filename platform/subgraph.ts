@@ -13,7 +13,7 @@ import { startHttpService, type RunningService } from "./http/http-service";
 import {
   IDENTITY_HEADER,
   InvalidIdentityAssertion,
-  verifyIdentityAssertion,
+  AssertionVerifier,
   type Assertion,
 } from "./identity/identity";
 import type { Logger } from "./logger";
@@ -80,7 +80,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
   runtime: SubgraphRuntime<Settings>,
 ): Promise<RunningSubgraph> {
   const logger = runtime.logger;
-  const identityKey = await importSPKI(runtime.identityPublicKey, "EdDSA");
+  const assertions = new AssertionVerifier(await importSPKI(runtime.identityPublicKey, "EdDSA"));
   const db = await openDatabase({
     url: runtime.databaseUrl,
     entities: subgraphEntities(definition),
@@ -110,7 +110,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
       let assertion: Assertion;
       try {
-        assertion = await verifyIdentityAssertion(req.header(IDENTITY_HEADER), identityKey);
+        assertion = await assertions.verify(req.header(IDENTITY_HEADER));
       } catch (error) {
         if (!(error instanceof InvalidIdentityAssertion)) throw error;
         logger.warn({ correlationId, reason: error.message }, "rejected identity assertion");

@@ -1,5 +1,6 @@
 import { LRUCache } from "lru-cache";
 import { createRemoteJWKSet, jwtVerify } from "jose";
+import { VerifiedTokens } from "../platform/identity/verified-tokens";
 import { requestError, unavailable } from "../platform/errors";
 import {
   credentialKeys,
@@ -55,6 +56,10 @@ export class CredentialVerifier {
   private readonly revoked: LRUCache<string, true>;
   private readonly lastUsedWritten = new LRUCache<string, number>({ max: 10_000 });
   private readonly jwks: ReturnType<typeof createRemoteJWKSet>;
+  // A minute at most, so a key withdrawn from the JWKS stops being honoured soon after.
+  private readonly verifiedTokens = new VerifiedTokens<UserIdentity & { sessionId: string }>({
+    maxAgeMs: 60_000,
+  });
 
   private constructor(
     private readonly settings: CredentialSettings,
@@ -99,24 +104,10 @@ export class CredentialVerifier {
   private async verifyAccessToken(authorization: string): Promise<VerifiedCaller> {
     const match = BEARER_PATTERN.exec(authorization);
     if (!match) throw requestError("UNAUTHENTICATED", "Malformed Authorization header");
+    const token = match[1]!;
     let identity: UserIdentity & { sessionId: string };
     try {
-      const { payload } = await jwtVerify(match[1]!, this.jwks, {
-        algorithms: ["RS256"],
-        issuer: this.settings.issuer,
-        audience: this.settings.audience,
-        typ: "at+jwt",
-        requiredClaims: ["sub", "sid", "exp", "iat"],
-      });
-      if (typeof payload.sid !== "string") throw new Error("sid is not a string");
-      identity = {
-        kind: "user",
-        userId: payload.sub!,
-        roles: rolesOf(payload.roles),
-        sessionId: payload.sid,
-        apiKeyId: null,
-        scopes: null,
-      };
+      identity = this.verifiedTokens.get(token) ?? (await this.verifySignature(token));
     } catch {
       throw requestError("UNAUTHENTICATED", "Invalid or expired access token");
     }
@@ -141,6 +132,28 @@ export class CredentialVerifier {
       throw requestError("UNAUTHENTICATED", "Session has ended");
     this.cache.set(cacheKey, { kind: "session", userId: session.userId });
     return { identity, unconfirmed: false };
+  }
+
+  /** Signature, issuer, audience, type and expiry; the result is remembered until the token expires. */
+  private async verifySignature(token: string): Promise<UserIdentity & { sessionId: string }> {
+    const { payload } = await jwtVerify(token, this.jwks, {
+      algorithms: ["RS256"],
+      issuer: this.settings.issuer,
+      audience: this.settings.audience,
+      typ: "at+jwt",
+      requiredClaims: ["sub", "sid", "exp", "iat"],
+    });
+    if (typeof payload.sid !== "string") throw new Error("sid is not a string");
+    const identity: UserIdentity & { sessionId: string } = {
+      kind: "user",
+      userId: payload.sub!,
+      roles: rolesOf(payload.roles),
+      sessionId: payload.sid,
+      apiKeyId: null,
+      scopes: null,
+    };
+    this.verifiedTokens.remember(token, identity, payload.exp!);
+    return identity;
   }
 
   private async verifyApiKey(secret: string): Promise<Identity> {

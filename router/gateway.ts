@@ -21,7 +21,7 @@ import type { CryptoKey } from "jose";
 import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
 import { ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
-import { IDENTITY_HEADER, signIdentityAssertion } from "../platform/identity/identity";
+import { AssertionSigner, IDENTITY_HEADER } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import { DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers, type BreakerSettings } from "./circuit-breaker";
 import type { RouterContext } from "./context";
@@ -92,7 +92,7 @@ const MAX_ERRORS_PER_FETCH = 100;
 class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
   constructor(
     config: { url?: string; name: string; fetcher: Fetcher },
-    private readonly identityKey: CryptoKey | KeyObject,
+    private readonly assertions: AssertionSigner,
     private readonly breakers: SubgraphBreakers,
     private readonly logger: Logger,
   ) {
@@ -106,7 +106,7 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     context,
   }: Parameters<RemoteGraphQLDataSource<RouterContext>["willSendRequest"] & {}>[0]) {
     if (!context.identity) return; // the gateway's own calls (none while the supergraph is static)
-    context.assertion ??= signIdentityAssertion(context.identity, context.client, this.identityKey);
+    context.assertion ??= this.assertions.sign(context.identity, context.client);
     request.http?.headers.set(IDENTITY_HEADER, await context.assertion);
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
   }
@@ -216,6 +216,7 @@ function responseFields(
 export function createGateway(options: GatewayOptions): GatewayInterface {
   const settings = options.subgraphs ?? {};
   const http = new SubgraphHttpClient();
+  const assertions = new AssertionSigner(options.identityKey);
   const breakers = new SubgraphBreakers(
     { ...DEFAULT_BREAKER, ...settings.breaker },
     isSubgraphFailure,
@@ -246,7 +247,7 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
           url: options.subgraphUrls[subgraph] ?? url,
           fetcher: http.fetcher(timeoutFor(subgraph)),
         },
-        options.identityKey,
+        assertions,
         breakers,
         options.logger,
       );

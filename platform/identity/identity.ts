@@ -1,5 +1,7 @@
 import { SignJWT, jwtVerify, type CryptoKey, type KeyObject } from "jose";
+import { LRUCache } from "lru-cache";
 import { Role } from "./roles";
+import { VerifiedTokens } from "./verified-tokens";
 
 /** Who is calling, as the router established it. Business code sees only this, never a token. */
 export type Identity = { kind: "anonymous" } | UserIdentity;
@@ -27,6 +29,10 @@ const ASSERTION_ISSUER = "orion-router";
 const ASSERTION_AUDIENCE = "orion-subgraphs";
 // Subgraph calls happen within one request; a minute covers clock skew without making a leaked assertion useful.
 const ASSERTION_LIFETIME_SECONDS = 60;
+// An assertion is reused for the same caller while it has at least this long left: a request's
+// subgraph calls finish well within it, and an Ed25519 signature per request is the router's
+// largest cost after HTTP itself (bench:router profiles).
+const ASSERTION_MIN_REMAINING_SECONDS = 45;
 
 type Key = CryptoKey | KeyObject;
 
@@ -41,6 +47,8 @@ const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
 export interface Assertion {
   identity: Identity;
   client: ClientInfo;
+  /** `exp`, seconds since the epoch (0 for the unsigned anonymous case). */
+  expiresAt: number;
 }
 
 /**
@@ -53,6 +61,17 @@ export async function signIdentityAssertion(
   client: ClientInfo,
   privateKey: Key,
 ): Promise<string> {
+  const jwt = new SignJWT(assertionClaims(identity, client))
+    .setProtectedHeader({ alg: "EdDSA", typ: ASSERTION_TYPE })
+    .setIssuer(ASSERTION_ISSUER)
+    .setAudience(ASSERTION_AUDIENCE)
+    .setIssuedAt()
+    .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`);
+  if (identity.kind === "user") jwt.setSubject(identity.userId);
+  return jwt.sign(privateKey);
+}
+
+function assertionClaims(identity: Identity, client: ClientInfo) {
   const claims =
     identity.kind === "user"
       ? {
@@ -62,14 +81,51 @@ export async function signIdentityAssertion(
           scope: identity.scopes?.join(" "),
         }
       : {};
-  const jwt = new SignJWT({ ...claims, ip: client.ip ?? undefined, ua: client.userAgent ?? undefined })
-    .setProtectedHeader({ alg: "EdDSA", typ: ASSERTION_TYPE })
-    .setIssuer(ASSERTION_ISSUER)
-    .setAudience(ASSERTION_AUDIENCE)
-    .setIssuedAt()
-    .setExpirationTime(`${ASSERTION_LIFETIME_SECONDS}s`);
-  if (identity.kind === "user") jwt.setSubject(identity.userId);
-  return jwt.sign(privateKey);
+  return { ...claims, ip: client.ip ?? undefined, ua: client.userAgent ?? undefined };
+}
+
+/**
+ * Signs assertions, reusing one for the same identity and client facts while it is fresh enough
+ * (see ASSERTION_MIN_REMAINING_SECONDS). The reused text is identical, so subgraphs' verification
+ * caches (AssertionVerifier) hit as well.
+ */
+export class AssertionSigner {
+  private readonly signed = new LRUCache<string, Promise<string>>({
+    max: 10_000,
+    ttl: (ASSERTION_LIFETIME_SECONDS - ASSERTION_MIN_REMAINING_SECONDS) * 1000,
+  });
+
+  constructor(private readonly privateKey: Key) {}
+
+  sign(identity: Identity, client: ClientInfo): Promise<string> {
+    const key = JSON.stringify([
+      identity.kind === "user" ? identity.userId : null,
+      assertionClaims(identity, client),
+    ]);
+    let assertion = this.signed.get(key);
+    if (!assertion) {
+      assertion = signIdentityAssertion(identity, client, this.privateKey);
+      this.signed.set(key, assertion);
+      assertion.catch(() => this.signed.delete(key));
+    }
+    return assertion;
+  }
+}
+
+/** Subgraph side of AssertionSigner: a verified assertion is remembered by its text until it expires. */
+export class AssertionVerifier {
+  private readonly verified = new VerifiedTokens<Assertion>({ maxAgeMs: ASSERTION_LIFETIME_SECONDS * 1000 });
+
+  constructor(private readonly publicKey: Key) {}
+
+  async verify(header: string | undefined): Promise<Assertion> {
+    if (!header) return verifyIdentityAssertion(header, this.publicKey);
+    const known = this.verified.get(header);
+    if (known) return known;
+    const assertion = await verifyIdentityAssertion(header, this.publicKey);
+    this.verified.remember(header, assertion, assertion.expiresAt);
+    return assertion;
+  }
 }
 
 export class InvalidIdentityAssertion extends Error {}
@@ -82,7 +138,7 @@ export async function verifyIdentityAssertion(
   header: string | undefined,
   publicKey: Key,
 ): Promise<Assertion> {
-  if (!header) return { identity: ANONYMOUS, client: NO_CLIENT };
+  if (!header) return { identity: ANONYMOUS, client: NO_CLIENT, expiresAt: 0 };
   try {
     const { payload } = await jwtVerify(header, publicKey, {
       algorithms: ["EdDSA"],
@@ -95,7 +151,8 @@ export async function verifyIdentityAssertion(
       ip: typeof payload.ip === "string" ? payload.ip : null,
       userAgent: typeof payload.ua === "string" ? payload.ua : null,
     };
-    if (payload.sub === undefined) return { identity: ANONYMOUS, client };
+    const expiresAt = payload.exp!;
+    if (payload.sub === undefined) return { identity: ANONYMOUS, client, expiresAt };
     const roles = Array.isArray(payload.roles) ? payload.roles.filter(isRole) : [];
     const identity: UserIdentity = {
       kind: "user",
@@ -105,7 +162,7 @@ export async function verifyIdentityAssertion(
       apiKeyId: typeof payload.key === "string" ? payload.key : null,
       scopes: typeof payload.scope === "string" ? payload.scope.split(" ").filter(Boolean) : null,
     };
-    return { identity, client };
+    return { identity, client, expiresAt };
   } catch (error) {
     throw new InvalidIdentityAssertion(error instanceof Error ? error.message : String(error));
   }

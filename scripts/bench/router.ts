@@ -42,7 +42,8 @@ import { Child, freePorts } from "./router/processes";
  * BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (16), BENCH_TARGETS (a,b,c,d; `a64` adds ORION's
  * router with --max-semi-space-size=64), BENCH_LOG_LEVEL (info, the services' production default),
  * BENCH_ROUTER_ENV (JSON of extra variables for the ORION router), BENCH_KEEP_LOGS (keep the
- * services' logs after a successful run), BENCH_RESULTS_FILE (default bench/results/router.json).
+ * services' logs after a successful run), BENCH_RESULTS_FILE (default bench/results/router.json), BENCH_CPU_PROFILE_DIR (write a V8 CPU
+ * profile of every process there, for finding where the time goes; slows every process a little).
  */
 
 type TargetId = "a" | "a64" | "b" | "c" | "d";
@@ -59,6 +60,10 @@ const CONNECTIONS = number("BENCH_CONNECTIONS", 16);
 const USERS = 20;
 const LOG_LEVEL = process.env.BENCH_LOG_LEVEL ?? "info";
 const WATCHDOG_MS = 8 * 60_000;
+const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
+/** With BENCH_CPU_PROFILE_DIR set, every process writes a V8 CPU profile there when it stops. */
+const profiling = (name: string) =>
+  PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
 
 /** The NODE_OPTIONS the image sets (docker/Dockerfile): every gateway and subgraph runs with them. */
 const CONTAINER_NODE_OPTIONS =
@@ -194,7 +199,7 @@ async function main(): Promise<number> {
       (name) =>
         new Child(
           name,
-          ["-r", "@swc-node/register", "cli/main.ts", "serve", name],
+          [...profiling(name), "-r", "@swc-node/register", "cli/main.ts", "serve", name],
           cleanEnv({ ...subgraphEnv[name], NODE_OPTIONS: CONTAINER_NODE_OPTIONS }),
           path.join(logDir, `${name}.log`),
         ),
@@ -253,7 +258,7 @@ async function main(): Promise<number> {
             : { ...comparisonEnv, BENCH_PORT: String(port) };
       const child = new Child(
         spec.label,
-        ["-r", "@swc-node/register", spec.script, ...(spec.args ?? [])],
+        [...profiling(`target-${id}`), "-r", "@swc-node/register", spec.script, ...(spec.args ?? [])],
         cleanEnv({ ...env, NODE_OPTIONS: spec.nodeOptions }),
         path.join(logDir, `target-${id}.log`),
       );
