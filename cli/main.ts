@@ -1,6 +1,6 @@
 import "reflect-metadata";
 import path from "node:path";
-import { Command } from "commander";
+import { Command, InvalidArgumentError } from "commander";
 import {
   DATABASE_VARIABLES,
   parseEnv,
@@ -10,7 +10,8 @@ import {
   SUBGRAPH_NAMES,
   type SubgraphName,
 } from "../platform/config";
-import { migrateDatabase } from "../platform/database/database";
+import { migrateDatabase, openDatabase } from "../platform/database/database";
+import { seedEvents } from "../subgraphs/analytics/services/seed";
 import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
 import { DEFAULT_KEPT_SIGNING_KEYS, rotateSigningKeyFile } from "../platform/identity/signing-keys";
 import { subgraphEntities, subgraphMigrations } from "../platform/database/subgraph-schema";
@@ -242,6 +243,51 @@ function tableRows(rows: string[][]): string[] {
     row.map((cell, i) => (i === row.length - 1 ? cell : cell.padEnd(widths[i]!))).join("  "),
   );
 }
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isSafeInteger(number) || number < 1)
+    throw new InvalidArgumentError("must be a positive integer");
+  return number;
+}
+
+const analytics = program.command("analytics").description("The analytics subgraph's data");
+analytics
+  .command("seed")
+  .requiredOption(
+    "--events <n>",
+    "events to add, one registration per synthetic user included",
+    positiveInteger,
+  )
+  .option("--users <n>", "synthetic users (default: events / 100)", positiveInteger)
+  .option("--days <n>", "registrations spread over the last n days (default 180)", positiveInteger)
+  .option("--seed <x>", "random seed between -1 and 1, for the same data again (default 0.42)", Number)
+  .description(
+    "Load synthetic usage into ANALYTICS_DATABASE_URL, rollups included (for benchmarks and demos)",
+  )
+  .action((options: { events: number; users?: number; days?: number; seed?: number }) =>
+    runMain(async () => {
+      const { ANALYTICS_DATABASE_URL: url } = parseEnv(["ANALYTICS_DATABASE_URL"]);
+      const definition = loadSubgraph("analytics");
+      const db = await openDatabase({
+        url,
+        entities: subgraphEntities(definition),
+        migrations: subgraphMigrations(definition),
+        logger: createLogger("orion", "warn"),
+        contextName: "analytics",
+      });
+      try {
+        const started = performance.now();
+        const seeded = await seedEvents(db.orm.em.fork(), options);
+        const seconds = (performance.now() - started) / 1000;
+        console.log(
+          `seeded ${seeded.events} events for ${seeded.users} users in ${seconds.toFixed(1)} s (${Math.round(seeded.events / seconds)} events/s)`,
+        );
+      } finally {
+        await db.close();
+      }
+    }),
+  );
 
 const events = program
   .command("events")

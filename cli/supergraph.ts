@@ -30,6 +30,7 @@ import {
   type DispatchPolicy,
 } from "../subgraphs/notification/services/mail-dispatcher";
 import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
+import type { AnalyticsSettings } from "../subgraphs/analytics";
 import type { WebhookSettings } from "../subgraphs/notification/services/webhooks";
 
 export type Infrastructure =
@@ -166,7 +167,9 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
           ? { dispatch: { ...DEFAULT_DISPATCH_POLICY, ...options.mailDispatch } }
           : {}),
       },
-      analytics: {},
+      analytics: {
+        retentionDays: parseEnv(["ANALYTICS_RETENTION_DAYS"]).ANALYTICS_RETENTION_DAYS,
+      } satisfies AnalyticsSettings,
     };
     const started = await Promise.all(
       SUBGRAPH_NAMES.map(async (name) => {

@@ -245,6 +245,10 @@ export const VARIABLES = {
     z.string().min(16).optional(),
     "notification: HMAC-SHA256 key of the x-orion-signature header on webhooks (unset: unsigned)",
   ),
+  ANALYTICS_RETENTION_DAYS: variable(
+    z.coerce.number().int().min(1).max(3650).default(180),
+    "analytics: raw events older than this many days are deleted hourly (rollups and insights keep their counts)",
+  ),
   ORION_DATA_DIR: variable(
     z.string().min(1).default(".orion"),
     "embedded mode: where the local cluster, keys and mail live",
@@ -323,7 +327,12 @@ export const SERVICE_VARIABLES = {
     "PUSH_WEBHOOK_URL",
     "WEBHOOK_SIGNING_SECRET",
   ],
-  analytics: [...SUBGRAPH_COMMON, PORT_VARIABLES.analytics, DATABASE_VARIABLES.analytics],
+  analytics: [
+    ...SUBGRAPH_COMMON,
+    PORT_VARIABLES.analytics,
+    DATABASE_VARIABLES.analytics,
+    "ANALYTICS_RETENTION_DAYS",
+  ],
 } as const satisfies Record<ServiceName, readonly VariableName[]>;
 
 export type ServiceEnv<S extends ServiceName> = Picked<(typeof SERVICE_VARIABLES)[S][number]>;

@@ -20,3 +20,22 @@ export async function markErased(em: EntityManager, userId: string): Promise<voi
     userId,
   ]);
 }
+
+/**
+ * `userErased` for many users at once: takes their locks in sorted order (so two batches never
+ * deadlock) and answers which of them were erased here.
+ */
+export async function erasedAmong(em: EntityManager, userIds: Iterable<string>): Promise<Set<string>> {
+  const ids = [...new Set(userIds)].sort();
+  if (ids.length === 0) return new Set();
+  await em.execute(
+    // unnest yields the (sorted) array in order, and each row takes its lock as it is produced.
+    `select pg_advisory_xact_lock(hashtextextended('orion.user:' || id, 0)) from unnest(?::text[]) as u(id)`,
+    [`{${ids.join(",")}}`],
+  );
+  const rows = await em.execute<{ user_id: string }[]>(
+    `select user_id from erased_users where user_id = any(?::uuid[])`,
+    [`{${ids.join(",")}}`],
+  );
+  return new Set(rows.map((row) => row.user_id));
+}

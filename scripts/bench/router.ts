@@ -63,7 +63,9 @@ const WATCHDOG_MS = 8 * 60_000;
 const PROFILE_DIR = process.env.BENCH_CPU_PROFILE_DIR;
 /** With BENCH_CPU_PROFILE_DIR set, every process writes a V8 CPU profile there when it stops. */
 const profiling = (name: string) =>
-  PROFILE_DIR ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, `--cpu-prof-name=${name}.cpuprofile`] : [];
+  PROFILE_DIR
+    ? ["--cpu-prof", `--cpu-prof-dir=${path.resolve(PROFILE_DIR)}`, `--cpu-prof-name=${name}.cpuprofile`]
+    : [];
 
 /** The NODE_OPTIONS the image sets (docker/Dockerfile): every gateway and subgraph runs with them. */
 const CONTAINER_NODE_OPTIONS =

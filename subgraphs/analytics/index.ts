@@ -1,25 +1,37 @@
 import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
-import { EventCountHourly, UserActivityDaily } from "./entities/rollups.entity";
+import { DailyActiveUsers, EventCountHourly, UserActivityDays, UserTotals } from "./entities/rollups.entity";
 import { TrackedEvent } from "./entities/tracked-event.entity";
 import { analyticsSubscriptions } from "./events/analytics.consumers";
 import { analyticsMigrations } from "./migrations";
 import { createAnalyticsLoaders, type AnalyticsDeps, type AnalyticsLoaders } from "./resolvers/context";
 import { buildAnalyticsSchema } from "./schema";
+import { EventIngester } from "./services/ingester";
+import { RetentionSweeper, type RetentionPolicy } from "./services/retention";
+
+export type AnalyticsSettings = RetentionPolicy;
 
 export const analyticsSubgraph: SubgraphDefinition<
-  Record<string, never>,
+  AnalyticsSettings,
   AnalyticsDeps,
   AnalyticsLoaders,
   "analytics"
 > = {
   name: "analytics",
-  entities: [TrackedEvent, EventCountHourly, UserActivityDaily],
+  entities: [TrackedEvent, EventCountHourly, UserActivityDays, DailyActiveUsers, UserTotals],
   migrations: analyticsMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildAnalyticsSchema,
-  settingsFromEnv: () => ({}),
-  createDependencies: () => ({}),
+  settingsFromEnv: (env) => ({ retentionDays: env.ANALYTICS_RETENTION_DAYS }),
+  createDependencies: ({ settings, logger }, db) => {
+    const retention = new RetentionSweeper(db, logger.child({ component: "retention" }), settings);
+    retention.start();
+    return { ingester: new EventIngester(db), retention };
+  },
+  dispose: async (deps) => {
+    await deps.ingester.flush();
+    await deps.retention.stop();
+  },
   createLoaders: (em) => createAnalyticsLoaders(em),
   subscriptions: analyticsSubscriptions,
 };

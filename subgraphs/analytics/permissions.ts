@@ -1,12 +1,13 @@
 import { allow, isAdmin, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
 
 export const analyticsPermissions: RuleMap = {
-  Query: { analyticsOverview: isAdmin, eventSeries: isAdmin },
-  Mutation: { trackEvent: signedIn("analytics:write") },
+  Query: { analyticsOverview: isAdmin, eventSeries: isAdmin, retentionCohorts: isAdmin },
+  Mutation: { trackEvent: signedIn("analytics:write"), trackEvents: signedIn("analytics:write") },
   User: { id: allow, activity: ownUserEntity("analytics:read") },
   UserActivity: allow,
   // Reached only through the ADMIN query; its fields each run a query, so they check again (cached per request).
   AnalyticsOverview: isAdmin,
   TimeBucket: allow,
   EventCount: allow,
+  RetentionCohort: allow,
 };

@@ -2,6 +2,7 @@ import { ErasureCompleted } from "../../platform/events/privacy.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { Notification } from "./entities/notification.entity";
 import { NotificationPreference } from "./entities/notification-preference.entity";
+import { MarketingConsent } from "./entities/marketing-consent.entity";
 import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
 import path from "node:path";
@@ -31,7 +32,7 @@ export const notificationSubgraph: SubgraphDefinition<
   "notification"
 > = {
   name: "notification",
-  entities: [Notification, Recipient, PendingMail, NotificationPreference],
+  entities: [Notification, Recipient, PendingMail, NotificationPreference, MarketingConsent],
   migrations: notificationMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,

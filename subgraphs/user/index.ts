@@ -1,5 +1,5 @@
 import { ErasureCompleted } from "../../platform/events/privacy.events";
-import { ProfileUpdated } from "./events/user.events";
+import { MarketingConsentChanged, ProfileUpdated } from "./events/user.events";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { UserProfile } from "./entities/profile.entity";
 import { userSubscriptions } from "./events/user.consumers";
@@ -11,7 +11,7 @@ export const userSubgraph: SubgraphDefinition<Record<string, never>, UserDeps, U
   name: "user",
   entities: [UserProfile],
   migrations: userMigrations,
-  publishes: [ProfileUpdated, ErasureCompleted],
+  publishes: [ProfileUpdated, MarketingConsentChanged, ErasureCompleted],
   buildSchema: buildUserSchema,
   settingsFromEnv: () => ({}),
   createDependencies: () => ({}),

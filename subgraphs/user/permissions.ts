@@ -13,7 +13,7 @@ export const userPermissions: RuleMap = {
     user: isSelfOrAdmin("user:read", (_parent, args) => args.id),
     users: isAdmin,
   },
-  Mutation: { updateProfile: signedIn("user:write") },
+  Mutation: { updateProfile: signedIn("user:write"), updatePreferences: signedIn("user:write") },
   User: { id: allow, profile: ownUserEntity("user:read"), preferences: ownUserEntity("user:read") },
   Profile: allow,
   Preferences: allow,

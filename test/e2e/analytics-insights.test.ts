@@ -167,11 +167,15 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
 
     const now = await overview(started, new Date(Date.now() + HOUR));
     const { totalUsers, newUsers, activeUsers, topEvents } = now.data!.analyticsOverview;
+    // Domain events are usage too: each registration also asked for an e-mail verification.
     expect({ totalUsers, newUsers, activeUsers, topEvents }).toEqual({
       totalUsers: 4,
       newUsers: 4,
       activeUsers: 4,
-      topEvents: [{ name: "user.registered", count: 4 }],
+      topEvents: [
+        { name: "auth.email_verification_requested", count: 4 },
+        { name: "user.registered", count: 4 },
+      ],
     });
     const today = now.data!.analyticsOverview.dailyActiveUsers.find((b) => b.start === iso(midnight(0)));
     expect(today?.count).toBe(4);
@@ -266,7 +270,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
     await eventually(async () =>
       expect(await sql("select 1 from events where user_id = ?", [carol.id])).toHaveLength(0),
     );
-    expect(await sql("select 1 from user_activity_daily where user_id = ?", [carol.id])).toHaveLength(0);
+    expect(await sql("select 1 from user_activity_days where user_id = ?", [carol.id])).toHaveLength(0);
+    expect(await sql("select 1 from user_totals where user_id = ?", [carol.id])).toHaveLength(0);
 
     const after = await overview(day0, new Date(day0.getTime() + 2 * DAY));
     expect(after.data!.analyticsOverview).toEqual({
@@ -287,8 +292,13 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
       totalUsers: 3,
       newUsers: 3,
       activeUsers: 3,
-      topEvents: [{ name: "user.registered", count: 3 }],
     });
+    // The deletion is counted without a user; the deleted user's other events stay aggregated.
+    expect(today.data!.analyticsOverview.topEvents).toEqual([
+      { name: "auth.email_verification_requested", count: 4 },
+      { name: "user.registered", count: 3 },
+      { name: "user.deleted", count: 1 },
+    ]);
     expect((await series("DAY", "page.viewed")).data!.eventSeries).toEqual([
       { start: iso(day0), count: 4 },
       { start: iso(day1), count: 2 },

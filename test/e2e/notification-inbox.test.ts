@@ -9,6 +9,7 @@ import {
   RequestPasswordResetDocument,
   SendNotificationDocument,
   UpdateNotificationPreferencesDocument,
+  UpdatePreferencesDocument,
   VerifyEmailDocument,
   type NotificationChannel,
 } from "../../schema/generated/graphql";
@@ -83,6 +84,23 @@ describeWithServices(
       env.request(
         SendNotificationDocument,
         { input: { userIds, channel, title, body } },
+        { token: admin.token },
+      );
+
+    const setMarketing = async (user: SignedIn, marketingOptIn: boolean) => {
+      const response = await env.request(
+        UpdatePreferencesDocument,
+        { input: { marketingOptIn } },
+        { token: user.token },
+      );
+      expect(response.errors).toBeUndefined();
+      expect(response.data!.updatePreferences.preferences.marketingOptIn).toBe(marketingOptIn);
+    };
+
+    const sendMarketing = (userIds: string[], channel: NotificationChannel, title: string) =>
+      env.request(
+        SendNotificationDocument,
+        { input: { userIds, channel, title, body: "Our new plan.", marketing: true } },
         { token: admin.token },
       );
 
@@ -361,6 +379,62 @@ describeWithServices(
         expect((await inbox(user)).notifications.edges.some((e) => e.node.kind === "admin-message")).toBe(
           false,
         );
+      });
+
+      it("sends marketing only to users who opted in, as the user subgraph's event told it", async () => {
+        const fan = await knownUser("fan");
+        const quiet = await knownUser("quiet");
+        const later = await knownUser("later");
+        await setMarketing(fan, true);
+        await setMarketing(later, true);
+        await setMarketing(later, false);
+
+        const title = `Offer ${randomUUID().slice(0, 8)}`;
+        // The opt-in reaches this subgraph by event: the first send after it may still miss the fan.
+        const sent = await eventually(async () => {
+          const response = await sendMarketing([fan.id, quiet.id, later.id], "EMAIL", title);
+          expect(response.errors).toBeUndefined();
+          expect(response.data!.sendNotification.map((n) => n.kind)).toEqual(["marketing"]);
+          return response.data!.sendNotification;
+        });
+        expect(sent).toHaveLength(1);
+        const mail = await eventually(() => {
+          const found = env.mailbox.messages().find((m) => m.to.includes(fan.email) && m.raw.includes(title));
+          if (!found) throw new Error("no mail yet");
+          return found;
+        });
+        expect(mail.raw.replace(/=\r?\n/g, "")).toContain("settings/notifications");
+        for (const other of [quiet, later])
+          expect(
+            env.mailbox.messages().some((m) => m.to.includes(other.email) && m.raw.includes(title)),
+          ).toBe(false);
+        // The same message without `marketing` is an ordinary ADMIN message: everyone gets it.
+        expect(
+          (await send([fan.id, quiet.id, later.id], "IN_APP", title)).data!.sendNotification,
+        ).toHaveLength(3);
+      });
+
+      it("stops marketing once the user opts out, and still respects a channel switched off", async () => {
+        const user = await knownUser("unsubscriber");
+        await setMarketing(user, true);
+        await eventually(async () =>
+          expect((await sendMarketing([user.id], "IN_APP", "first")).data!.sendNotification).toHaveLength(1),
+        );
+        await setPreferences(user, [{ channel: "IN_APP", enabled: false }]);
+        expect((await sendMarketing([user.id], "IN_APP", "second")).data!.sendNotification).toEqual([]);
+        await setPreferences(user, [{ channel: "IN_APP", enabled: true }]);
+        await setMarketing(user, false);
+        // Until the opt-out arrives by event a send may still reach the user; after it, none does.
+        await eventually(async () =>
+          expect((await sendMarketing([user.id], "IN_APP", "racing")).data!.sendNotification).toEqual([]),
+        );
+        expect((await sendMarketing([user.id], "IN_APP", "after")).data!.sendNotification).toEqual([]);
+        const titles = (await inbox(user)).notifications.edges
+          .filter((e) => e.node.kind === "marketing")
+          .map((e) => e.node.title);
+        expect(titles).toContain("first");
+        expect(titles).not.toContain("second");
+        expect(titles).not.toContain("after");
       });
 
       it("caps one send at 1000 users", async () => {

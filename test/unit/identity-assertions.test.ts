@@ -51,7 +51,9 @@ describe("identity assertions", () => {
 
     const [header, payload, signature] = good.split(".");
     const claims = JSON.parse(Buffer.from(payload!, "base64url").toString()) as Record<string, unknown>;
-    const asAdmin = Buffer.from(JSON.stringify({ ...claims, roles: ["USER", "ADMIN"] })).toString("base64url");
+    const asAdmin = Buffer.from(JSON.stringify({ ...claims, roles: ["USER", "ADMIN"] })).toString(
+      "base64url",
+    );
     await expect(verifier.verify(`${header}.${asAdmin}.${signature}`)).rejects.toBeInstanceOf(
       InvalidIdentityAssertion,
     );

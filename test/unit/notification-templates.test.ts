@@ -31,6 +31,11 @@ function varsFor(name: string): { [K in TemplateKind]: TemplateVars[K] } {
     "new-device": { userAgent: name, ipAddress: "203.0.113.7", displayName: name },
     "password-changed": { reason: "reset", displayName: name },
     "admin-message": { title: `Hello ${name}`, body: `Dear ${name},\nnews.\n\nBye` },
+    marketing: {
+      title: `Hello ${name}`,
+      body: `Dear ${name},\nnews.`,
+      preferencesUrl: `${APP_URL}/settings/notifications`,
+    },
   };
 }
 
@@ -61,9 +66,10 @@ describe("notification templates", () => {
       "new-device": "New sign-in to your ORION account",
       "password-changed": "Your ORION password was changed",
       "admin-message": "Hello Ada",
+      marketing: "Hello Ada",
     });
     const fr = subjects("fr");
-    for (const kind of TEMPLATE_KINDS.filter((k) => k !== "admin-message"))
+    for (const kind of TEMPLATE_KINDS.filter((k) => k !== "admin-message" && k !== "marketing"))
       expect(fr[kind]).not.toBe(subjects("en")[kind]);
     expect(fr["password-reset"]).toBe("Réinitialisez votre mot de passe ORION");
   });
@@ -96,7 +102,7 @@ describe("notification templates", () => {
     it.each(SHIPPED_LOCALES.flatMap((locale) => HOSTILE.map((name) => [locale, name])))(
       "%s: %p is escaped in HTML and verbatim in text",
       (locale, name) => {
-        for (const kind of ["welcome", "new-device", "admin-message"] as const) {
+        for (const kind of ["welcome", "new-device", "admin-message", "marketing"] as const) {
           const rendered = renderKind(kind, locale, name);
           expect(rendered.text).toContain(name);
           expect(rendered.html).not.toContain(name);
@@ -174,6 +180,23 @@ describe("notification templates", () => {
       expect(welcome).toMatchObject({ kind: "welcome", title: "Bienvenue sur ORION" });
       expect(welcome.body).toBe("Bonjour <i>Ada</i>, votre compte est prêt.");
       expect(adminMessageMail("a@example.com", "T", "B", "fr-CA")).toMatchObject({ subject: "T", text: "B" });
+    });
+
+    it("says in a marketing e-mail why it came and links to where it can be turned off", () => {
+      for (const [locale, why] of [
+        ["en", "opted in"],
+        ["fr", "accepté"],
+      ] as const) {
+        const mail = adminMessageMail("a@example.com", "News", "Our <b>new</b> plan", locale, {
+          appUrl: "https://app.orion.test/base?x=1",
+        });
+        const link = "https://app.orion.test/base/settings/notifications";
+        expect(mail.subject).toBe("News");
+        expect(mail.text).toMatch(new RegExp(`^Our <b>new</b> plan\n\n--\n.*${why}.*\n.* ${link}$`));
+        expect(mail.html).toContain(`<a href="${link}">`);
+        expect(mail.html).toContain("Our &lt;b&gt;new&lt;/b&gt; plan");
+      }
+      expect(adminMessageMail("a@example.com", "T", "B", "en").text).toBe("B");
     });
   });
 });

@@ -4,7 +4,8 @@ import { randomUUID } from "node:crypto";
 /** One usage event: tracked by a client or recorded from a domain event (then keyed by that event's id). */
 @Entity({ tableName: "events" })
 @Index({ properties: ["userId", "occurredAt"] })
-@Index({ properties: ["name", "occurredAt"] })
+// Retention deletes by age; insights never read raw events (they read the rollups).
+@Index({ properties: ["occurredAt"] })
 export class TrackedEvent {
   @PrimaryKey({ type: "uuid" })
   id: string = randomUUID();

@@ -1,32 +1,47 @@
-import { consumer, on } from "../../../platform/events/consumer";
+import { consumer, on, type EventHandlerSpec } from "../../../platform/events/consumer";
 import { markErased, userErased } from "../../../platform/events/erasure";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
-import { UserDeleted, UserRegistered } from "../../auth/events/auth.events";
+import { UserDeleted } from "../../auth/events/auth.events";
 import { TrackedEvent } from "../entities/tracked-event.entity";
-import { eraseFromRollups, recordEvents, REGISTRATION_EVENT } from "../services/rollups";
+import { eraseFromRollups, recordEvents } from "../services/rollups";
+import { DELETION_EVENT, RECORDED_EVENTS } from "./domain-events";
 
 /**
- * Domain events are usage too: each is recorded once, with the rollups in the same transaction.
- * A deleted account's raw events and days of activity are erased, and its registration no longer counts.
+ * Every domain event is recorded once (keyed by its id), with the rollups in the same transaction.
+ * A deleted account's raw events, totals and days of activity are erased, its registration no
+ * longer counts, and the deletion itself is counted without a user.
  */
 export function analyticsSubscriptions() {
+  const recorders: EventHandlerSpec[] = RECORDED_EVENTS.map(({ definition, name, properties }) =>
+    on(definition, async (payload, { em, event }) => {
+      const userId = (payload as { userId: string }).userId;
+      if (await userErased(em, userId)) return;
+      await recordEvents(em, [
+        Object.assign(new TrackedEvent(), {
+          userId,
+          name,
+          properties: (properties as (p: typeof payload) => Record<string, unknown>)(payload),
+          occurredAt: new Date(event.occurredAt),
+          sourceEventId: event.id,
+        }),
+      ]);
+    }),
+  );
   return [
     consumer("analytics.domain-events", [
-      on(UserRegistered, async (payload, { em, event }) => {
-        if (await userErased(em, payload.userId)) return;
+      ...recorders,
+      on(UserDeleted, async ({ userId }, { em, emit, event }) => {
+        await markErased(em, userId);
+        await eraseFromRollups(em, userId);
+        const erasedRecords = await em.nativeDelete(TrackedEvent, { userId });
         await recordEvents(em, [
           Object.assign(new TrackedEvent(), {
-            userId: payload.userId,
-            name: REGISTRATION_EVENT,
+            userId: null,
+            name: DELETION_EVENT,
             occurredAt: new Date(event.occurredAt),
             sourceEventId: event.id,
           }),
         ]);
-      }),
-      on(UserDeleted, async ({ userId }, { em, emit }) => {
-        await markErased(em, userId);
-        await eraseFromRollups(em, userId);
-        const erasedRecords = await em.nativeDelete(TrackedEvent, { userId });
         emit(ErasureCompleted, { userId, subgraph: "analytics", erasedRecords });
       }),
     ]),

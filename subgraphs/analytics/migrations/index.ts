@@ -2,8 +2,10 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126090126 } from "./Migration20261126090126";
 import { Migration20261126115602 } from "./Migration20261126115602";
+import { Migration20261126133255 } from "./Migration20261126133255";
 
 export const analyticsMigrations: MigrationObject[] = [
   { name: "Migration20261126090126", class: Migration20261126090126 },
   { name: "Migration20261126115602", class: Migration20261126115602 },
+  { name: "Migration20261126133255", class: Migration20261126133255 },
 ];

@@ -1,12 +1,19 @@
-import { Arg, Ctx, FieldResolver, Mutation, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, Int, Mutation, Resolver, Root } from "type-graphql";
+import type { z } from "zod";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
-import { userErased } from "../../../platform/events/erasure";
 import { TrackedEvent } from "../entities/tracked-event.entity";
-import { recordEvents } from "../services/rollups";
 import { UserActivity } from "./activity.type";
 import type { AnalyticsContext } from "./context";
-import { TrackEventInput, trackEventSchema } from "./track-event.input";
+import { TrackEventInput, trackEventSchema, trackEventsSchema } from "./track-event.input";
+
+const trackedEvent = (userId: string, { name, properties, occurredAt }: z.output<typeof trackEventSchema>) =>
+  Object.assign(new TrackedEvent(), {
+    userId,
+    name,
+    properties: properties ?? {},
+    occurredAt: occurredAt ?? new Date(),
+  });
 import { User } from "./user.type";
 
 @Resolver(() => User)
@@ -14,19 +21,20 @@ export class AnalyticsResolver {
   @Mutation(() => Boolean, { description: "Signed-in callers" })
   async trackEvent(@Arg("input") input: TrackEventInput, @Ctx() ctx: AnalyticsContext): Promise<boolean> {
     const caller = requireUser(ctx);
-    const { name, properties, occurredAt } = validateInput(trackEventSchema, input);
-    const event = Object.assign(new TrackedEvent(), {
-      userId: caller.userId,
-      name,
-      properties: properties ?? {},
-      occurredAt: occurredAt ?? new Date(),
-    });
-    // The rollups change in the event's transaction; an account erased meanwhile gets nothing back.
-    await ctx.em.transactional(async (em) => {
-      if (await userErased(em, caller.userId)) return;
-      await recordEvents(em, [event]);
-    });
+    await ctx.deps.ingester.track([trackedEvent(caller.userId, validateInput(trackEventSchema, input))]);
     return true;
+  }
+
+  @Mutation(() => Int, {
+    description: "Signed-in callers: up to 100 events at once, all or none; returns how many were recorded",
+  })
+  async trackEvents(
+    @Arg("inputs", () => [TrackEventInput]) inputs: TrackEventInput[],
+    @Ctx() ctx: AnalyticsContext,
+  ): Promise<number> {
+    const caller = requireUser(ctx);
+    const valid = validateInput(trackEventsSchema, { inputs }, "");
+    return ctx.deps.ingester.track(valid.inputs.map((input) => trackedEvent(caller.userId, input)));
   }
 
   @FieldResolver(() => UserActivity, { description: "Self or ADMIN" })

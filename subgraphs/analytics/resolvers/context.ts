@@ -3,8 +3,15 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import type { UserActivity } from "./activity.type";
+import type { EventIngester } from "../services/ingester";
+import type { RetentionSweeper } from "../services/retention";
 
-export type AnalyticsDeps = Record<string, never>;
+export interface AnalyticsDeps {
+  /** Writes tracked events in shared transactions (group commit). */
+  ingester: EventIngester;
+  /** Deletes raw events past their retention age. */
+  retention: RetentionSweeper;
+}
 
 export interface AnalyticsLoaders {
   activity: DataLoader<string, UserActivity>;
@@ -19,7 +26,7 @@ export function createAnalyticsLoaders(em: EntityManager): AnalyticsLoaders {
         em
           .getConnection()
           .execute<{ user_id: string; event_count: string; last_seen_at: Date | null }[]>(
-            "select user_id, count(*) as event_count, max(occurred_at) as last_seen_at from events where user_id = any(?::uuid[]) group by user_id",
+            "select user_id, event_count, last_seen_at from user_totals where user_id = any(?::uuid[])",
             [uuidArray(ids)],
           ),
       (row) => row.user_id,

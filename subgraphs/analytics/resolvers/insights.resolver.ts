@@ -3,12 +3,20 @@ import { badUserInput } from "../../../platform/errors";
 import * as insights from "../services/insights";
 import { EVENT_NAME_PATTERN } from "../services/rollups";
 import type { AnalyticsContext } from "./context";
-import { AnalyticsOverview, EventCount, Interval, TimeBucket, type InsightRange } from "./insights.type";
+import {
+  AnalyticsOverview,
+  EventCount,
+  Interval,
+  RetentionCohort,
+  TimeBucket,
+  type InsightRange,
+} from "./insights.type";
 import { EVENT_NAME_RULE } from "./track-event.input";
 
 /** The longest range an insight covers: a leap year. */
 export const MAX_RANGE_DAYS = 366;
 const MAX_TOP_EVENTS = 100;
+const MAX_RETENTION_WEEKS = 26;
 
 const invalid = (field: string, message: string) => badUserInput(field, `${field}: ${message}`);
 
@@ -45,6 +53,23 @@ export class InsightsResolver {
     return insights.eventSeries(ctx.em, range, interval, name ?? null);
   }
 
+  @Query(() => [RetentionCohort], {
+    description:
+      "ADMIN: weekly cohorts of users who registered in [from, to), oldest first, and their activity in the following weeks",
+  })
+  retentionCohorts(
+    @Ctx() ctx: AnalyticsContext,
+    @Arg("weeks", () => Int, { nullable: true, defaultValue: 8 }) weeks: number | null,
+    @Arg("to") to: Date,
+    @Arg("from") from: Date,
+  ): Promise<RetentionCohort[]> {
+    const range = validRange(from, to);
+    if (weeks === null) weeks = 8;
+    if (!Number.isInteger(weeks) || weeks < 1 || weeks > MAX_RETENTION_WEEKS)
+      throw invalid("weeks", `must be between 1 and ${MAX_RETENTION_WEEKS}`);
+    return insights.retentionCohorts(ctx.em, range, weeks);
+  }
+
   @FieldResolver(() => Int, { description: "Accounts registered before `to` and not deleted" })
   totalUsers(@Root() overview: AnalyticsOverview, @Ctx() ctx: AnalyticsContext): Promise<number> {
     return insights.totalUsers(ctx.em, overview.range);
@@ -58,6 +83,20 @@ export class InsightsResolver {
   @FieldResolver(() => Int, { description: "Distinct users with an event on a UTC day of the range" })
   activeUsers(@Root() overview: AnalyticsOverview, @Ctx() ctx: AnalyticsContext): Promise<number> {
     return insights.activeUsers(ctx.em, overview.range);
+  }
+
+  @FieldResolver(() => Int, {
+    description: "Distinct users with an event in the 7 UTC days ending with the range's last day",
+  })
+  weeklyActiveUsers(@Root() overview: AnalyticsOverview, @Ctx() ctx: AnalyticsContext): Promise<number> {
+    return insights.activeUsersEnding(ctx.em, overview.range, 7);
+  }
+
+  @FieldResolver(() => Int, {
+    description: "Distinct users with an event in the 30 UTC days ending with the range's last day",
+  })
+  monthlyActiveUsers(@Root() overview: AnalyticsOverview, @Ctx() ctx: AnalyticsContext): Promise<number> {
+    return insights.activeUsersEnding(ctx.em, overview.range, 30);
   }
 
   @FieldResolver(() => [TimeBucket], { description: "One bucket per UTC day of the range" })

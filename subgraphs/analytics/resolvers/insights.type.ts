@@ -1,4 +1,4 @@
-import { Field, Int, ObjectType, registerEnumType } from "type-graphql";
+import { Field, Float, Int, ObjectType, registerEnumType } from "type-graphql";
 
 export enum Interval {
   HOUR = "HOUR",
@@ -23,6 +23,24 @@ export class EventCount {
 
   @Field(() => Int)
   count!: number;
+}
+
+@ObjectType({ description: "Users who registered in one UTC week (Monday), and how many came back" })
+export class RetentionCohort {
+  @Field({ description: "Start of the registration week (UTC Monday)" })
+  week!: Date;
+
+  @Field(() => Int, { description: "Users who registered that week and still have an account" })
+  users!: number;
+
+  @Field(() => [Int], {
+    description:
+      "active[k]: of those users, how many had an event in week k after (k = 0: the registration week)",
+  })
+  active!: number[];
+
+  @Field(() => [Float], { description: "rates[k] = active[k] / users" })
+  rates!: number[];
 }
 
 /** A validated range [from, to): what every field of the overview is computed over. */

@@ -1,7 +1,8 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
 import { JSONObjectScalar } from "../../../platform/graphql/scalars";
-import { EVENT_NAME_PATTERN, RECORDED_DOMAIN_EVENTS } from "../services/rollups";
+import { RESERVED_EVENT_NAMES } from "../events/domain-events";
+import { EVENT_NAME_PATTERN } from "../services/rollups";
 
 @InputType()
 export class TrackEventInput {
@@ -22,13 +23,16 @@ const MAX_PROPERTIES_BYTES = 4096;
 const MAX_CLOCK_SKEW_MS = 5 * 60 * 1000;
 const MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
+/** The most events one `trackEvents` call takes. */
+export const MAX_BATCH = 100;
+
 export const trackEventSchema = z.object({
   name: z
     .string()
     .regex(EVENT_NAME_PATTERN, { error: EVENT_NAME_RULE })
     .max(100)
     // The platform records these from domain events; a client's copy would skew the user counts.
-    .refine((name) => !RECORDED_DOMAIN_EVENTS.includes(name), { error: "is reserved for platform events" }),
+    .refine((name) => !RESERVED_EVENT_NAMES.has(name), { error: "is reserved for platform events" }),
   properties: z
     .record(z.string(), z.unknown())
     .nullish()
@@ -46,4 +50,11 @@ export const trackEventSchema = z.object({
         error: "must be within the last 7 days and not in the future",
       },
     ),
+});
+
+export const trackEventsSchema = z.object({
+  inputs: z
+    .array(trackEventSchema)
+    .min(1, { error: "must hold at least one event" })
+    .max(MAX_BATCH, { error: `must hold at most ${MAX_BATCH} events` }),
 });

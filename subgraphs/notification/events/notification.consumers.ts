@@ -10,7 +10,8 @@ import {
   UserRegistered,
 } from "../../auth/events/auth.events";
 import { ErasureCompleted } from "../../../platform/events/privacy.events";
-import { ProfileUpdated } from "../../user/events/user.events";
+import { MarketingConsentChanged, ProfileUpdated } from "../../user/events/user.events";
+import { MarketingConsent } from "../entities/marketing-consent.entity";
 import { Recipient } from "../entities/recipient.entity";
 import { Notification, NotificationChannel } from "../entities/notification.entity";
 import { NotificationPreference } from "../entities/notification-preference.entity";
@@ -25,7 +26,7 @@ import {
 } from "../services/account-messages";
 import { welcomeMessage } from "../services/welcome-message";
 import { dispatchIds, recordDeliveries } from "../services/deliveries";
-import { allowed, channelSettings, SECURITY_KINDS } from "../services/preferences";
+import { allowed, channelSettings, recordMarketingConsent, SECURITY_KINDS } from "../services/preferences";
 
 /**
  * A registration gets a welcome in the inbox and by e-mail; account events (reset, verification,
@@ -101,15 +102,21 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
           },
         );
       }),
+      // Kept apart from the recipient row, so a choice heard before the registration is not lost.
+      on(MarketingConsentChanged, async (payload, { em }) => {
+        if (await userErased(em, payload.userId)) return;
+        await recordMarketingConsent(em, { ...payload, changedAt: new Date(payload.changedAt) });
+      }),
       on(UserDeleted, async ({ userId }, { em, emit }) => {
         await markErased(em, userId);
         const notifications = await em.nativeDelete(Notification, { userId });
         const recipients = await em.nativeDelete(Recipient, { userId });
         const preferences = await em.nativeDelete(NotificationPreference, { userId });
+        const consents = await em.nativeDelete(MarketingConsent, { userId });
         emit(ErasureCompleted, {
           userId,
           subgraph: "notification",
-          erasedRecords: notifications + recipients + preferences,
+          erasedRecords: notifications + recipients + preferences + consents,
         });
       }),
     ]),

@@ -20,6 +20,13 @@ export class SendNotificationInput {
 
   @Field()
   body!: string;
+
+  @Field(() => Boolean, {
+    nullable: true,
+    defaultValue: false,
+    description: "A marketing message: sent only to users who opted in (Preferences.marketingOptIn)",
+  })
+  marketing?: boolean | null;
 }
 
 const text = (max: number) =>
@@ -41,4 +48,5 @@ export const sendNotificationSchema = z.object({
   channel: z.enum(NotificationChannel),
   title: text(MAX_TITLE),
   body: text(MAX_BODY),
+  marketing: z.boolean().nullish(),
 });

@@ -3,9 +3,9 @@ import { badUserInput } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import { Recipient } from "../entities/recipient.entity";
-import { ADMIN_MESSAGE_KIND, adminMessageMail } from "../services/admin-message";
+import { ADMIN_MESSAGE_KIND, adminMessageMail, MARKETING_KIND } from "../services/admin-message";
 import { dispatchIds, recordDeliveries } from "../services/deliveries";
-import { allowed, channelSettings } from "../services/preferences";
+import { allowed, channelSettings, marketingConsents } from "../services/preferences";
 import type { NotificationContext } from "./context";
 import { NotificationType } from "./notification.type";
 import { SendNotificationInput, sendNotificationSchema } from "./send-notification.input";
@@ -14,17 +14,20 @@ import { SendNotificationInput, sendNotificationSchema } from "./send-notificati
 export class SendNotificationResolver {
   /**
    * ADMIN: one message to many users on one channel, recorded in one transaction. Users who
-   * switched the channel off are skipped (no row is returned for them); e-mails, SMS and push go
-   * through the DeliveryDispatcher once committed (SMS/push to the webhook with the userId only). Marketing sends (which need the user's opt-in) do not exist yet.
+   * switched the channel off are skipped (no row is returned for them), and for a marketing message
+   * so are users who did not opt in; e-mails, SMS and push go through the DeliveryDispatcher once
+   * committed (SMS/push to the webhook with the userId only).
    */
   @Mutation(() => [NotificationType], {
-    description: "ADMIN: sends a message to each user (skipping those who switched the channel off)",
+    description:
+      "ADMIN: sends a message to each user, skipping those who switched the channel off (and, for marketing, those who did not opt in)",
   })
   async sendNotification(
     @Arg("input", () => SendNotificationInput) input: SendNotificationInput,
     @Ctx() ctx: NotificationContext,
   ): Promise<Notification[]> {
-    const { userIds, channel, title, body } = validateInput(sendNotificationSchema, input);
+    const { userIds, channel, title, body, marketing } = validateInput(sendNotificationSchema, input);
+    const kind = marketing ? MARKETING_KIND : ADMIN_MESSAGE_KIND;
     const ids = [...new Set(userIds.map((id) => id.toLowerCase()))];
     const recipients = new Map(
       (await ctx.em.find(Recipient, { userId: { $in: ids } })).map((r) => [r.userId, r] as const),
@@ -35,15 +38,17 @@ export class SendNotificationResolver {
       throw badUserInput(`input.userIds.${unknown}`, `input.userIds.${unknown}: unknown user`);
 
     const settings = await channelSettings(ctx.em, ids);
+    const consented = marketing ? await marketingConsents(ctx.em, ids) : null;
     const recorded = await ctx.em.transactional(async (em) =>
       ids
-        .filter((userId) => allowed(settings.get(userId), ADMIN_MESSAGE_KIND, channel))
+        .filter((userId) => consented === null || consented.has(userId))
+        .filter((userId) => allowed(settings.get(userId), kind, channel))
         .flatMap((userId) =>
           recordDeliveries(
             em,
             {
               userId,
-              kind: ADMIN_MESSAGE_KIND,
+              kind,
               title,
               body,
               mail: adminMessageMail(
@@ -51,6 +56,7 @@ export class SendNotificationResolver {
                 title,
                 body,
                 recipients.get(userId)!.locale,
+                marketing ? { appUrl: ctx.deps.appUrl } : undefined,
               ),
               sourceEventId: null,
             },

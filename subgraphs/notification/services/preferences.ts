@@ -12,9 +12,9 @@ export const CHANNELS: readonly NotificationChannel[] = [
 ];
 
 /**
- * Kinds a user cannot switch off: they protect the account itself. Marketing would be the other
- * exception (it needs the user subgraph's `marketingOptIn`, copied here by an event); no marketing
- * kind is sent yet, so nothing reads it.
+ * Kinds a user cannot switch off: they protect the account itself. Marketing is the other
+ * exception, the opposite way: it goes only to users who opted in (`marketingConsents`), and then
+ * still only on the channels they keep on.
  */
 export const SECURITY_KINDS: ReadonlySet<string> = new Set([
   "security-alert",
@@ -68,5 +68,28 @@ export async function savePreferences(
       onConflictAction: "merge",
       onConflictMergeFields: ["enabled", "updatedAt"],
     },
+  );
+}
+
+/** Of `userIds`, those whose latest choice is to receive marketing (the copy kept by events). */
+export async function marketingConsents(em: EntityManager, userIds: readonly string[]): Promise<Set<string>> {
+  if (userIds.length === 0) return new Set();
+  const rows = await em.execute<{ user_id: string }[]>(
+    `select user_id from marketing_consents where opted_in and user_id = any(?::uuid[])`,
+    [uuidArray([...new Set(userIds)])],
+  );
+  return new Set(rows.map((row) => row.user_id));
+}
+
+/** Keeps the newest choice: an older or repeated change (late, redelivered) changes nothing. */
+export async function recordMarketingConsent(
+  em: EntityManager,
+  change: { userId: string; optedIn: boolean; changedAt: Date },
+): Promise<void> {
+  await em.execute(
+    `insert into marketing_consents (user_id, opted_in, changed_at) values (?, ?, ?)
+     on conflict (user_id) do update set opted_in = excluded.opted_in, changed_at = excluded.changed_at
+     where marketing_consents.changed_at < excluded.changed_at`,
+    [change.userId, change.optedIn, change.changedAt],
   );
 }

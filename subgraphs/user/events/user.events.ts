@@ -12,3 +12,17 @@ export const ProfileUpdated = defineEvent(
     timezone: z.string().min(1).max(64),
   }),
 );
+
+/**
+ * The user opted in to or out of marketing messages. `changedAt` orders changes: a consumer keeps
+ * the newest, so a redelivered or late event never undoes a later choice.
+ */
+export const MarketingConsentChanged = defineEvent(
+  "user.marketing-consent.changed",
+  1,
+  z.object({
+    userId: z.uuid(),
+    optedIn: z.boolean(),
+    changedAt: z.iso.datetime(),
+  }),
+);

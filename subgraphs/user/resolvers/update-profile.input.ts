@@ -19,6 +19,11 @@ export class UpdateProfileInput {
   timezone?: string | null;
 }
 
+export const languageTag = z
+  .string()
+  .max(35, { error: "must be at most 35 characters" })
+  .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: "must be a BCP 47 language tag such as en or pt-BR" });
+
 const trimmed = (max: number) =>
   z
     .string()
@@ -34,10 +39,7 @@ export const updateProfileSchema = z.object({
   avatarUrl: z
     .union([z.literal(""), z.url({ protocol: /^https$/, error: "must be an https URL" }).max(2048)])
     .nullish(),
-  locale: z
-    .string()
-    .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { error: "must be a BCP 47 language tag such as en or pt-BR" })
-    .nullish(),
+  locale: languageTag.nullish(),
   timezone: z
     .string()
     .refine((tz) => isTimeZone(tz), { error: "must be an IANA time zone such as Europe/Paris" })

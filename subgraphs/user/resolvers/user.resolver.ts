@@ -4,9 +4,10 @@ import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
-import { ProfileUpdated } from "../events/user.events";
+import { MarketingConsentChanged, ProfileUpdated } from "../events/user.events";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
+import { UpdatePreferencesInput, updatePreferencesSchema } from "./update-preferences.input";
 import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
 import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
@@ -72,6 +73,31 @@ export class UserResolver {
       locale: profile.locale,
       timezone: profile.timezone,
     });
+    await ctx.em.flush();
+    ctx.loaders.profiles.prime(profile.userId, profile);
+    return userRef(profile.userId);
+  }
+
+  @Mutation(() => User)
+  async updatePreferences(
+    @Arg("input") input: UpdatePreferencesInput,
+    @Ctx() ctx: UserContext,
+  ): Promise<User> {
+    const caller = requireUser(ctx);
+    const { theme, language, marketingOptIn } = validateInput(updatePreferencesSchema, input);
+    const profile = await ctx.em.findOne(UserProfile, { userId: caller.userId });
+    if (!profile) throw notFound("Profile not found");
+    if (theme) profile.theme = theme;
+    if (language) profile.language = language;
+    // Consent is what the notification subgraph sends marketing on: it hears of every change.
+    if (typeof marketingOptIn === "boolean" && marketingOptIn !== profile.marketingOptIn) {
+      profile.marketingOptIn = marketingOptIn;
+      ctx.emit(MarketingConsentChanged, {
+        userId: profile.userId,
+        optedIn: marketingOptIn,
+        changedAt: new Date().toISOString(),
+      });
+    }
     await ctx.em.flush();
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);

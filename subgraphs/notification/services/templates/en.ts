@@ -73,4 +73,10 @@ export const en: Catalogue = {
     text: body,
     html: paragraphs(body),
   }),
+  marketing: ({ title, body, preferencesUrl }) => ({
+    subject: title,
+    body,
+    text: `${body}\n\n--\nYou receive this because you opted in to news from ORION.\nTurn it off in your preferences: ${preferencesUrl}`,
+    html: markup`${paragraphs(body)}<hr><p>You receive this because you opted in to news from ORION.<br><a href="${preferencesUrl}">Turn it off in your preferences</a></p>`,
+  }),
 };

@@ -76,4 +76,10 @@ export const fr: Catalogue = {
     text: body,
     html: paragraphs(body),
   }),
+  marketing: ({ title, body, preferencesUrl }) => ({
+    subject: title,
+    body,
+    text: `${body}\n\n--\nVous recevez ce message car vous avez accepté les actualités d'ORION.\nDésactivez-les dans vos préférences : ${preferencesUrl}`,
+    html: markup`${paragraphs(body)}<hr><p>Vous recevez ce message car vous avez accepté les actualités d'ORION.<br><a href="${preferencesUrl}">Désactivez-les dans vos préférences</a></p>`,
+  }),
 };

@@ -15,13 +15,18 @@ const CATALOGUES: Record<ShippedLocale, Catalogue> = { en, fr };
  * the base can change the link's shape.
  */
 export function tokenLink({ appUrl, token }: Pick<TokenLinkVars, "appUrl" | "token">, path: string): URL {
+  const link = appLink(appUrl, path);
+  link.searchParams.set("token", token);
+  return link;
+}
+
+/** `path` under the application's base URL, without the base's query or fragment. */
+export function appLink(appUrl: string, path: string): URL {
   const base = new URL(appUrl);
   if (!base.pathname.endsWith("/")) base.pathname += "/";
   base.search = "";
   base.hash = "";
-  const link = new URL(path.replace(/^\/+/, ""), base);
-  link.searchParams.set("token", token);
-  return link;
+  return new URL(path.replace(/^\/+/, ""), base);
 }
 
 const TOOLS: TemplateTools = { tokenLink };

@@ -19,6 +19,8 @@ export interface TemplateVars {
   "password-changed": { reason: "changed" | "reset"; displayName?: string | null };
   /** Written by an ADMIN: rendered as written in text, escaped in HTML. */
   "admin-message": { title: string; body: string };
+  /** An ADMIN's marketing message, only to users who opted in: says why it came and how to stop it. */
+  marketing: { title: string; body: string; preferencesUrl: string };
 }
 
 export type TemplateKind = keyof TemplateVars;
@@ -30,6 +32,7 @@ export const TEMPLATE_KINDS: readonly TemplateKind[] = [
   "new-device",
   "password-changed",
   "admin-message",
+  "marketing",
 ];
 
 /** What a template writes; `body` is the short inbox text (never a link, which may carry a secret). */
