@@ -110,6 +110,41 @@ describeWithServices(["postgres"], "orion migrate on a PostgreSQL server", () =>
   }, 60_000);
 });
 
+describeWithServices(["postgres"], "orion analytics seed", () => {
+  it("loads synthetic users and events with their rollups, and refuses a bad count", async () => {
+    const url = databaseUrl(`orion_test_${runId()}_seed`);
+    try {
+      const run = orion(["analytics", "seed", "--events", "5000", "--users", "50", "--days", "30"], {
+        ANALYTICS_DATABASE_URL: url,
+      });
+      expect(await run.exited).toBe(0);
+      expect(run.output().stdout).toMatch(/^seeded 5000 events for 50 users in [\d.]+ s \(\d+ events\/s\)$/m);
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      const { rows } = await client.query<{
+        events: string;
+        registered: string;
+        counted: string;
+        users: string;
+      }>(
+        `select (select count(*) from events) as events,
+                (select count(*) from events where name = 'user.registered') as registered,
+                (select sum(count) from event_counts_hourly) as counted,
+                (select count(*) from user_totals where registered_at > now() - interval '31 days') as users`,
+      );
+      await client.end();
+      expect(rows[0]).toEqual({ events: "5000", registered: "50", counted: "5000", users: "50" });
+
+      const bad = orion(["analytics", "seed", "--events", "0"], { ANALYTICS_DATABASE_URL: url });
+      expect(await bad.exited).toBe(1);
+      expect(bad.output().stderr).toMatch(/--events.*must be a positive integer/);
+      expect(bad.output().stderr).not.toMatch(/\n\s+at /);
+    } finally {
+      await dropDatabase(url);
+    }
+  }, 60_000);
+});
+
 describe("orion keys generate", () => {
   it("writes key files only their owner can read, in the form the services' *_FILE variables accept", async () => {
     const out = mkdtempSync(path.join(os.tmpdir(), "orion-keys-"));

@@ -1,7 +1,9 @@
-import { handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";
+import { randomUUID } from "node:crypto";
+import { createEnvelope, handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";
 import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
 import { createLogger } from "../../platform/logger";
 import { UserRegistered } from "../../subgraphs/auth/events/auth.events";
+import { MarketingConsentChanged, ProfileUpdated } from "../../subgraphs/user/events/user.events";
 import {
   AccountErasureDocument,
   DeleteMyAccountDocument,
@@ -68,7 +70,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
         const me = await env.request(MeDocument, {}, { token: user.accessToken });
         expect(me.errors).toBeUndefined();
         expect(me.data!.me!.profile.displayName).toBe("Flow");
-        expect(me.data!.me!.activity.eventCount).toBe(1);
+        // Analytics recorded the registration and the verification e-mail request.
+        expect(me.data!.me!.activity.eventCount).toBe(2);
         expect(me.data!.me!.notifications.edges.map((e) => e.node.kind)).toEqual(
           expect.arrayContaining(["welcome", "verify-email"]),
         );
@@ -151,6 +154,70 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     });
   });
 
+  it("keeps the newest recipient data and consent when events arrive out of order", async () => {
+    // Different queues and retries can reorder events: here the profile change and two consent
+    // changes are published before the registration they follow, the newer consent first.
+    const userId = randomUUID();
+    const email = uniqueEmail("reordered");
+    const at = (offsetMs: number) => new Date(Date.now() - 60_000 + offsetMs).toISOString();
+    const publish = <E extends EventEnvelope>(envelope: E, occurredAt: string) =>
+      env.supergraph.bus.publish({ ...envelope, occurredAt });
+    await publish(
+      createEnvelope(
+        ProfileUpdated,
+        { userId, displayName: "Zoé", locale: "fr", timezone: "Europe/Paris" },
+        { producer: "user" },
+      ),
+      at(2_000),
+    );
+    await publish(
+      createEnvelope(
+        MarketingConsentChanged,
+        { userId, optedIn: false, changedAt: at(4_000) },
+        { producer: "user" },
+      ),
+      at(4_000),
+    );
+    await publish(
+      createEnvelope(
+        MarketingConsentChanged,
+        { userId, optedIn: true, changedAt: at(3_000) },
+        { producer: "user" },
+      ),
+      at(3_000),
+    );
+    await publish(
+      createEnvelope(
+        ProfileUpdated,
+        { userId, displayName: "Older", locale: "de", timezone: "UTC" },
+        { producer: "user" },
+      ),
+      at(1_000),
+    );
+    await publish(
+      createEnvelope(
+        UserRegistered,
+        { userId, email, displayName: "First", locale: "en" },
+        { producer: "auth" },
+      ),
+      at(0),
+    );
+    await eventually(
+      async () => {
+        const [recipient] = await sql<Record<string, string>>(
+          "notification",
+          "select email, display_name, locale, timezone from recipients where user_id = ?",
+          [userId],
+        );
+        expect(recipient).toEqual({ email, display_name: "Zoé", locale: "fr", timezone: "Europe/Paris" });
+      },
+      { timeoutMs: 20_000 },
+    );
+    expect(
+      await sql("notification", "select opted_in from marketing_consents where user_id = ?", [userId]),
+    ).toEqual([{ opted_in: false }]);
+  });
+
   it("erases a deleted account in every subgraph, and lets an ADMIN see each erasure complete", async () => {
     const user = await register(env, uniqueEmail("erase"));
     await env.request(TrackEventDocument, { input: { name: "before.deletion" } }, { token: user.token });
@@ -174,7 +241,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
       return response.data!.accountErasure!;
     });
     expect(erasure.steps.map((step) => step.subgraph).sort()).toEqual(["analytics", "notification", "user"]);
-    expect(erasure.steps.find((step) => step.subgraph === "analytics")!.erasedRecords).toBe(2);
+    // The registration, the verification request (domain events) and the tracked event.
+    expect(erasure.steps.find((step) => step.subgraph === "analytics")!.erasedRecords).toBe(3);
     expect(await sql("user", "select 1 from profiles where user_id = ?", [user.id])).toHaveLength(0);
     expect(
       await sql("notification", "select 1 from notifications where user_id = ?", [user.id]),

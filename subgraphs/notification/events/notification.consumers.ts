@@ -80,27 +80,35 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
       }),
     ]),
     consumer("notification.recipients", [
-      on(UserRegistered, async (payload, { em }) => {
+      on(UserRegistered, async (payload, { em, event }) => {
         if (await userErased(em, payload.userId)) return;
         const recipient = Object.assign(new Recipient(), {
           userId: payload.userId,
           email: payload.email,
           displayName: payload.displayName,
           locale: payload.locale,
+          updatedAt: new Date(event.occurredAt),
         });
         await em.upsert(Recipient, recipient, { onConflictFields: ["userId"], onConflictAction: "ignore" });
       }),
-      on(ProfileUpdated, async (payload, { em }) => {
-        await em.nativeUpdate(
+      // Applied only over an older state (event time), so reordered updates keep the newest. A
+      // profile change can overtake the registration (another queue): failing sends it back for a
+      // retry, by when the recipient exists.
+      on(ProfileUpdated, async (payload, { em, event }) => {
+        if (await userErased(em, payload.userId)) return;
+        const occurredAt = new Date(event.occurredAt);
+        const updated = await em.nativeUpdate(
           Recipient,
-          { userId: payload.userId },
+          { userId: payload.userId, updatedAt: { $lt: occurredAt } },
           {
             displayName: payload.displayName,
             locale: payload.locale,
             timezone: payload.timezone,
-            updatedAt: new Date(),
+            updatedAt: occurredAt,
           },
         );
+        if (updated === 0 && (await em.count(Recipient, { userId: payload.userId })) === 0)
+          throw new Error(`recipient ${payload.userId} not known yet: profile update retried later`);
       }),
       // Kept apart from the recipient row, so a choice heard before the registration is not lost.
       on(MarketingConsentChanged, async (payload, { em }) => {
