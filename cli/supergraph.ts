@@ -29,6 +29,7 @@ import {
   DEFAULT_DISPATCH_POLICY,
   type DispatchPolicy,
 } from "../subgraphs/notification/services/mail-dispatcher";
+import type { DestinationStream } from "pino";
 import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
 import type { AnalyticsSettings } from "../subgraphs/analytics";
 import type { WebhookSettings } from "../subgraphs/notification/services/webhooks";
@@ -73,6 +74,8 @@ export interface SupergraphOptions {
   routerStore?: KeyValueStore;
   /** Router request budgets that differ from the RATE_LIMIT_* variables (tests: small budgets). */
   rateLimit?: Partial<RateLimitSettings>;
+  /** Where every service's JSON log lines go (default: standard output). */
+  logDestination?: DestinationStream;
   /** Only the operations of codegen's manifest run at the router (default: OPERATION_SAFELIST). */
   operationSafelist?: boolean;
 }
@@ -105,7 +108,7 @@ export interface RunningSupergraph {
  */
 export async function startSupergraph(options: SupergraphOptions): Promise<RunningSupergraph> {
   const level = options.logLevel ?? process.env.LOG_LEVEL ?? "info";
-  const logger = createLogger("orion", level);
+  const logger = createLogger("orion", level, options.logDestination);
   const infra = options.infrastructure;
   const cleanups: (() => Promise<void>)[] = [];
   const cleanup = async () => {
@@ -181,7 +184,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
           port: options.ports?.[name] ?? DEFAULT_PORTS[name],
           host,
           production,
-          logger: createLogger(name, level),
+          logger: createLogger(name, level, options.logDestination),
           settings: settings[name],
           outbox: options.outbox,
         });
@@ -196,7 +199,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       port: options.ports?.router ?? DEFAULT_PORTS.router,
       host,
       production,
-      logger: createLogger("router", level),
+      logger: createLogger("router", level, options.logDestination),
       supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8"),
       // The committed file is watched: `npm run schema:compose` reaches a running router without a restart.
       supergraphPath: options.supergraphSdl === undefined ? SUPERGRAPH_PATH : undefined,

@@ -3,8 +3,12 @@ import pino, { type Logger } from "pino";
 export type { Logger };
 
 /** JSON logs; secrets never reach them because the paths that could carry one are redacted. */
-export function createLogger(service: string, level: string = process.env.LOG_LEVEL ?? "info"): Logger {
-  return pino({
+export function createLogger(
+  service: string,
+  level: string = process.env.LOG_LEVEL ?? "info",
+  destination?: pino.DestinationStream,
+): Logger {
+  const options: pino.LoggerOptions = {
     level,
     base: { service },
     redact: {
@@ -22,5 +26,6 @@ export function createLogger(service: string, level: string = process.env.LOG_LE
       ],
       censor: "[redacted]",
     },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }

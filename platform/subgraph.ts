@@ -18,6 +18,8 @@ import {
 } from "./identity/identity";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
+import { registerPoolMetrics } from "./database/pool-metrics";
+import { createEventMetrics } from "./events/event-metrics";
 import { subgraphEntities, subgraphMigrations } from "./database/subgraph-schema";
 import { inboxSubscription, type Consumer } from "./events/consumer";
 import { OutboxRelay, stageEvent, type OutboxRelayOptions } from "./events/outbox";
@@ -88,6 +90,12 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     logger,
     contextName: definition.name,
   });
+  const metrics = createMetrics(definition.name);
+  const eventMetrics = createEventMetrics(metrics.registry, {
+    db,
+    knownTypes: definition.publishes.map((event) => event.type),
+  });
+  registerPoolMetrics(metrics.registry, db);
   const unsubscribes: Unsubscribe[] = [];
   // Stopping consumers first lets a handler in flight finish before its database closes.
   const stopConsuming = () => Promise.all(unsubscribes.splice(0).map((unsubscribe) => unsubscribe()));
@@ -96,13 +104,20 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     databaseUrl: runtime.databaseUrl,
     bus: runtime.bus,
     logger: logger.child({ component: "outbox" }),
+    metrics: eventMetrics,
     ...runtime.outbox,
   });
   try {
     await relay.start();
     const deps = await definition.createDependencies(runtime, db);
     for (const spec of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
-      const subscription = inboxSubscription(spec, { db, producer: definition.name, logger });
+      eventMetrics.know(spec.eventTypes);
+      const subscription = inboxSubscription(spec, {
+        db,
+        producer: definition.name,
+        logger,
+        metrics: eventMetrics,
+      });
       unsubscribes.push(await runtime.bus.subscribe(subscription));
     }
 
@@ -137,7 +152,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       host: runtime.host,
       production: runtime.production,
       logger,
-      metrics: createMetrics(definition.name),
+      metrics,
       graphql: { schema: definition.buildSchema() },
       context,
       readiness: async () => ({

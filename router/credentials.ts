@@ -1,6 +1,7 @@
 import { LRUCache } from "lru-cache";
 import { createRemoteJWKSet, jwtVerify } from "jose";
 import { VerifiedTokens } from "../platform/identity/verified-tokens";
+import type { AuthFailureReason } from "./router-metrics";
 import { requestError, unavailable } from "../platform/errors";
 import {
   credentialKeys,
@@ -22,6 +23,8 @@ export interface CredentialSettings {
   logger: Logger;
   /** How long a confirmed session or key is trusted without asking the store again (default 5 s). */
   cacheSeconds?: number;
+  /** Told of every refused credential (the router counts them by reason). */
+  onFailure?: (reason: AuthFailureReason) => void;
 }
 
 export interface VerifiedCaller {
@@ -91,7 +94,7 @@ export class CredentialVerifier {
   async verify(headers: { authorization?: string; apiKey?: string }): Promise<VerifiedCaller> {
     const { authorization, apiKey } = headers;
     if (authorization && apiKey)
-      throw requestError("UNAUTHENTICATED", "Send either an Authorization header or an X-API-Key, not both");
+      throw this.refuse("both_credentials", "Send either an Authorization header or an X-API-Key, not both");
     if (apiKey) return { identity: await this.verifyApiKey(apiKey), unconfirmed: false };
     if (authorization) return this.verifyAccessToken(authorization);
     return { identity: { kind: "anonymous" }, unconfirmed: false };
@@ -101,20 +104,25 @@ export class CredentialVerifier {
     return this.unsubscribe();
   }
 
+  private refuse(reason: AuthFailureReason, message: string) {
+    this.settings.onFailure?.(reason);
+    return requestError("UNAUTHENTICATED", message);
+  }
+
   private async verifyAccessToken(authorization: string): Promise<VerifiedCaller> {
     const match = BEARER_PATTERN.exec(authorization);
-    if (!match) throw requestError("UNAUTHENTICATED", "Malformed Authorization header");
+    if (!match) throw this.refuse("malformed_header", "Malformed Authorization header");
     const token = match[1]!;
     let identity: UserIdentity & { sessionId: string };
     try {
       identity = this.verifiedTokens.get(token) ?? (await this.verifySignature(token));
     } catch {
-      throw requestError("UNAUTHENTICATED", "Invalid or expired access token");
+      throw this.refuse("invalid_token", "Invalid or expired access token");
     }
     const cacheKey = `session:${identity.sessionId}`;
     const cached = this.cache.get(cacheKey);
     if (cached?.kind === "session") {
-      if (cached.userId !== identity.userId) throw requestError("UNAUTHENTICATED", "Session has ended");
+      if (cached.userId !== identity.userId) throw this.refuse("session_ended", "Session has ended");
       return { identity, unconfirmed: false };
     }
     let raw: string | null;
@@ -129,7 +137,7 @@ export class CredentialVerifier {
     }
     const session = raw ? (JSON.parse(raw) as StoredSession) : null;
     if (!session || session.userId !== identity.userId)
-      throw requestError("UNAUTHENTICATED", "Session has ended");
+      throw this.refuse("session_ended", "Session has ended");
     this.cache.set(cacheKey, { kind: "session", userId: session.userId });
     return { identity, unconfirmed: false };
   }
@@ -157,7 +165,7 @@ export class CredentialVerifier {
   }
 
   private async verifyApiKey(secret: string): Promise<Identity> {
-    if (!API_KEY_PATTERN.test(secret)) throw requestError("UNAUTHENTICATED", "Invalid API key");
+    if (!API_KEY_PATTERN.test(secret)) throw this.refuse("invalid_api_key", "Invalid API key");
     const secretHash = hashSecret(secret);
     const cacheKey = `api-key:${secretHash}`;
     let key = (this.cache.get(cacheKey) as { kind: "apiKey"; key: StoredApiKey } | undefined)?.key;
@@ -171,12 +179,12 @@ export class CredentialVerifier {
         throw unavailable("Credentials cannot be checked right now; retry shortly");
       }
       if (!raw || this.revoked.has(cacheKey))
-        throw requestError("UNAUTHENTICATED", "Invalid or revoked API key");
+        throw this.refuse("invalid_api_key", "Invalid or revoked API key");
       key = JSON.parse(raw) as StoredApiKey;
       this.cache.set(cacheKey, { kind: "apiKey", key });
     }
     if (key.expiresAt !== null && Date.parse(key.expiresAt) <= Date.now())
-      throw requestError("UNAUTHENTICATED", "API key has expired");
+      throw this.refuse("expired_api_key", "API key has expired");
     this.noteUse(key.id);
     return {
       kind: "user",

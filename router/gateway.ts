@@ -23,6 +23,7 @@ import { ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { AssertionSigner, IDENTITY_HEADER } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
+import type { FetchOutcome, RouterMetrics } from "./router-metrics";
 import { DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers, type BreakerSettings } from "./circuit-breaker";
 import type { RouterContext } from "./context";
 import {
@@ -57,6 +58,8 @@ export interface GatewayOptions {
   subgraphUrls: Partial<Record<SubgraphName, string>>;
   identityKey: CryptoKey | KeyObject;
   logger: Logger;
+  /** Where subgraph fetch latency and outcomes are counted. */
+  metrics?: RouterMetrics;
   subgraphs?: SubgraphResilience;
   /** Upper bound of the query-plan cache (approximate MiB of plans; default 30). */
   queryPlanCacheMiB?: number;
@@ -95,6 +98,7 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     private readonly assertions: AssertionSigner,
     private readonly breakers: SubgraphBreakers,
     private readonly logger: Logger,
+    private readonly metrics?: RouterMetrics,
   ) {
     super(config);
   }
@@ -115,9 +119,17 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     options: GraphQLDataSourceProcessOptions<RouterContext>,
   ): Promise<GatewayGraphQLResponse> {
     if (!("incomingRequestContext" in options)) return super.process(options); // health checks
+    const started = performance.now();
+    const observe = (outcome: FetchOutcome) =>
+      this.metrics?.subgraphFetch(this.name as SubgraphName, outcome, (performance.now() - started) / 1000);
     try {
-      return await this.breakers.run(this.name, () => super.process(options));
+      const response = await this.breakers.run(this.name, () => super.process(options));
+      observe("ok");
+      return response;
     } catch (error) {
+      observe(
+        isOpenCircuit(error) ? "circuit_open" : error instanceof SubgraphTimeoutError ? "timeout" : "error",
+      );
       const message = failureMessage(this.name, error);
       if (!isOpenCircuit(error))
         this.logger.warn(
@@ -250,6 +262,7 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
         assertions,
         breakers,
         options.logger,
+        options.metrics,
       );
     },
   }) as unknown as GatewayInterface;

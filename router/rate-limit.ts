@@ -13,6 +13,7 @@ import { ErrorCode, unavailable } from "../platform/errors";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
+import type { RouterMetrics } from "./router-metrics";
 import type { RouterContext } from "./context";
 
 /**
@@ -274,7 +275,10 @@ export function rateLimited(retryAfterSeconds: number): GraphQLError {
  * yet) and sets the `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers) on every such
  * response; over budget it answers 429 RATE_LIMITED before anything executes.
  */
-export function rateLimitPlugin(limiter: RouterRateLimiter): ApolloServerPlugin<RouterContext> {
+export function rateLimitPlugin(
+  limiter: RouterRateLimiter,
+  metrics?: Pick<RouterMetrics, "rateLimited">,
+): ApolloServerPlugin<RouterContext> {
   return {
     async requestDidStart() {
       return {
@@ -289,7 +293,10 @@ export function rateLimitPlugin(limiter: RouterRateLimiter): ApolloServerPlugin<
           headers.set("ratelimit-remaining", String(decision.remaining));
           headers.set("ratelimit-reset", String(decision.resetSeconds));
           headers.set("ratelimit-policy", `${decision.limit};w=${decision.windowSeconds}`);
-          if (!decision.allowed) throw rateLimited(decision.resetSeconds);
+          if (!decision.allowed) {
+            metrics?.rateLimited(contextValue.identity);
+            throw rateLimited(decision.resetSeconds);
+          }
         },
       };
     },

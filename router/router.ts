@@ -7,6 +7,7 @@ import { startHttpService, type RunningService } from "../platform/http/http-ser
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
 import { createMetrics } from "../platform/metrics";
+import { createRouterMetrics } from "./router-metrics";
 import {
   ABUSE_LIMITS,
   armorValidationRules,
@@ -70,6 +71,8 @@ export interface RouterOptions {
 /** The edge: verifies who is calling, forwards it signed, plans and executes over the subgraphs. */
 export async function startRouter(options: RouterOptions): Promise<RunningService> {
   const identityKey = await importPKCS8(options.identityPrivateKey, "EdDSA");
+  const metrics = createMetrics("router");
+  const routerMetrics = createRouterMetrics(metrics.registry);
   const rateLimiter = new RouterRateLimiter(
     options.store,
     options.rateLimit ?? DEFAULT_RATE_LIMITS,
@@ -81,6 +84,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     audience: options.audience,
     store: options.store,
     logger: options.logger,
+    onFailure: routerMetrics.authFailure,
   });
   const gateway = createGateway({
     supergraphSdl: options.supergraphSdl,
@@ -90,6 +94,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     subgraphs: options.subgraphs,
     identityKey,
     logger: options.logger,
+    metrics: routerMetrics,
   });
   let loaded = false;
   gateway.onSchemaLoadOrUpdate(() => {
@@ -102,7 +107,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     host: options.host,
     production: options.production,
     logger: options.logger,
-    metrics: createMetrics("router"),
+    metrics,
     graphql: { gateway },
     sandbox: true,
     bodyLimit: options.bodyLimit,
@@ -131,7 +136,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
       operationResolutionPlugin,
       pageSizeCostPlugin(ABUSE_LIMITS),
       refuseUnconfirmedMutations,
-      rateLimitPlugin(rateLimiter),
+      rateLimitPlugin(rateLimiter, routerMetrics),
       persistedOperationsPlugin({
         ...options.persistedOperations,
         store: options.store,

@@ -10,6 +10,7 @@ import {
   type RetryPolicy,
   type Subscription,
 } from "./event-bus";
+import type { EventMetrics } from "./event-metrics";
 import { stageEvent } from "./outbox";
 
 /** What an event handler works with: one transaction holding the inbox record and the effect. */
@@ -65,59 +66,74 @@ export function consumer(
  */
 export function inboxSubscription(
   spec: Consumer,
-  services: { db: Database; producer: string; logger: Logger },
+  services: { db: Database; producer: string; logger: Logger; metrics?: EventMetrics },
 ): Subscription {
+  const { metrics } = services;
   return {
     queue: spec.queue,
     eventTypes: spec.eventTypes,
     ...(spec.retry ? { retry: spec.retry } : {}),
+    onFailure: (outcome, type) => metrics?.failed(spec.queue, type, outcome),
     handler: async (event) => {
-      const handler = spec.handlers.get(event.type);
-      if (!handler) throw new InvalidEventPayload(`queue ${spec.queue} has no handler for ${event.type}`);
-      if (event.version !== handler.definition.version)
-        throw new InvalidEventPayload(
-          `${event.type} version ${event.version} is not the handled version ${handler.definition.version}`,
-        );
-      const parsed = handler.definition.payload.safeParse(event.payload);
-      if (!parsed.success)
-        throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
-      const logger = services.logger.child({
-        correlationId: event.correlationId,
-        eventId: event.id,
-        queue: spec.queue,
-      });
-      const afterCommit: (() => Promise<void>)[] = [];
-      await whileDatabaseReachable(logger, () =>
-        services.db.orm.em.fork().transactional(async (em) => {
-          afterCommit.length = 0;
-          const claimed = await em.execute<{ event_id: string }[]>(
-            `insert into inbox_events (queue, event_id, type, processed_at) values (?, ?, ?, now())
-           on conflict do nothing returning event_id`,
-            [spec.queue, event.id, event.type],
-          );
-          if (claimed.length === 0) {
-            logger.debug("event already handled");
-            return;
-          }
-          await handler.run(parsed.data, {
-            em,
-            event: { ...event, payload: parsed.data },
-            logger,
-            emit: (definition, payload) =>
-              void stageEvent(em, definition, payload, {
-                producer: services.producer,
-                correlationId: event.correlationId,
-              }),
-            afterCommit: (task) => afterCommit.push(task),
-          });
-        }),
-      );
-      for (const task of afterCommit) {
-        await task().catch((error: unknown) => logger.error({ err: error }, "after-commit task failed"));
+      try {
+        const outcome = await handle(event);
+        const lagSeconds = (Date.now() - Date.parse(event.occurredAt)) / 1000;
+        metrics?.handled(spec.queue, event.type, outcome, outcome === "ok" ? lagSeconds : undefined);
+      } catch (error) {
+        metrics?.handled(spec.queue, event.type, "failed");
+        throw error;
       }
-      logger.info({ type: event.type }, "event handled");
     },
   };
+
+  async function handle(event: EventEnvelope): Promise<"ok" | "duplicate"> {
+    const handler = spec.handlers.get(event.type);
+    if (!handler) throw new InvalidEventPayload(`queue ${spec.queue} has no handler for ${event.type}`);
+    if (event.version !== handler.definition.version)
+      throw new InvalidEventPayload(
+        `${event.type} version ${event.version} is not the handled version ${handler.definition.version}`,
+      );
+    const parsed = handler.definition.payload.safeParse(event.payload);
+    if (!parsed.success) throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
+    const logger = services.logger.child({
+      correlationId: event.correlationId,
+      eventId: event.id,
+      queue: spec.queue,
+    });
+    const afterCommit: (() => Promise<void>)[] = [];
+    let duplicate = false;
+    await whileDatabaseReachable(logger, () =>
+      services.db.orm.em.fork().transactional(async (em) => {
+        afterCommit.length = 0;
+        const claimed = await em.execute<{ event_id: string }[]>(
+          `insert into inbox_events (queue, event_id, type, processed_at) values (?, ?, ?, now())
+           on conflict do nothing returning event_id`,
+          [spec.queue, event.id, event.type],
+        );
+        duplicate = claimed.length === 0;
+        if (duplicate) {
+          logger.debug("event already handled");
+          return;
+        }
+        await handler.run(parsed.data, {
+          em,
+          event: { ...event, payload: parsed.data },
+          logger,
+          emit: (definition, payload) =>
+            void stageEvent(em, definition, payload, {
+              producer: services.producer,
+              correlationId: event.correlationId,
+            }),
+          afterCommit: (task) => afterCommit.push(task),
+        });
+      }),
+    );
+    for (const task of afterCommit) {
+      await task().catch((error: unknown) => logger.error({ err: error }, "after-commit task failed"));
+    }
+    logger.info({ type: event.type }, "event handled");
+    return duplicate ? "duplicate" : "ok";
+  }
 }
 
 /** How long a handler waits out an unreachable database before its failure counts as an attempt. */

@@ -47,6 +47,8 @@ export interface Subscription {
   handler: EventHandler;
   /** Retries before dead-lettering; the bus's default (normally DEFAULT_RETRY_POLICY) when absent. */
   retry?: RetryPolicy;
+  /** Told what the bus did with a failed event (metrics); `type` as the message claims it, if any. */
+  onFailure?(outcome: "retried" | "dead_lettered", type: string | null): void;
 }
 
 /** An event its consuming queue gave up on, kept in that queue's dead-letter queue. */

@@ -189,6 +189,7 @@ export class InProcessEventBus implements EventBus {
       const delay = consumer.delays[attempt - 1];
       if (isRetryable(error) && delay !== undefined) {
         this.logger?.warn({ ...log, retryInMs: delay }, "event handler failed; retrying later");
+        consumer.subscription.onFailure?.("retried", event?.type ?? null);
         // The queue goes on meanwhile; the event comes back behind whatever arrived in between.
         const timer = setTimeout(() => {
           this.retryTimers.delete(timer);
@@ -199,6 +200,7 @@ export class InProcessEventBus implements EventBus {
         return;
       }
       this.logger?.error(log, "event dead-lettered");
+      consumer.subscription.onFailure?.("dead_lettered", event?.type ?? null);
       // Parsed again: the handler may have changed the object it was given.
       const envelope = envelopeOrNull(message.body);
       queue.deadLetters.push({

@@ -1,6 +1,7 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import type { Database } from "../database/database";
+import type { EventMetrics } from "./event-metrics";
 import type { Logger } from "../logger";
 import {
   createEnvelope,
@@ -52,6 +53,8 @@ export interface OutboxRelayOptions {
    * tokens that have no business lingering). Inbox rows are kept 30 days, far beyond any redelivery.
    */
   retentionHours?: number;
+  /** Where published and unconfirmed events are counted. */
+  metrics?: Pick<EventMetrics, "published" | "publishFailed">;
 }
 
 interface OutboxRow {
@@ -176,6 +179,11 @@ export class OutboxRelay {
       // A broker that blocks publishing (a resource alarm) must not hold these row locks forever.
       const results = await Promise.allSettled(
         rows.map((row) => withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS)),
+      );
+      rows.forEach((row, index) =>
+        results[index]!.status === "fulfilled"
+          ? this.options.metrics?.published(row.type)
+          : this.options.metrics?.publishFailed(row.type),
       );
       const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
       if (sent.length > 0)

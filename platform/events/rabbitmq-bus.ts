@@ -451,6 +451,7 @@ export class RabbitMqEventBus implements EventBus {
             { ...log, err: failure.error, retryInMs: delay },
             "event handler failed; retrying later",
           );
+          consumer.subscription.onFailure?.("retried", event?.type ?? null);
           await routed(channel, "", retryQueueName(consumer.name, attempt), message.content, {
             ...properties,
             expiration: String(delay),
@@ -458,6 +459,7 @@ export class RabbitMqEventBus implements EventBus {
           });
         } else {
           this.logger.error({ ...log, err: failure.error }, "event dead-lettered");
+          consumer.subscription.onFailure?.("dead_lettered", event?.type ?? null);
           await routed(
             channel,
             deadLetterExchange(this.options.exchange),

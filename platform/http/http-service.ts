@@ -99,7 +99,10 @@ export async function startHttpService<Ctx extends BaseContext>(
   // Draining (stop): requests still arriving on kept-alive connections are served and close them;
   // a response finished meanwhile lets its idle connection go, so stop() need not wait for keep-alive.
   let draining = false;
-  app.use((_req, res, next) => {
+  app.use((req, res, next) => {
+    // Read now: mounted handlers rewrite req.url (/graphql becomes /) before the response ends.
+    const route = req.path;
+    res.once("finish", () => options.metrics.observeHttp(route, res.statusCode));
     if (draining) res.setHeader("connection", "close");
     res.once("close", () => {
       if (draining) server.closeIdleConnections();

@@ -22,7 +22,7 @@ export function requestLogPlugin(
             (errors?.length ?? 0) > 0 ||
             (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
           const operation = operationName ?? request.operationName ?? "anonymous";
-          metrics.observeOperation(operation, failed ? "error" : "ok", seconds);
+          metrics.observeOperation(operationName ?? request.operationName, failed ? "error" : "ok", seconds);
           logger.info(
             {
               operation,
