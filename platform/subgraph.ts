@@ -107,10 +107,12 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     metrics: eventMetrics,
     ...runtime.outbox,
   });
+  let deps: Deps | undefined;
   try {
     await relay.start();
-    const deps = await definition.createDependencies(runtime, db);
-    for (const spec of definition.subscriptions?.({ db, deps, bus: runtime.bus, logger }) ?? []) {
+    deps = await definition.createDependencies(runtime, db);
+    const ready = deps;
+    for (const spec of definition.subscriptions?.({ db, deps: ready, bus: runtime.bus, logger }) ?? []) {
       eventMetrics.know(spec.eventTypes);
       const subscription = inboxSubscription(spec, {
         db,
@@ -135,8 +137,8 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       return {
         identity: assertion.identity,
         em,
-        loaders: definition.createLoaders(em, deps),
-        deps,
+        loaders: definition.createLoaders(em, ready),
+        deps: ready,
         correlationId,
         logger: logger.child({ correlationId }),
         request: assertion.client,
@@ -160,7 +162,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
         store: await runtime.store.ping(),
         bus: runtime.bus.isHealthy(),
       }),
-      routes: definition.routes ? (app) => definition.routes!(app, deps) : undefined,
+      routes: definition.routes ? (app) => definition.routes!(app, ready) : undefined,
     });
     return {
       ...service,
@@ -171,13 +173,15 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
         await stopConsuming();
         // Events staged by the last requests and handlers leave before the database closes.
         await relay.stop();
-        await definition.dispose?.(deps);
+        await definition.dispose?.(ready);
         await db.close();
       },
     };
   } catch (error) {
     await stopConsuming();
     await relay.stop();
+    // Timers the dependencies started (dispatcher, retention sweep) must not outlive the database.
+    if (deps) await definition.dispose?.(deps);
     await db.close();
     throw error;
   }

@@ -26,7 +26,7 @@ export const analyticsSubgraph: SubgraphDefinition<
   createDependencies: ({ settings, logger }, db) => {
     const retention = new RetentionSweeper(db, logger.child({ component: "retention" }), settings);
     retention.start();
-    return { ingester: new EventIngester(db), retention };
+    return { ingester: new EventIngester(db, logger.child({ component: "ingestion" })), retention };
   },
   dispose: async (deps) => {
     await deps.ingester.flush();

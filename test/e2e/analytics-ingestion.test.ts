@@ -5,6 +5,7 @@ import {
   EventSeriesDocument,
   MyActivityDocument,
   RefreshSessionDocument,
+  RequestPasswordResetDocument,
   RetentionCohortsDocument,
   TrackEventDocument,
   TrackEventsDocument,
@@ -14,6 +15,8 @@ import {
   VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { createLogger } from "../../platform/logger";
+import { TrackedEvent } from "../../subgraphs/analytics/entities/tracked-event.entity";
+import { EventIngester } from "../../subgraphs/analytics/services/ingester";
 import { RetentionSweeper } from "../../subgraphs/analytics/services/retention";
 import { seedEvents } from "../../subgraphs/analytics/services/seed";
 import { eventually } from "../support/async";
@@ -177,7 +180,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
            select user_id, date_trunc('week', occurred_at at time zone 'UTC')::date as week
            from events where name = 'user.registered'
              and occurred_at >= date_trunc('week', ?::timestamptz at time zone 'UTC') at time zone 'UTC'
-             and occurred_at < ?
+             and occurred_at < (date_trunc('week', ?::timestamptz at time zone 'UTC') + interval '7 days') at time zone 'UTC'
          )
          select to_char(c.week, 'YYYY-MM-DD') as week,
                 ((e.occurred_at at time zone 'UTC')::date - c.week) / 7 as k,
@@ -190,7 +193,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
         `select to_char(date_trunc('week', occurred_at at time zone 'UTC'), 'YYYY-MM-DD') as week, count(*) as n
          from events where name = 'user.registered'
            and occurred_at >= date_trunc('week', ?::timestamptz at time zone 'UTC') at time zone 'UTC'
-           and occurred_at < ?
+           and occurred_at < (date_trunc('week', ?::timestamptz at time zone 'UTC') + interval '7 days') at time zone 'UTC'
          group by 1 order by 1`,
         [from, to],
       );
@@ -264,6 +267,34 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
       expect(reserved.errors![0]!.extensions!.field).toBe("inputs.0.name");
       expect((await activity(user)).eventCount).toBe(before + 100);
       expect(await countOf("ok.event")).toBe(0);
+    });
+
+    it("refuses a NUL character in properties, which PostgreSQL cannot store", async () => {
+      const user = await register(env, uniqueEmail("nul"));
+      const response = await env.request(
+        TrackEventDocument,
+        { input: { name: "nul.test", properties: { ["k\u0000"]: "v" } } },
+        { token: user.token },
+      );
+      expect(codesOf(response)).toEqual(["BAD_USER_INPUT"]);
+      expect(response.errors![0]!.extensions!.field).toBe("input.properties");
+    });
+
+    it("fails only the caller whose events cannot be stored when calls share a batch", async () => {
+      const ingester = new EventIngester(env.supergraph.subgraphs.analytics.db);
+      const name = `shared.batch_n${process.pid}`;
+      const event = (properties: Record<string, unknown>) =>
+        Object.assign(new TrackedEvent(), { userId: admin.id, name, properties });
+      // Submitted in one turn of the event loop: one batch, whose write fails on the NUL.
+      const results = await Promise.allSettled([
+        ingester.track([event({ n: 1 })]),
+        ingester.track([event({ bad: "\u0000" })]),
+        ingester.track([event({ n: 2 }), event({ n: 3 })]),
+      ]);
+      expect(results.map((r) => r.status)).toEqual(["fulfilled", "rejected", "fulfilled"]);
+      expect(results.map((r) => (r.status === "fulfilled" ? r.value : null))).toEqual([1, null, 2]);
+      await ingester.flush();
+      expect(await countOf(name)).toBe(3);
     });
 
     it("records every one of many concurrent events once (they share transactions)", async () => {
@@ -355,6 +386,25 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
         { name: "user.marketing_consent_changed", properties: { optedIn: true } },
         { name: "user.profile_updated", properties: {} },
       ]);
+    });
+  });
+
+  describe("events raised by others", () => {
+    it("count a password reset request without making its target look active", async () => {
+      const user = await register(env, uniqueEmail("reset-target"));
+      const before = await settled(user);
+      const requests = await countOf("auth.password_reset_requested");
+      // Anyone can ask for a reset for any address: that is not the user's activity.
+      expect(
+        (await env.request(RequestPasswordResetDocument, { email: user.email })).data?.requestPasswordReset,
+      ).toBe(true);
+      await eventually(async () => expect(await countOf("auth.password_reset_requested")).toBe(requests + 1));
+      expect((await activity(user)).eventCount).toBe(before);
+      expect(
+        await sql(`select 1 from events where user_id = ? and name = 'auth.password_reset_requested'`, [
+          user.id,
+        ]),
+      ).toHaveLength(0);
     });
   });
 

@@ -173,7 +173,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     await publish(
       createEnvelope(
         MarketingConsentChanged,
-        { userId, optedIn: false, changedAt: at(4_000) },
+        // The second change, stamped by a replica whose clock is behind: the revision decides.
+        { userId, optedIn: false, revision: 2, changedAt: at(500) },
         { producer: "user" },
       ),
       at(4_000),
@@ -181,7 +182,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     await publish(
       createEnvelope(
         MarketingConsentChanged,
-        { userId, optedIn: true, changedAt: at(3_000) },
+        { userId, optedIn: true, revision: 1, changedAt: at(3_000) },
         { producer: "user" },
       ),
       at(3_000),

@@ -12,13 +12,13 @@ import { DELETION_EVENT, RECORDED_EVENTS } from "./domain-events";
  * longer counts, and the deletion itself is counted without a user.
  */
 export function analyticsSubscriptions() {
-  const recorders: EventHandlerSpec[] = RECORDED_EVENTS.map(({ definition, name, properties }) =>
+  const recorders: EventHandlerSpec[] = RECORDED_EVENTS.map(({ definition, name, properties, byUser }) =>
     on(definition, async (payload, { em, event }) => {
       const userId = (payload as { userId: string }).userId;
       if (await userErased(em, userId)) return;
       await recordEvents(em, [
         Object.assign(new TrackedEvent(), {
-          userId,
+          userId: byUser ? userId : null,
           name,
           properties: (properties as (p: typeof payload) => Record<string, unknown>)(payload),
           occurredAt: new Date(event.occurredAt),

@@ -18,20 +18,27 @@ interface Recorded<D extends EventDefinition> {
   definition: D;
   name: string;
   properties: (payload: PayloadOf<D>) => Record<string, unknown>;
+  /**
+   * Whether the event is the user's own doing, so it counts as their activity. A password reset
+   * can be requested, and a new-device alert raised, by anyone who knows the address: those are
+   * counted per hour with no user attached, or anyone could make any user look active.
+   */
+  byUser: boolean;
 }
 
 const recorded = <D extends EventDefinition>(
   definition: D,
   name: string,
   properties: (payload: PayloadOf<D>) => Record<string, unknown> = () => ({}),
-): Recorded<D> => ({ definition, name, properties });
+  byUser = true,
+): Recorded<D> => ({ definition, name, properties, byUser });
 
 export const RECORDED_EVENTS = [
   recorded(UserRegistered, REGISTRATION_EVENT),
   recorded(EmailVerificationRequested, "auth.email_verification_requested"),
-  recorded(PasswordResetRequested, "auth.password_reset_requested"),
+  recorded(PasswordResetRequested, "auth.password_reset_requested", undefined, false),
   recorded(PasswordChanged, "auth.password_changed", ({ reason }) => ({ reason })),
-  recorded(SecurityAlert, "auth.security_alert", ({ kind }) => ({ kind })),
+  recorded(SecurityAlert, "auth.security_alert", ({ kind }) => ({ kind }), false),
   recorded(ProfileUpdated, "user.profile_updated"),
   recorded(MarketingConsentChanged, "user.marketing_consent_changed", ({ optedIn }) => ({ optedIn })),
 ] as const;

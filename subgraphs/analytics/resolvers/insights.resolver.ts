@@ -55,7 +55,7 @@ export class InsightsResolver {
 
   @Query(() => [RetentionCohort], {
     description:
-      "ADMIN: weekly cohorts of users who registered in [from, to), oldest first, and their activity in the following weeks",
+      "ADMIN: weekly cohorts (whole UTC weeks from Monday overlapping [from, to)) of users who registered then, oldest first, and their activity in the following weeks",
   })
   retentionCohorts(
     @Ctx() ctx: AnalyticsContext,

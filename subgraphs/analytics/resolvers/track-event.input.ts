@@ -38,6 +38,10 @@ export const trackEventSchema = z.object({
     .nullish()
     .refine((value) => Buffer.byteLength(JSON.stringify(value ?? {})) <= MAX_PROPERTIES_BYTES, {
       error: `must be at most ${MAX_PROPERTIES_BYTES} bytes of JSON`,
+    })
+    // PostgreSQL's jsonb cannot hold U+0000 in a string or a key.
+    .refine((value) => !JSON.stringify(value ?? {}).includes("\\u0000"), {
+      error: "must not contain the NUL character (U+0000)",
     }),
   occurredAt: z
     .date()

@@ -87,8 +87,12 @@ export async function dailyActiveUsers(em: EntityManager, range: InsightRange): 
   return rows.map((row) => ({ start: new Date(`${row.day}T00:00:00.000Z`), count: Number(row.count) }));
 }
 
+/** Registrations in the whole UTC weeks (Monday to Monday) that overlap [from, to). */
+const WHOLE_WEEKS = `registered_at >= date_trunc('week', ?::timestamptz at time zone 'UTC') at time zone 'UTC'
+  and registered_at < (date_trunc('week', (?::timestamptz - interval '1 microsecond') at time zone 'UTC') + interval '7 days') at time zone 'UTC'`;
+
 /**
- * Weekly retention: users who registered in each UTC week (Monday) starting within the range, and
+ * Weekly retention: users who registered in each UTC week (Monday) overlapping the range, and
  * how many of them were active in that week and each of the `weeks - 1` following ones. Weeks not
  * yet begun (relative to `now`) are left out, so a young cohort has a shorter list.
  */
@@ -102,7 +106,7 @@ export async function retentionCohorts(
   const sizes = await em.execute<{ week: string; users: string }[]>(
     `select to_char(date_trunc('week', registered_at at time zone 'UTC'), 'YYYY-MM-DD') as week, count(*) as users
      from user_totals
-     where registered_at >= date_trunc('week', ?::timestamptz at time zone 'UTC') at time zone 'UTC' and registered_at < ?
+     where ${WHOLE_WEEKS}
      group by 1 order by 1`,
     [range.from, range.to],
   );
@@ -112,7 +116,7 @@ export async function retentionCohorts(
     `with cohort as (
        select user_id, date_trunc('week', registered_at at time zone 'UTC')::date as week
        from user_totals
-       where registered_at >= date_trunc('week', ?::timestamptz at time zone 'UTC') at time zone 'UTC' and registered_at < ?
+       where ${WHOLE_WEEKS}
      ),
      offsets as (
        select w.week, k, w.week + 7 * k as start

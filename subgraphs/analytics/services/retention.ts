@@ -20,6 +20,7 @@ const DAY_MS = 86_400_000;
 export class RetentionSweeper {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<number> | undefined;
+  private stopped = false;
 
   constructor(
     private readonly db: Database,
@@ -30,6 +31,7 @@ export class RetentionSweeper {
   start(): void {
     const interval = this.policy.intervalMs ?? 3_600_000;
     const tick = () => {
+      if (this.stopped) return;
       this.running ??= this.sweep()
         .catch((error: unknown) => {
           this.logger.warn({ err: error }, "retention sweep failed; next one in an interval");
@@ -43,6 +45,7 @@ export class RetentionSweeper {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearInterval(this.timer);
     await this.running;
   }

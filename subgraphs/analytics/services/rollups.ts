@@ -142,23 +142,10 @@ async function changeDailyActive(em: EntityManager, rows: { day: string; count: 
  * "total users" counts existing accounts. Other counts carry no user id and stay.
  */
 export async function eraseFromRollups(em: EntityManager, userId: string): Promise<void> {
-  const activity = await em.execute<{ year: number; days: string }[]>(
-    `delete from user_activity_days where user_id = ? returning year, days`,
-    [userId],
-  );
-  const days = activity
-    .flatMap(({ year, days }) => indexesOf(days).map((index) => dateOf(year, index)))
-    .sort();
-  if (days.length > 0) {
-    await em.execute(`update daily_active_users set count = count - 1 where day = any(?::date[])`, [
-      `{${days.join(",")}}`,
-    ]);
-    await em.execute(`delete from daily_active_users where day = any(?::date[]) and count <= 0`, [
-      `{${days.join(",")}}`,
-    ]);
-  }
+  // Rows are changed in the order recording takes them (hourly counts, totals, activity, daily
+  // counts), so an erasure and a concurrent recording never wait for each other in a cycle.
   const [totals] = await em.execute<{ registered_at: Date | null }[]>(
-    `delete from user_totals where user_id = ? returning registered_at`,
+    `select registered_at from user_totals where user_id = ?`,
     [userId],
   );
   if (totals?.registered_at) {
@@ -171,5 +158,21 @@ export async function eraseFromRollups(em: EntityManager, userId: string): Promi
       bucket,
       REGISTRATION_EVENT,
     ]);
+  }
+  await em.execute(`delete from user_totals where user_id = ?`, [userId]);
+  const activity = await em.execute<{ year: number; days: string }[]>(
+    `delete from user_activity_days where user_id = ? returning year, days`,
+    [userId],
+  );
+  const days = activity
+    .flatMap(({ year, days }) => indexesOf(days).map((index) => dateOf(year, index)))
+    .sort();
+  if (days.length > 0) {
+    const list = `{${days.join(",")}}`;
+    await em.execute(
+      `update daily_active_users set count = count - 1 where day in (select unnest(?::date[]) order by 1)`,
+      [list],
+    );
+    await em.execute(`delete from daily_active_users where day = any(?::date[]) and count <= 0`, [list]);
   }
 }

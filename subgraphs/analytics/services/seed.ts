@@ -8,7 +8,7 @@ export interface SeedOptions {
   users?: number;
   /** Registrations spread over the last `days` days (default 180); events fall between a user's registration and `now`. */
   days?: number;
-  /** Same seed, same data (PostgreSQL's setseed; default 0.42). */
+  /** Same seed, same counts, times and names (PostgreSQL's setseed; default 0.42); ids always differ. */
   seed?: number;
   now?: Date;
 }

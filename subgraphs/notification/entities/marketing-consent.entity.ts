@@ -2,7 +2,7 @@ import { Entity, PrimaryKey, Property } from "@mikro-orm/core";
 
 /**
  * The user subgraph's `marketingOptIn`, copied here by `user.marketing-consent.changed`. No row
- * means no consent. `changedAt` is the producer's time of the choice: only a newer one replaces it.
+ * means no consent. Only a higher `revision` replaces a stored choice.
  */
 @Entity({ tableName: "marketing_consents" })
 export class MarketingConsent {
@@ -14,4 +14,7 @@ export class MarketingConsent {
 
   @Property({ type: "timestamptz" })
   changedAt!: Date;
+
+  @Property({ type: "integer", default: 0 })
+  revision: number = 0;
 }

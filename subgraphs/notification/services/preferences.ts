@@ -81,15 +81,16 @@ export async function marketingConsents(em: EntityManager, userIds: readonly str
   return new Set(rows.map((row) => row.user_id));
 }
 
-/** Keeps the newest choice: an older or repeated change (late, redelivered) changes nothing. */
+/** Keeps the choice with the highest revision: an older or repeated change (late, redelivered) changes nothing. */
 export async function recordMarketingConsent(
   em: EntityManager,
-  change: { userId: string; optedIn: boolean; changedAt: Date },
+  change: { userId: string; optedIn: boolean; revision: number; changedAt: Date },
 ): Promise<void> {
   await em.execute(
-    `insert into marketing_consents (user_id, opted_in, changed_at) values (?, ?, ?)
-     on conflict (user_id) do update set opted_in = excluded.opted_in, changed_at = excluded.changed_at
-     where marketing_consents.changed_at < excluded.changed_at`,
-    [change.userId, change.optedIn, change.changedAt],
+    `insert into marketing_consents (user_id, opted_in, changed_at, revision) values (?, ?, ?, ?)
+     on conflict (user_id) do update
+       set opted_in = excluded.opted_in, changed_at = excluded.changed_at, revision = excluded.revision
+     where marketing_consents.revision < excluded.revision`,
+    [change.userId, change.optedIn, change.changedAt, change.revision],
   );
 }

@@ -37,6 +37,10 @@ export class UserProfile {
   @Property({ type: "boolean" })
   marketingOptIn: boolean = false;
 
+  /** Counts consent changes: copies elsewhere keep the highest, whatever order events arrive in. */
+  @Property({ type: "integer", default: 0 })
+  marketingConsentRevision: number = 0;
+
   @Property({ type: "timestamptz" })
   @Index()
   createdAt: Date = new Date();

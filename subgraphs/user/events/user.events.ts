@@ -14,8 +14,9 @@ export const ProfileUpdated = defineEvent(
 );
 
 /**
- * The user opted in to or out of marketing messages. `changedAt` orders changes: a consumer keeps
- * the newest, so a redelivered or late event never undoes a later choice.
+ * The user opted in to or out of marketing messages. `revision` orders changes (it grows by one
+ * with each change, under the profile row's lock): a consumer keeps the highest, so a redelivered
+ * or late event never undoes a later choice, whatever the clocks of the replicas say.
  */
 export const MarketingConsentChanged = defineEvent(
   "user.marketing-consent.changed",
@@ -23,6 +24,7 @@ export const MarketingConsentChanged = defineEvent(
   z.object({
     userId: z.uuid(),
     optedIn: z.boolean(),
+    revision: z.number().int().min(1),
     changedAt: z.iso.datetime(),
   }),
 );

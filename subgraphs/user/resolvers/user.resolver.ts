@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { LockMode } from "@mikro-orm/core";
 import { notFound } from "../../../platform/errors";
 import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
@@ -85,20 +86,33 @@ export class UserResolver {
   ): Promise<User> {
     const caller = requireUser(ctx);
     const { theme, language, marketingOptIn } = validateInput(updatePreferencesSchema, input);
-    const profile = await ctx.em.findOne(UserProfile, { userId: caller.userId });
-    if (!profile) throw notFound("Profile not found");
-    if (theme) profile.theme = theme;
-    if (language) profile.language = language;
-    // Consent is what the notification subgraph sends marketing on: it hears of every change.
-    if (typeof marketingOptIn === "boolean" && marketingOptIn !== profile.marketingOptIn) {
-      profile.marketingOptIn = marketingOptIn;
-      ctx.emit(MarketingConsentChanged, {
-        userId: profile.userId,
-        optedIn: marketingOptIn,
-        changedAt: new Date().toISOString(),
-      });
-    }
-    await ctx.em.flush();
+    const profile = await ctx.em.transactional(async (em) => {
+      // Locked: concurrent changes take turns, so consent revisions never repeat.
+      const locked = await em.findOne(
+        UserProfile,
+        { userId: caller.userId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (!locked) throw notFound("Profile not found");
+      if (theme) locked.theme = theme;
+      if (language) locked.language = language;
+      // Consent is what the notification subgraph sends marketing on: it hears of every change.
+      if (typeof marketingOptIn === "boolean" && marketingOptIn !== locked.marketingOptIn) {
+        locked.marketingOptIn = marketingOptIn;
+        locked.marketingConsentRevision += 1;
+        ctx.emit(
+          MarketingConsentChanged,
+          {
+            userId: locked.userId,
+            optedIn: marketingOptIn,
+            revision: locked.marketingConsentRevision,
+            changedAt: new Date().toISOString(),
+          },
+          em,
+        );
+      }
+      return locked;
+    });
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);
   }
