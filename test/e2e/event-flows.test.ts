@@ -165,7 +165,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     await publish(
       createEnvelope(
         ProfileUpdated,
-        { userId, displayName: "Zoé", locale: "fr", timezone: "Europe/Paris" },
+        { userId, displayName: "Zoé", locale: "fr", timezone: "Europe/Paris", revision: 2 },
         { producer: "user" },
       ),
       at(2_000),
@@ -190,10 +190,11 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     await publish(
       createEnvelope(
         ProfileUpdated,
-        { userId, displayName: "Older", locale: "de", timezone: "UTC" },
+        // Revision 1, stamped later by a replica whose clock is ahead: the revision decides.
+        { userId, displayName: "Older", locale: "de", timezone: "UTC", revision: 1 },
         { producer: "user" },
       ),
-      at(1_000),
+      at(9_000),
     );
     await publish(
       createEnvelope(

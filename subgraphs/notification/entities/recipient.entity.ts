@@ -23,4 +23,8 @@ export class Recipient {
 
   @Property({ type: "timestamptz" })
   updatedAt: Date = new Date();
+
+  /** The `revision` of the last profile snapshot applied (0: the registration's data). */
+  @Property({ type: "integer", default: 0 })
+  profileRevision: number = 0;
 }

@@ -91,20 +91,24 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
         });
         await em.upsert(Recipient, recipient, { onConflictFields: ["userId"], onConflictAction: "ignore" });
       }),
-      // Applied only over an older state (event time), so reordered updates keep the newest. A
-      // profile change can overtake the registration (another queue): failing sends it back for a
-      // retry, by when the recipient exists.
+      // Applied only over an older snapshot (by revision; by event time for events without one),
+      // so reordered updates keep the newest. A profile change can overtake the registration
+      // (another queue): failing sends it back for a retry, by when the recipient exists.
       on(ProfileUpdated, async (payload, { em, event }) => {
         if (await userErased(em, payload.userId)) return;
         const occurredAt = new Date(event.occurredAt);
+        const { revision } = payload;
         const updated = await em.nativeUpdate(
           Recipient,
-          { userId: payload.userId, updatedAt: { $lt: occurredAt } },
+          revision === undefined
+            ? { userId: payload.userId, updatedAt: { $lt: occurredAt } }
+            : { userId: payload.userId, profileRevision: { $lt: revision } },
           {
             displayName: payload.displayName,
             locale: payload.locale,
             timezone: payload.timezone,
             updatedAt: occurredAt,
+            ...(revision === undefined ? {} : { profileRevision: revision }),
           },
         );
         if (updated === 0 && (await em.count(Recipient, { userId: payload.userId })) === 0)

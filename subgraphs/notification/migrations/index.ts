@@ -6,6 +6,7 @@ import { Migration20261126111216 } from "./Migration20261126111216";
 import { Migration20261126115637 } from "./Migration20261126115637";
 import { Migration20261126133253 } from "./Migration20261126133253";
 import { Migration20261126135726 } from "./Migration20261126135726";
+import { Migration20261126135857 } from "./Migration20261126135857";
 
 export const notificationMigrations: MigrationObject[] = [
   { name: "Migration20261126090040", class: Migration20261126090040 },
@@ -14,4 +15,5 @@ export const notificationMigrations: MigrationObject[] = [
   { name: "Migration20261126115637", class: Migration20261126115637 },
   { name: "Migration20261126133253", class: Migration20261126133253 },
   { name: "Migration20261126135726", class: Migration20261126135726 },
+  { name: "Migration20261126135857", class: Migration20261126135857 },
 ];

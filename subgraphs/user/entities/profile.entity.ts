@@ -37,6 +37,10 @@ export class UserProfile {
   @Property({ type: "boolean" })
   marketingOptIn: boolean = false;
 
+  /** Counts profile changes (`user.profile.updated` carries it): copies keep the highest. */
+  @Property({ type: "integer", default: 0 })
+  profileRevision: number = 0;
+
   /** Counts consent changes: copies elsewhere keep the highest, whatever order events arrive in. */
   @Property({ type: "integer", default: 0 })
   marketingConsentRevision: number = 0;

@@ -2,8 +2,10 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { Migration20261126085909 } from "./Migration20261126085909";
 import { Migration20261126135725 } from "./Migration20261126135725";
+import { Migration20261126135856 } from "./Migration20261126135856";
 
 export const userMigrations: MigrationObject[] = [
   { name: "Migration20261126085909", class: Migration20261126085909 },
   { name: "Migration20261126135725", class: Migration20261126135725 },
+  { name: "Migration20261126135856", class: Migration20261126135856 },
 ];

@@ -57,24 +57,37 @@ export class UserResolver {
   async updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<User> {
     const caller = requireUser(ctx);
     const changes = validateInput(updateProfileSchema, input);
-    const profile = await ctx.em.findOne(UserProfile, { userId: caller.userId });
-    if (!profile) throw notFound("Profile not found");
-    for (const [field, value] of Object.entries(changes) as [
-      keyof typeof changes,
-      string | null | undefined,
-    ][]) {
-      if (value === undefined || value === null) continue;
-      (profile as unknown as Record<string, string | null>)[field] =
-        value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
-    }
-    // Other subgraphs keep copies (the notification subgraph's recipient data): they hear of it.
-    ctx.emit(ProfileUpdated, {
-      userId: profile.userId,
-      displayName: profile.displayName,
-      locale: profile.locale,
-      timezone: profile.timezone,
+    const profile = await ctx.em.transactional(async (em) => {
+      // Locked: concurrent edits take turns, so each event's snapshot holds both and revisions never repeat.
+      const locked = await em.findOne(
+        UserProfile,
+        { userId: caller.userId },
+        { lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
+      if (!locked) throw notFound("Profile not found");
+      for (const [field, value] of Object.entries(changes) as [
+        keyof typeof changes,
+        string | null | undefined,
+      ][]) {
+        if (value === undefined || value === null) continue;
+        (locked as unknown as Record<string, string | null>)[field] =
+          value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
+      }
+      locked.profileRevision += 1;
+      // Other subgraphs keep copies (the notification subgraph's recipient data): they hear of it.
+      ctx.emit(
+        ProfileUpdated,
+        {
+          userId: locked.userId,
+          displayName: locked.displayName,
+          locale: locked.locale,
+          timezone: locked.timezone,
+          revision: locked.profileRevision,
+        },
+        em,
+      );
+      return locked;
     });
-    await ctx.em.flush();
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);
   }
