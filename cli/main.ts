@@ -1,4 +1,6 @@
 import "reflect-metadata";
+// First: tracing (when an OTLP endpoint is configured) must hook modules before they are loaded.
+import "./tracing-bootstrap";
 import path from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import {

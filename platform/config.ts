@@ -74,6 +74,10 @@ export const VARIABLES = {
     "pino log level",
   ),
   HOST: variable(z.string().min(1).default("0.0.0.0"), "interface every service listens on"),
+  OTEL_EXPORTER_OTLP_ENDPOINT: variable(
+    url(["http", "https"]).optional(),
+    "OpenTelemetry collector (OTLP/HTTP, traces at /v1/traces); unset: tracing off, nothing loaded. The SDK's other OTEL_* variables apply",
+  ),
   ROUTER_PORT: variable(port(DEFAULT_PORTS.router), "router HTTP port"),
   AUTH_PORT: variable(port(DEFAULT_PORTS.auth), "auth subgraph HTTP port"),
   USER_PORT: variable(port(DEFAULT_PORTS.user), "user subgraph HTTP port"),
@@ -260,7 +264,12 @@ DATABASE_VARIABLES satisfies Record<SubgraphName, VariableName>;
 export type VariableName = keyof typeof VARIABLES;
 type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
-const COMMON = ["NODE_ENV", "LOG_LEVEL", "HOST"] as const satisfies readonly VariableName[];
+const COMMON = [
+  "NODE_ENV",
+  "LOG_LEVEL",
+  "HOST",
+  "OTEL_EXPORTER_OTLP_ENDPOINT",
+] as const satisfies readonly VariableName[];
 const SUBGRAPH_COMMON = [
   ...COMMON,
   "REDIS_URL",

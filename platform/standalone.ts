@@ -9,6 +9,7 @@ import { RabbitMqEventBus } from "./events/rabbitmq-bus";
 import { createLogger, type Logger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
 import { startSubgraph, type SubgraphDefinition } from "./subgraph";
+import { stopTracing } from "./tracing";
 
 /** One subgraph alone, as a container runs it: real PostgreSQL, Redis and RabbitMQ from the environment. */
 export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
@@ -48,6 +49,8 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
     stopping = true;
     logger.info({ signal }, "shutting down");
     stop()
+      // Spans still buffered leave before the process does.
+      .then(() => stopTracing().catch(() => undefined))
       .then(() => process.exit(0))
       .catch((error: unknown) => {
         logger.error({ err: error }, "shutdown failed");

@@ -1,12 +1,15 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { SCHEMA_DIR } from "../platform/paths";
+import { PROJECT_ROOT, SCHEMA_DIR } from "../platform/paths";
 import { syncEventCatalogue } from "./events";
 import { composeFromCode, validateOperations } from "./pipeline";
 
+/** The copy Kubernetes ships as the `supergraph` ConfigMap: kustomize reads files only below its own folder. */
+const KUBERNETES_SUPERGRAPH = path.join(PROJECT_ROOT, "kubernetes", "base", "supergraph.graphql");
+
 /**
- * `npm run schema:compose` writes schema/*.graphql and the event catalogue (schema/events/,
- * schema/events.md) from the code; `npm run schema:check` (--check) writes nothing and fails when a
+ * `npm run schema:compose` writes schema/*.graphql (and the supergraph's copy in kubernetes/base/) and
+ * the event catalogue (schema/events/, schema/events.md) from the code; `npm run schema:check` (--check) writes nothing and fails when a
  * committed file is stale, composition fails, an operation breaks or an event contract is broken.
  */
 function main(): number {
@@ -23,11 +26,16 @@ function composeGraphql(check: boolean): number {
     return 1;
   }
   const stale: string[] = [];
-  for (const [file, content] of Object.entries(composed.files)) {
-    const target = path.join(SCHEMA_DIR, file);
+  const targets = Object.entries(composed.files).map(([file, content]) => ({
+    target: path.join(SCHEMA_DIR, file),
+    content,
+  }));
+  const supergraph = composed.files["supergraph.graphql"];
+  if (supergraph !== undefined) targets.push({ target: KUBERNETES_SUPERGRAPH, content: supergraph });
+  for (const { target, content } of targets) {
     const current = existsSync(target) ? readFileSync(target, "utf8") : null;
     if (current === content) continue;
-    if (check) stale.push(file);
+    if (check) stale.push(path.relative(PROJECT_ROOT, target));
     else writeFileSync(target, content);
   }
   const broken = validateOperations(composed.apiSchema);

@@ -10,6 +10,8 @@ import {
   type RetryPolicy,
   type Subscription,
 } from "./event-bus";
+import { context } from "@opentelemetry/api";
+import { contextFrom, inSpan, SpanKind } from "../tracing";
 import type { EventMetrics } from "./event-metrics";
 import { stageEvent } from "./outbox";
 
@@ -74,17 +76,32 @@ export function inboxSubscription(
     eventTypes: spec.eventTypes,
     ...(spec.retry ? { retry: spec.retry } : {}),
     onFailure: (outcome, type) => metrics?.failed(spec.queue, type, outcome),
-    handler: async (event) => {
-      try {
-        const outcome = await handle(event);
-        const lagSeconds = (Date.now() - Date.parse(event.occurredAt)) / 1000;
-        metrics?.handled(spec.queue, event.type, outcome, outcome === "ok" ? lagSeconds : undefined);
-      } catch (error) {
-        metrics?.handled(spec.queue, event.type, "failed");
-        throw error;
-      }
-    },
+    handler: async (event) =>
+      inSpan(
+        `consume ${spec.queue} ${event.type}`,
+        event.traceparent ? contextFrom(event.traceparent) : context.active(),
+        {
+          "messaging.system": "orion",
+          "messaging.destination.name": spec.queue,
+          "messaging.message.id": event.id,
+          "orion.event.type": event.type,
+          "orion.correlation_id": event.correlationId,
+        },
+        SpanKind.CONSUMER,
+        () => measured(event),
+      ),
   };
+
+  async function measured(event: EventEnvelope): Promise<void> {
+    try {
+      const outcome = await handle(event);
+      const lagSeconds = (Date.now() - Date.parse(event.occurredAt)) / 1000;
+      metrics?.handled(spec.queue, event.type, outcome, outcome === "ok" ? lagSeconds : undefined);
+    } catch (error) {
+      metrics?.handled(spec.queue, event.type, "failed");
+      throw error;
+    }
+  }
 
   async function handle(event: EventEnvelope): Promise<"ok" | "duplicate"> {
     const handler = spec.handlers.get(event.type);

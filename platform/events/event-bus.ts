@@ -10,6 +10,8 @@ export interface EventEnvelope<P = unknown> {
   correlationId: string;
   producer: string;
   payload: P;
+  /** W3C trace context of the change that produced the event (absent when nothing was traced). */
+  traceparent?: string;
 }
 
 /** What a handler is told about the delivery besides the event itself. */
@@ -213,5 +215,15 @@ export function parseEnvelope(raw: unknown): EventEnvelope {
   ) {
     throw new InvalidEventPayload("not an ORION event envelope");
   }
+  // A malformed trace context is dropped, never followed.
+  if (
+    e.traceparent !== undefined &&
+    !(typeof e.traceparent === "string" && TRACEPARENT.test(e.traceparent))
+  ) {
+    const { traceparent: _dropped, ...rest } = e;
+    return rest as EventEnvelope;
+  }
   return e as EventEnvelope;
 }
+
+const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;

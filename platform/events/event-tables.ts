@@ -56,6 +56,10 @@ export class OutboxEvent {
   /** After a failed publish (e.g. no queue bound yet), the row waits until then. */
   @Property({ type: "timestamptz", nullable: true })
   nextAttemptAt: Date | null = null;
+
+  /** W3C `traceparent` of the request or handler that staged the event: its consumers continue that trace. */
+  @Property({ type: "text", nullable: true })
+  traceparent: string | null = null;
 }
 
 /** The inbox: the events a queue of this subgraph has already handled, in the effect's transaction. */
@@ -159,10 +163,22 @@ export class Migration20261126000002ErasedUsers extends Migration {
   }
 }
 
+/** Events carry the trace of the change that produced them. */
+export class Migration20261126000003OutboxTrace extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`alter table "outbox_events" add column "traceparent" text null;`);
+  }
+
+  override async down(): Promise<void> {
+    this.addSql(`alter table "outbox_events" drop column "traceparent";`);
+  }
+}
+
 export const EVENT_TABLES = [OutboxEvent, InboxEvent, ErasedUser];
 /** Applied before a subgraph's own migrations (it only adds tables no subgraph migration touches). */
 export const EVENT_TABLE_MIGRATIONS: MigrationObject[] = [
   { name: "Migration20261126000000Events", class: Migration20261126000000Events },
   { name: "Migration20261126000001OutboxRetry", class: Migration20261126000001OutboxRetry },
   { name: "Migration20261126000002ErasedUsers", class: Migration20261126000002ErasedUsers },
+  { name: "Migration20261126000003OutboxTrace", class: Migration20261126000003OutboxTrace },
 ];

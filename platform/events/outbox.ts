@@ -1,6 +1,8 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { Client } from "pg";
 import type { Database } from "../database/database";
+import { context } from "@opentelemetry/api";
+import { contextFrom, currentTraceparent } from "../tracing";
 import type { EventMetrics } from "./event-metrics";
 import type { Logger } from "../logger";
 import {
@@ -22,7 +24,8 @@ export function stageEvent<D extends EventDefinition>(
   payload: PayloadOf<D>,
   meta: { producer: string; correlationId: string },
 ): EventEnvelope<PayloadOf<D>> {
-  const envelope = createEnvelope(definition, payload, meta);
+  const traceparent = currentTraceparent();
+  const envelope = { ...createEnvelope(definition, payload, meta), ...(traceparent ? { traceparent } : {}) };
   em.persist(
     Object.assign(new OutboxEvent(), {
       id: envelope.id,
@@ -32,6 +35,7 @@ export function stageEvent<D extends EventDefinition>(
       correlationId: envelope.correlationId,
       producer: envelope.producer,
       payload: envelope.payload,
+      traceparent: traceparent ?? null,
     }),
   );
   return envelope;
@@ -65,6 +69,7 @@ interface OutboxRow {
   correlation_id: string;
   producer: string;
   payload: unknown;
+  traceparent: string | null;
 }
 
 /**
@@ -169,7 +174,7 @@ export class OutboxRelay {
   private async drainOnce(): Promise<number> {
     const { claimed, failure } = await this.options.db.orm.em.fork().transactional(async (em) => {
       const rows = await em.execute<OutboxRow[]>(
-        `select id, type, version, occurred_at, correlation_id, producer, payload
+        `select id, type, version, occurred_at, correlation_id, producer, payload, traceparent
          from outbox_events
          where published_at is null and (next_attempt_at is null or next_attempt_at <= now())
          order by position limit ? for update skip locked`,
@@ -178,7 +183,12 @@ export class OutboxRelay {
       if (rows.length === 0) return { claimed: 0, failure: null };
       // A broker that blocks publishing (a resource alarm) must not hold these row locks forever.
       const results = await Promise.allSettled(
-        rows.map((row) => withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS)),
+        rows.map((row) =>
+          // Published in the trace of the change that staged it (the AMQP instrumentation reads it).
+          context.with(contextFrom(row.traceparent), () =>
+            withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS),
+          ),
+        ),
       );
       rows.forEach((row, index) =>
         results[index]!.status === "fulfilled"
@@ -276,5 +286,6 @@ function toEnvelope(row: OutboxRow): EventEnvelope {
     correlationId: row.correlation_id,
     producer: row.producer,
     payload: row.payload,
+    ...(row.traceparent ? { traceparent: row.traceparent } : {}),
   };
 }

@@ -123,6 +123,8 @@ export class RabbitMqEventBus implements EventBus {
       correlationId: event.correlationId,
       timestamp: Math.floor(Date.parse(event.occurredAt) / 1000),
       appId: event.producer,
+      // The W3C trace context travels in the AMQP headers too, for tools that read only those.
+      ...(event.traceparent ? { headers: { traceparent: event.traceparent } } : {}),
     });
   }
 

@@ -164,6 +164,23 @@ for (const adapter of adapters) {
       expect(received[0]).toEqual(event);
     });
 
+    test("an event's W3C trace context travels with it; a malformed one is dropped", async () => {
+      const { bus, queue, consume } = await setup();
+      const received = await consume(queue("traced"), [OrderPlaced.type]);
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      const traced = { ...placed("o-t1"), traceparent };
+      const forged = { ...placed("o-t2"), traceparent: "00-not-a-trace\n<script>" };
+
+      await bus.publish(traced);
+      await bus.publish(forged);
+
+      await eventually(() => expect(received).toHaveLength(2));
+      expect(received[0]).toEqual(traced);
+      const { traceparent: _malformed, ...withoutTrace } = forged;
+      expect(received[1]).toEqual(withoutTrace);
+      expect("traceparent" in received[1]!).toBe(false);
+    });
+
     test("every queue bound to an event type gets its own copy: one handler's changes are invisible to another", async () => {
       const { bus, queue, consume } = await setup();
       const billing = await consume(queue("billing"), [OrderPlaced.type], async (event) => {
@@ -515,3 +532,28 @@ for (const adapter of adapters) {
     });
   });
 }
+
+describeWithServices(["rabbitmq"], "RabbitMqEventBus message properties", () => {
+  test("carry the event's traceparent in the AMQP headers, for tools that read only those", async () => {
+    const exchange = `${EXCHANGE}.headers`;
+    const bus = await RabbitMqEventBus.connect({ url: REAL_SERVICES.rabbitmq.url, exchange, logger });
+    const connection = await amqp.connect(REAL_SERVICES.rabbitmq.url);
+    try {
+      const channel = await connection.createChannel();
+      const { queue } = await channel.assertQueue("", { exclusive: true });
+      await channel.bindQueue(queue, exchange, OrderPlaced.type);
+      const traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+      await bus.publish({ ...placed("o-h1"), traceparent });
+      const message = await eventually(async () => {
+        const got = await channel.get(queue, { noAck: true });
+        if (!got) throw new Error("not delivered yet");
+        return got;
+      });
+      expect(message.properties.headers?.traceparent).toBe(traceparent);
+    } finally {
+      await bus.close();
+      await connection.close();
+      await deleteRabbitMqObjects(exchange, []);
+    }
+  });
+});

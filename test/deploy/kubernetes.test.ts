@@ -1,8 +1,12 @@
 import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
+import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Job } from "kubernetes-models/batch/v1/Job";
+import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
+import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
@@ -10,7 +14,7 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import type { IPodTemplateSpec } from "kubernetes-models/v1/PodTemplateSpec";
 import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
-import { SERVICE_NAMES, SUBGRAPH_NAMES } from "../../platform/config";
+import { SERVICE_NAMES, SUBGRAPH_NAMES, VARIABLES } from "../../platform/config";
 import {
   envProblems,
   KEY_FILES,
@@ -26,10 +30,14 @@ import {
 // against the Kubernetes API schema by kubernetes-models, then the rules ORION's deployments must keep.
 
 // Expected scale per kustomization: staging exactly 2, production at least 5 (up to the HPA's maximum).
+// `infra` is the namespace of the PostgreSQL/Redis/RabbitMQ that ORION's pods use, rendered by `infraDir`
+// (production includes kubernetes/infra itself; the others are applied on their own).
 const TARGETS = [
   {
     dir: "kubernetes/base",
     namespace: "orion-prod",
+    infra: "orion-infra",
+    infraDir: "kubernetes/infra",
     replicas: { min: 3, max: 3 },
     hpa: { min: 3, max: 10 },
     pinned: false,
@@ -37,6 +45,8 @@ const TARGETS = [
   {
     dir: "kubernetes/overlays/staging",
     namespace: "orion-staging",
+    infra: "orion-staging-infra",
+    infraDir: "kubernetes/overlays/staging-infra",
     replicas: { min: 2, max: 2 },
     hpa: { min: 2, max: 10 },
     pinned: true,
@@ -44,14 +54,33 @@ const TARGETS = [
   {
     dir: "kubernetes/overlays/production",
     namespace: "orion-prod",
+    infra: "orion-infra",
+    infraDir: "kubernetes/overlays/production",
     replicas: { min: 5, max: 10 },
     hpa: { min: 5, max: 10 },
     pinned: true,
   },
 ];
 
+/** The infrastructure kustomizations, and the ORION namespace each one admits. */
+const INFRA_TARGETS = [
+  { dir: "kubernetes/infra", namespace: "orion-infra", admits: "orion-prod" },
+  { dir: "kubernetes/overlays/staging-infra", namespace: "orion-staging-infra", admits: "orion-staging" },
+];
+
 /** The kinds ORION renders; anything else fails until its model is added here. */
-const MODELS = [Namespace, ConfigMap, Service, Deployment, Job, HorizontalPodAutoscaler, PodDisruptionBudget];
+const MODELS = [
+  Namespace,
+  ConfigMap,
+  Service,
+  Deployment,
+  StatefulSet,
+  Job,
+  HorizontalPodAutoscaler,
+  PodDisruptionBudget,
+  NetworkPolicy,
+  Ingress,
+];
 const CLUSTER_SCOPED = new Set(["Namespace"]);
 
 interface KubeObject {
@@ -62,6 +91,13 @@ interface KubeObject {
 }
 
 const KUBECTL = process.env.KUBECTL ?? "kubectl";
+
+const rendered = new Map<string, KubeObject[]>();
+/** `render`, once per kustomization and test file. */
+function renderOnce(dir: string): KubeObject[] {
+  if (!rendered.has(dir)) rendered.set(dir, render(dir));
+  return rendered.get(dir)!;
+}
 
 function render(dir: string): KubeObject[] {
   let output: string;
@@ -183,8 +219,118 @@ const selects = (selector: Record<string, string> | undefined, labels: Record<st
   Object.keys(selector).length > 0 &&
   Object.entries(selector).every(([key, value]) => labels?.[key] === value);
 
+/** A Kubernetes label selector: every matchLabels pair and every matchExpressions requirement must hold. */
+interface Selector {
+  matchLabels?: Record<string, string>;
+  matchExpressions?: Array<{ key: string; operator: string; values?: string[] }>;
+}
+
+/** Label-selector semantics of the API server: an empty selector selects everything. */
+function matches(selector: Selector | undefined, labels: Record<string, string> = {}): boolean {
+  if (selector === undefined) return false;
+  const pairs = Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value);
+  return (
+    pairs &&
+    (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+      switch (operator) {
+        case "In":
+          return key in labels && values.includes(labels[key]!);
+        case "NotIn":
+          return !(key in labels) || !values.includes(labels[key]!);
+        case "Exists":
+          return key in labels;
+        case "DoesNotExist":
+          return !(key in labels);
+        default:
+          throw new Error(`unknown selector operator ${operator}`);
+      }
+    })
+  );
+}
+
+/** A pod, as NetworkPolicies see it: its namespace, its labels and its named container ports. */
+interface NetworkPod {
+  name: string;
+  namespace: string;
+  labels: Record<string, string>;
+  ports: Record<string, number>;
+}
+
+/** The pods each Deployment, StatefulSet and Job of a render runs (one stands for all its replicas). */
+function networkPods(objects: KubeObject[]): NetworkPod[] {
+  const owners = [
+    ...objects.filter(Deployment.is),
+    ...objects.filter(StatefulSet.is),
+    ...objects.filter(Job.is),
+  ] as Array<(Deployment | StatefulSet | Job) & KubeObject>;
+  return owners.map((owner) => ({
+    name: owner.metadata.name,
+    namespace: owner.metadata.namespace ?? "default",
+    labels: (owner.spec!.template.metadata?.labels ?? {}) as Record<string, string>,
+    ports: Object.fromEntries(
+      (owner.spec!.template.spec?.containers ?? []).flatMap((c) =>
+        (c.ports ?? []).filter((p) => p.name).map((p) => [p.name!, p.containerPort]),
+      ),
+    ),
+  }));
+}
+
+/**
+ * Whether the NetworkPolicies of a render let `from` open a TCP connection to `to` on `port` (ipBlock peers
+ * are not modelled: none of ORION's policies use them). A pod no Ingress policy selects accepts everything;
+ * a selected pod accepts what at least one rule of one selecting policy allows.
+ */
+function ingressAllowed(
+  policies: NetworkPolicy[],
+  namespaceLabels: (namespace: string) => Record<string, string>,
+  from: Omit<NetworkPod, "ports">,
+  to: NetworkPod,
+  port: number,
+): boolean {
+  const selecting = policies.filter(
+    (policy) =>
+      (policy.metadata?.namespace ?? "default") === to.namespace &&
+      matches(policy.spec?.podSelector as Selector, to.labels) &&
+      (policy.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
+  );
+  if (selecting.length === 0) return true;
+  const peerAdmits = (peer: NonNullable<NonNullable<NetworkPolicy["spec"]>["ingress"]>[number]["from"]) =>
+    peer === undefined ||
+    peer.length === 0 ||
+    peer.some(({ namespaceSelector, podSelector, ipBlock }) => {
+      if (ipBlock) return false;
+      const namespaceOk = namespaceSelector
+        ? matches(namespaceSelector as Selector, namespaceLabels(from.namespace))
+        : from.namespace === to.namespace;
+      const podOk = podSelector ? matches(podSelector as Selector, from.labels) : true;
+      return namespaceOk && podOk;
+    });
+  const portAdmits = (ports: NonNullable<NonNullable<NetworkPolicy["spec"]>["ingress"]>[number]["ports"]) =>
+    ports === undefined ||
+    ports.length === 0 ||
+    ports.some(
+      (p) =>
+        (p.protocol ?? "TCP") === "TCP" &&
+        (p.port === undefined || (typeof p.port === "number" ? p.port : to.ports[p.port]) === port),
+    );
+  return selecting.some((policy) =>
+    (policy.spec?.ingress ?? []).some((rule) => peerAdmits(rule.from) && portAdmits(rule.ports)),
+  );
+}
+
+/** A size as Express (`100kb`) or nginx (`100k`, `1m`) writes it, in bytes (both count 1k as 1024). */
+function bytes(size: string): number {
+  const match = /^(\d+)\s*([kmg]?)b?$/i.exec(size.trim());
+  if (!match) throw new Error(`not a size: ${size}`);
+  return Number(match[1]) * 1024 ** " kmg".indexOf(match[2]!.toLowerCase() || " ");
+}
+
 describe.each(TARGETS)("$dir", (target) => {
-  const objects = render(target.dir);
+  const rendered = renderOnce(target.dir);
+  // ORION's own objects; the production overlay also renders the infrastructure (tested further down).
+  const objects = rendered.filter(
+    (o) => CLUSTER_SCOPED.has(o.kind) || o.metadata.namespace === target.namespace,
+  );
   const pods = podsOf(objects);
   const servers = pods.filter((pod) => pod.workload?.verb === "serve");
   const deployments = objects.filter(Deployment.is) as Array<Deployment & KubeObject>;
@@ -192,7 +338,7 @@ describe.each(TARGETS)("$dir", (target) => {
   const hpas = objects.filter(HorizontalPodAutoscaler.is) as Array<HorizontalPodAutoscaler & KubeObject>;
   const byId = <T extends KubeObject>(list: T[]) => list.map((object) => [id(object), object] as const);
 
-  test.each(objects.map((object) => [id(object), object] as const))(
+  test.each(rendered.map((object) => [id(object), object] as const))(
     "%s is a valid Kubernetes object",
     (_id, object) => {
       const Model = MODELS.find((m) => m.apiVersion === object.apiVersion && m.kind === object.kind);
@@ -204,12 +350,18 @@ describe.each(TARGETS)("$dir", (target) => {
     },
   );
 
-  test(`puts every object in namespace ${target.namespace}, which it creates`, () => {
-    expect(objects.filter(Namespace.is).map((n) => n.metadata?.name)).toEqual([target.namespace]);
-    for (const object of objects.filter((o) => !CLUSTER_SCOPED.has(o.kind))) {
+  const namespaces = target.infraDir === target.dir ? [target.namespace, target.infra] : [target.namespace];
+  test(`puts every object in namespace ${namespaces.join(" or ")}, which it creates`, () => {
+    expect(
+      rendered
+        .filter(Namespace.is)
+        .map((n) => n.metadata?.name)
+        .sort(),
+    ).toEqual([...namespaces].sort());
+    for (const object of rendered.filter((o) => !CLUSTER_SCOPED.has(o.kind))) {
       expect({ object: id(object), namespace: object.metadata.namespace }).toEqual({
         object: id(object),
-        namespace: target.namespace,
+        namespace: expect.stringMatching(new RegExp(`^(${namespaces.join("|")})$`)),
       });
     }
   });
@@ -333,4 +485,249 @@ describe.each(TARGETS)("$dir", (target) => {
       });
     },
   );
+
+  test.each(byId(deployments))("%s: Prometheus scrapes /metrics on its http port", (_id, deployment) => {
+    const template = deployment.spec!.template;
+    const http = template.spec!.containers[0]!.ports?.find((p) => p.name === "http");
+    expect(template.metadata?.annotations).toMatchObject({
+      "prometheus.io/scrape": "true",
+      "prometheus.io/path": "/metrics",
+      "prometheus.io/port": String(http?.containerPort),
+    });
+  });
+
+  test("the router reads the supergraph from the `supergraph` ConfigMap: the one schema:compose wrote", () => {
+    const router = servers.find((pod) => pod.workload!.service === "router")!;
+    const path = router.env.get("SUPERGRAPH_PATH") ?? "";
+    const mount = router.container.volumeMounts?.find((m) => path.startsWith(`${m.mountPath}/`));
+    const volume = router.template.spec?.volumes?.find((v) => v.name === mount?.name);
+    const file = mount ? path.slice(mount.mountPath.length + 1) : path;
+    const key = volume?.configMap?.items?.find((i) => i.path === file)?.key ?? file;
+    const configMap = (objects.filter(ConfigMap.is) as Array<ConfigMap & KubeObject>).find(
+      (c) => c.metadata?.name === volume?.configMap?.name,
+    );
+    expect(configMap?.metadata?.name).toMatch(/^supergraph-/);
+    expect(configMap?.data?.[key]).toBe(readFileSync(join(ROOT, "schema", "supergraph.graphql"), "utf8"));
+  });
+
+  describe("Ingress", () => {
+    const ingresses = objects.filter(Ingress.is) as Array<Ingress & KubeObject>;
+    const router = servers.find((pod) => pod.workload!.service === "router")!;
+    const setting = (name: "BODY_LIMIT" | "SUBGRAPH_TIMEOUT_MS") =>
+      String(VARIABLES[name].schema.parse(router.env.get(name)));
+
+    test("one nginx Ingress, with TLS for each of its hosts, in front of the router Service's port", () => {
+      expect(ingresses).toHaveLength(1);
+      const spec = ingresses[0]!.spec!;
+      expect(spec.ingressClassName).toBe("nginx");
+      const hosts = (spec.rules ?? []).map((rule) => rule.host);
+      expect(hosts.length).toBeGreaterThan(0);
+      expect((spec.tls ?? []).flatMap((t) => t.hosts ?? []).sort()).toEqual([...hosts].sort());
+      expect(spec.tls?.every((t) => t.secretName)).toBe(true);
+      const backends = (spec.rules ?? []).flatMap((rule) => rule.http?.paths ?? []).map((p) => p.backend);
+      expect(backends.length).toBeGreaterThan(0);
+      for (const backend of backends) {
+        const service = services.find((s) => s.metadata.name === backend.service?.name);
+        expect(service?.spec?.selector).toEqual({ "app.kubernetes.io/name": "router" });
+        const { name, number } = backend.service?.port ?? {};
+        expect(service?.spec?.ports?.some((p) => p.name === name || p.port === number)).toBe(true);
+      }
+    });
+
+    test("nginx takes the bodies the router takes (BODY_LIMIT) and waits longer than a subgraph fetch", () => {
+      const annotations = ingresses[0]!.metadata!.annotations ?? {};
+      const annotation = (name: string) => annotations[`nginx.ingress.kubernetes.io/${name}`] ?? "";
+      expect(bytes(annotation("proxy-body-size"))).toBe(bytes(setting("BODY_LIMIT")));
+      const subgraphTimeout = Number(setting("SUBGRAPH_TIMEOUT_MS"));
+      for (const timeout of ["proxy-read-timeout", "proxy-send-timeout"]) {
+        const longer = Number(annotation(timeout)) * 1000 > subgraphTimeout;
+        expect({ timeout, longerThanSubgraphTimeout: longer }).toEqual({
+          timeout,
+          longerThanSubgraphTimeout: true,
+        });
+      }
+    });
+  });
+
+  describe("NetworkPolicies", () => {
+    const world = [...rendered, ...(target.infraDir === target.dir ? [] : renderOnce(target.infraDir))];
+    const policies = world.filter(NetworkPolicy.is) as Array<NetworkPolicy & KubeObject>;
+    const all = networkPods(world);
+    const namespaceLabels = (namespace: string) => ({
+      ...(world.filter(Namespace.is).find((n) => n.metadata?.name === namespace)?.metadata?.labels ?? {}),
+      "kubernetes.io/metadata.name": namespace,
+    });
+    const pod = (name: string) => {
+      const found = all.find((p) => p.name === name);
+      if (!found) throw new Error(`no workload ${name} in ${target.dir} + ${target.infraDir}`);
+      return found;
+    };
+    const outside = (namespace: string, name: string) => ({
+      name,
+      namespace,
+      labels: { "app.kubernetes.io/name": name },
+    });
+    const nginx = outside("ingress-nginx", "ingress-nginx");
+    const prometheus = outside("monitoring", "prometheus");
+    const stranger = outside("default", "stranger");
+    // The port each destination is reached on: ORION's http port, the infrastructure's first port.
+    const portOf = (to: NetworkPod) => to.ports.http ?? Object.values(to.ports)[0]!;
+    const allowed = (from: Omit<NetworkPod, "ports">, to: string) =>
+      ingressAllowed(policies, namespaceLabels, from, pod(to), portOf(pod(to)));
+    const subgraphs = [...SUBGRAPH_NAMES];
+
+    test("every pod of both namespaces is behind a default deny", () => {
+      for (const to of all.filter((p) => [target.namespace, target.infra].includes(p.namespace))) {
+        expect({ to: to.name, stranger: allowed(stranger, to.name) }).toEqual({
+          to: to.name,
+          stranger: false,
+        });
+      }
+    });
+
+    test("the ingress controller reaches the router, and nothing else", () => {
+      expect(allowed(nginx, "router")).toBe(true);
+      for (const to of all.filter((p) => p.name !== "router").map((p) => p.name)) {
+        expect({ to, allowed: allowed(nginx, to) }).toEqual({ to, allowed: false });
+      }
+    });
+
+    test("Prometheus (namespace monitoring) scrapes the five services", () => {
+      for (const to of SERVICE_NAMES)
+        expect({ to, allowed: allowed(prometheus, to) }).toEqual({ to, allowed: true });
+    });
+
+    test("the subgraphs admit the router, not each other", () => {
+      for (const to of subgraphs) {
+        expect({ to, router: allowed(pod("router"), to) }).toEqual({ to, router: true });
+        for (const from of subgraphs.filter((s) => s !== to)) {
+          expect({ from, to, allowed: allowed(pod(from), to) }).toEqual({ from, to, allowed: false });
+        }
+      }
+    });
+
+    test("the migration Jobs accept no connections", () => {
+      for (const to of subgraphs.map((s) => `${s}-migrate`)) {
+        expect({ to, router: allowed(pod("router"), to) }).toEqual({ to, router: false });
+      }
+    });
+
+    test("each database admits only its subgraph and that subgraph's migration Job", () => {
+      for (const owner of subgraphs) {
+        const to = `postgres-${owner}`;
+        expect(pod(to).namespace).toBe(target.infra);
+        for (const from of all.filter((p) => p.namespace === target.namespace)) {
+          const expected = from.name === owner || from.name === `${owner}-migrate`;
+          expect({ from: from.name, to, allowed: allowed(from, to) }).toEqual({
+            from: from.name,
+            to,
+            allowed: expected,
+          });
+        }
+        // The same labels from another namespace do not count.
+        const impostor = { ...pod(owner), namespace: "default" };
+        expect({ to, impostor: allowed(impostor, to) }).toEqual({ to, impostor: false });
+      }
+    });
+
+    test("Redis admits the router and the subgraphs; RabbitMQ the subgraphs", () => {
+      for (const from of ["router", ...subgraphs]) {
+        expect({ from, redis: allowed(pod(from), "redis") }).toEqual({ from, redis: true });
+        const rabbit = from !== "router";
+        expect({ from, rabbitmq: allowed(pod(from), "rabbitmq") }).toEqual({ from, rabbitmq: rabbit });
+      }
+      expect(allowed(nginx, "redis")).toBe(false);
+      expect(allowed(prometheus, "rabbitmq")).toBe(false);
+    });
+  });
+});
+
+test("kubernetes/base/supergraph.graphql is schema/supergraph.graphql (npm run schema:compose writes both)", () => {
+  const read = (...path: string[]) => readFileSync(join(ROOT, ...path), "utf8");
+  expect(read("kubernetes", "base", "supergraph.graphql")).toBe(read("schema", "supergraph.graphql"));
+});
+
+describe.each(INFRA_TARGETS)("$dir", (target) => {
+  const objects = renderOnce(target.dir);
+  const statefulSets = objects.filter(StatefulSet.is) as Array<StatefulSet & KubeObject>;
+  const services = objects.filter(Service.is) as Array<Service & KubeObject>;
+
+  test.each(objects.map((object) => [id(object), object] as const))(
+    "%s is a valid Kubernetes object",
+    (_id, object) => {
+      const Model = MODELS.find((m) => m.apiVersion === object.apiVersion && m.kind === object.kind);
+      if (!Model)
+        throw new Error(
+          `no kubernetes-models class for ${object.apiVersion} ${object.kind}: add it to MODELS`,
+        );
+      expect(() => new Model(object as never).validate()).not.toThrow();
+    },
+  );
+
+  test(`puts every object in namespace ${target.namespace}, which it creates`, () => {
+    expect(objects.filter(Namespace.is).map((n) => n.metadata?.name)).toEqual([target.namespace]);
+    for (const object of objects.filter((o) => !CLUSTER_SCOPED.has(o.kind))) {
+      expect({ object: id(object), namespace: object.metadata.namespace }).toEqual({
+        object: id(object),
+        namespace: target.namespace,
+      });
+    }
+  });
+
+  test("runs one PostgreSQL per subgraph database, Redis and RabbitMQ", () => {
+    expect(statefulSets.map((s) => s.metadata.name).sort()).toEqual(
+      [...SUBGRAPH_NAMES.map((s) => `postgres-${s}`), "rabbitmq", "redis"].sort(),
+    );
+    for (const subgraph of SUBGRAPH_NAMES) {
+      const env = statefulSets.find((s) => s.metadata.name === `postgres-${subgraph}`)!.spec!.template.spec!
+        .containers[0]!.env;
+      expect(env?.find((e) => e.name === "POSTGRES_DB")?.value).toBe(`orion_${subgraph}`);
+    }
+  });
+
+  test.each(statefulSets.map((s) => [id(s), s] as const))(
+    "%s: a persistent volume, probes, resources, non-root, and a Service that governs it",
+    (_id, statefulSet) => {
+      const spec = statefulSet.spec!;
+      const container = spec.template.spec!.containers[0]!;
+      const claims = (spec.volumeClaimTemplates ?? []).map((c) => c.metadata?.name);
+      expect(claims.length).toBeGreaterThan(0);
+      expect(container.volumeMounts?.map((m) => m.name)).toEqual(expect.arrayContaining(claims));
+      expect(container.readinessProbe).toBeDefined();
+      expect(container.livenessProbe).toBeDefined();
+      for (const bound of ["requests", "limits"] as const) {
+        expect(Object.keys(container.resources?.[bound] ?? {}).sort()).toEqual(["cpu", "memory"]);
+      }
+      expect(spec.template.spec!.securityContext?.runAsNonRoot).toBe(true);
+      expect(spec.template.spec!.securityContext?.runAsUser).toBeGreaterThan(0);
+      expect(container.securityContext?.allowPrivilegeEscalation).toBe(false);
+      const governing = services.find((s) => s.metadata.name === spec.serviceName);
+      expect(selects(governing?.spec?.selector, spec.template.metadata?.labels)).toBe(true);
+      expect(selects(spec.selector.matchLabels, spec.template.metadata?.labels)).toBe(true);
+    },
+  );
+
+  test("commits no credentials: every password comes from a Secret the operator creates", () => {
+    expect(objects.filter((o) => o.kind === "Secret")).toEqual([]);
+    for (const { metadata, spec } of statefulSets) {
+      for (const { name, value } of spec!.template.spec!.containers[0]!.env ?? []) {
+        expect({ set: metadata.name, name, value: /PASS/i.test(name) ? value : undefined }).toEqual({
+          set: metadata.name,
+          name,
+          value: undefined,
+        });
+      }
+    }
+  });
+
+  test(`admits only pods of ${target.admits} (namespaceSelector of every ingress rule)`, () => {
+    for (const policy of objects.filter(NetworkPolicy.is) as Array<NetworkPolicy & KubeObject>) {
+      for (const peer of (policy.spec?.ingress ?? []).flatMap((rule) => rule.from ?? [{}])) {
+        expect({ policy: policy.metadata?.name, namespace: peer.namespaceSelector?.matchLabels }).toEqual({
+          policy: policy.metadata?.name,
+          namespace: { "kubernetes.io/metadata.name": target.admits },
+        });
+      }
+    }
+  });
 });

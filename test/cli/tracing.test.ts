@@ -1,0 +1,174 @@
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { PROJECT_ROOT } from "../../platform/paths";
+import { eventually } from "../support/async";
+import { PASSWORD } from "../support/identity";
+
+// OpenTelemetry through a real process: `orion start` on embedded defaults exports its spans over
+// OTLP/HTTP to a receiver run by the test, and one trace spans the router, the subgraphs, the
+// database and the consumers of the events the request produced.
+
+interface OtlpSpan {
+  traceId: string;
+  spanId: string;
+  parentSpanId?: string;
+  name: string;
+  kind: number;
+  attributes?: { key: string; value: { stringValue?: string; intValue?: string | number } }[];
+}
+
+/** An OTLP/HTTP receiver (JSON encoding, as @opentelemetry/exporter-trace-otlp-http sends it). */
+async function startReceiver(): Promise<{ url: string; spans: OtlpSpan[]; close(): Promise<void> }> {
+  const spans: OtlpSpan[] = [];
+  const server: Server = createServer((request, response) => {
+    let body = "";
+    request.on("data", (chunk: Buffer) => (body += chunk.toString()));
+    request.on("end", () => {
+      if (request.url === "/v1/traces") {
+        const payload = JSON.parse(body) as {
+          resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[];
+        };
+        for (const resource of payload.resourceSpans)
+          for (const scope of resource.scopeSpans) spans.push(...scope.spans);
+      }
+      response.writeHead(200, { "content-type": "application/json" }).end("{}");
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    spans,
+    close: () => new Promise((resolve) => server.close(() => resolve())),
+  };
+}
+
+const attribute = (span: OtlpSpan, key: string) => {
+  const value = span.attributes?.find((a) => a.key === key)?.value;
+  return value?.stringValue ?? (value?.intValue === undefined ? undefined : String(value.intValue));
+};
+
+describe("tracing (OpenTelemetry over OTLP)", () => {
+  it("follows one request from the router through the subgraphs and the database to the event consumers", async () => {
+    const receiver = await startReceiver();
+    const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-trace-"));
+    const child = spawn(process.execPath, ["-r", "@swc-node/register", "cli/main.ts", "start"], {
+      cwd: PROJECT_ROOT,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: os.tmpdir(),
+        LOG_LEVEL: "warn",
+        ORION_DATA_DIR: dataDir,
+        ROUTER_PORT: "0",
+        AUTH_PORT: "0",
+        USER_PORT: "0",
+        NOTIFICATION_PORT: "0",
+        ANALYTICS_PORT: "0",
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+        OTEL_BSP_SCHEDULE_DELAY: "200",
+      },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
+    try {
+      const routerUrl = await eventually(
+        () => {
+          const match = /Router: +(\S+)/.exec(stdout);
+          if (!match) throw new Error(`not ready yet\n${stderr}`);
+          return match[1]!;
+        },
+        { timeoutMs: 90_000, intervalMs: 200 },
+      );
+      // The client's own trace: the router continues it.
+      const traceId = "4bf92f3577b34da6a3ce929d0e0e4736";
+      const response = await fetch(routerUrl, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          traceparent: `00-${traceId}-00f067aa0ba902b7-01`,
+        },
+        body: JSON.stringify({
+          query:
+            "mutation Register($input: RegisterInput!) { register(input: $input) { accessToken user { id } } }",
+          variables: {
+            input: {
+              email: `traced-${process.pid}@example.com`,
+              password: PASSWORD,
+              displayName: "Traced",
+            },
+          },
+        }),
+      });
+      expect(response.status).toBe(200);
+      expect(((await response.json()) as { errors?: unknown }).errors).toBeUndefined();
+      expect(response.headers.get("traceparent")).toBeNull(); // nothing of the trace is echoed
+
+      const trace = await eventually(
+        () => {
+          const mine = receiver.spans.filter((span) => span.traceId === traceId);
+          const consumers = mine.filter((span) => span.name.startsWith("consume "));
+          for (const queue of ["notification.welcome", "user.profiles", "analytics.domain-events"])
+            if (!consumers.some((span) => span.name === `consume ${queue} auth.user.registered`))
+              throw new Error(`no consumer span of ${queue} yet: ${mine.map((s) => s.name).join(", ")}`);
+          return mine;
+        },
+        { timeoutMs: 30_000, intervalMs: 200 },
+      );
+      const routerPort = new URL(routerUrl).port;
+      const servers = trace.filter((span) => span.kind === 2); // SERVER
+      const clients = trace.filter((span) => span.kind === 3); // CLIENT
+      expect(
+        servers.some(
+          (span) => String(attribute(span, "server.port") ?? attribute(span, "net.host.port")) === routerPort,
+        ),
+      ).toBe(true);
+      // The router's fetch to auth, and auth's own server span as its child.
+      const authFetch = clients.find(
+        (span) =>
+          /\/graphql/.test(attribute(span, "url.full") ?? attribute(span, "http.url") ?? "") &&
+          span.name.startsWith("POST"),
+      );
+      expect(authFetch).toBeDefined();
+      expect(servers.some((span) => span.parentSpanId === authFetch!.spanId)).toBe(true);
+      // The database, inside the trace.
+      expect(
+        trace.some(
+          (span) =>
+            span.name.startsWith("pg.query") &&
+            (attribute(span, "db.system") ?? attribute(span, "db.system.name")) === "postgresql",
+        ),
+      ).toBe(true);
+      // Each consumer span hangs off the trace (its parent is a span of this trace).
+      const ids = new Set(trace.map((span) => span.spanId));
+      for (const consumer of trace.filter((span) => span.name.startsWith("consume ")))
+        expect([consumer.name, ids.has(consumer.parentSpanId ?? "")]).toEqual([consumer.name, true]);
+
+      // A malformed traceparent starts a new trace instead of being followed.
+      const before = new Set(receiver.spans.map((span) => span.traceId));
+      await fetch(routerUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json", traceparent: "00-zzzz-not-a-trace-01" },
+        body: JSON.stringify({ query: "query Hello { __typename }" }),
+      });
+      await eventually(() => {
+        const fresh = receiver.spans.filter((span) => !before.has(span.traceId) && span.kind === 2);
+        if (fresh.length === 0) throw new Error("no new trace yet");
+        expect(fresh.every((span) => /^[0-9a-f]{32}$/.test(span.traceId))).toBe(true);
+      });
+
+      child.kill("SIGTERM");
+      expect(await exited).toBe(0);
+    } finally {
+      child.kill("SIGKILL");
+      await receiver.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 150_000);
+});
