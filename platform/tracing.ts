@@ -17,10 +17,11 @@ import type * as UndiciInstr from "@opentelemetry/instrumentation-undici";
 import type * as PgInstr from "@opentelemetry/instrumentation-pg";
 import type * as AmqplibInstr from "@opentelemetry/instrumentation-amqplib";
 import type * as GraphqlInstr from "@opentelemetry/instrumentation-graphql";
+import type * as RedisInstr from "@opentelemetry/instrumentation-redis";
 
 /**
  * OpenTelemetry tracing. The SDK and its instrumentations (HTTP server and client, undici, pg,
- * amqplib, GraphQL) are loaded only when an OTLP endpoint is configured
+ * Redis, amqplib, GraphQL) are loaded only when an OTLP endpoint is configured
  * (OTEL_EXPORTER_OTLP_ENDPOINT or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT, as the OpenTelemetry
  * specification names them); otherwise nothing is loaded and the API calls below are no-ops.
  * W3C `traceparent` is propagated over HTTP, through the outbox (stored with each event) and in
@@ -50,6 +51,7 @@ export function startTracing(serviceName: string): void {
   const { PgInstrumentation } = require("@opentelemetry/instrumentation-pg") as typeof PgInstr;
   const { AmqplibInstrumentation } = require("@opentelemetry/instrumentation-amqplib") as typeof AmqplibInstr;
   const { GraphQLInstrumentation } = require("@opentelemetry/instrumentation-graphql") as typeof GraphqlInstr;
+  const { RedisInstrumentation } = require("@opentelemetry/instrumentation-redis") as typeof RedisInstr;
   /* eslint-enable @typescript-eslint/no-require-imports */
   const tracerProvider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": process.env.OTEL_SERVICE_NAME ?? serviceName }),
@@ -66,6 +68,8 @@ export function startTracing(serviceName: string): void {
       new UndiciInstrumentation(),
       new PgInstrumentation({ enhancedDatabaseReporting: false }), // statements, never their values
       new AmqplibInstrumentation(),
+      // The command name only, never its keys (session ids) or values; no spans outside a trace.
+      new RedisInstrumentation({ dbStatementSerializer: (command) => command, requireParentSpan: true }),
       new GraphQLInstrumentation({ mergeItems: true, ignoreTrivialResolveSpans: true, depth: 2 }),
     ],
   });

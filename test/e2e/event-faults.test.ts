@@ -119,6 +119,30 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
         { timeoutMs: 60_000, intervalMs: 200 },
       );
     }, 120_000);
+
+    it("reports each subgraph not ready while its broker is away (Kubernetes stops routing to it), ready again after", async () => {
+      const readiness = async () =>
+        Object.fromEntries(
+          await Promise.all(
+            Object.entries(env.supergraph.subgraphs).map(async ([name, service]) => {
+              const response = await fetch(`http://127.0.0.1:${service.port}/ready`);
+              const body = (await response.json()) as { checks: Record<string, boolean> };
+              return [name, { status: response.status, bus: body.checks.bus }] as const;
+            }),
+          ),
+        );
+      const all = (status: number, bus: boolean) =>
+        Object.fromEntries(
+          ["auth", "user", "notification", "analytics"].map((name) => [name, { status, bus }]),
+        );
+      expect(await readiness()).toEqual(all(200, true));
+      proxy.cut();
+      await eventually(async () => expect(await readiness()).toEqual(all(503, false)), { timeoutMs: 30_000 });
+      // The router keeps serving (decision 002): it stays ready.
+      expect((await fetch(`http://127.0.0.1:${env.supergraph.router.port}/ready`)).status).toBe(200);
+      proxy.restore();
+      await eventually(async () => expect(await readiness()).toEqual(all(200, true)), { timeoutMs: 30_000 });
+    }, 90_000);
   });
 
   describe("the consumer's database is unreachable for a while", () => {

@@ -22,7 +22,7 @@ export interface Mailbox {
 }
 
 /** Every durable queue the subgraphs declare, read from their definitions: what a test run must delete. */
-function consumerQueues(): string[] {
+export function consumerQueues(): string[] {
   return SUBGRAPH_NAMES.flatMap(
     (name) => SUBGRAPHS[name].subscriptions?.({} as never).map((subscription) => subscription.queue) ?? [],
   );
