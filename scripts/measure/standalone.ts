@@ -85,6 +85,7 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
         ...subgraphCommon,
         AUTH_DATABASE_URL: databaseUrl(runId, "auth"),
         AUTH_SIGNING_KEY: keys.authSigningKey,
+        AUTH_PASSWORD_PEPPER: keys.passwordPepper,
       },
       user: { ...subgraphCommon, USER_DATABASE_URL: databaseUrl(runId, "user") },
       notification: {
@@ -95,6 +96,9 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
       analytics: { ...subgraphCommon, ANALYTICS_DATABASE_URL: databaseUrl(runId, "analytics") },
       router: {
         ...common,
+        // Sessions and API keys are checked in Redis on every credentialed request (issue 3).
+        REDIS_URL: REAL.redis,
+        REDIS_KEY_PREFIX: prefix,
         IDENTITY_PRIVATE_KEY: keys.identityPrivateKey,
         AUTH_URL: `${urlOf("auth")}/graphql`,
         USER_URL: `${urlOf("user")}/graphql`,
