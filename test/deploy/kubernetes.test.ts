@@ -325,6 +325,21 @@ function bytes(size: string): number {
   return Number(match[1]) * 1024 ** " kmg".indexOf(match[2]!.toLowerCase() || " ");
 }
 
+/** One test per object: kubernetes-models validates it against the Kubernetes API schema. */
+function testValidObjects(objects: KubeObject[]): void {
+  test.each(objects.map((object) => [id(object), object] as const))(
+    "%s is a valid Kubernetes object",
+    (_id, object) => {
+      const Model = MODELS.find((m) => m.apiVersion === object.apiVersion && m.kind === object.kind);
+      if (!Model)
+        throw new Error(
+          `no kubernetes-models class for ${object.apiVersion} ${object.kind}: add it to MODELS`,
+        );
+      expect(() => new Model(object as never).validate()).not.toThrow();
+    },
+  );
+}
+
 describe.each(TARGETS)("$dir", (target) => {
   const rendered = renderOnce(target.dir);
   // ORION's own objects; the production overlay also renders the infrastructure (tested further down).
@@ -338,17 +353,7 @@ describe.each(TARGETS)("$dir", (target) => {
   const hpas = objects.filter(HorizontalPodAutoscaler.is) as Array<HorizontalPodAutoscaler & KubeObject>;
   const byId = <T extends KubeObject>(list: T[]) => list.map((object) => [id(object), object] as const);
 
-  test.each(rendered.map((object) => [id(object), object] as const))(
-    "%s is a valid Kubernetes object",
-    (_id, object) => {
-      const Model = MODELS.find((m) => m.apiVersion === object.apiVersion && m.kind === object.kind);
-      if (!Model)
-        throw new Error(
-          `no kubernetes-models class for ${object.apiVersion} ${object.kind}: add it to MODELS`,
-        );
-      expect(() => new Model(object as never).validate()).not.toThrow();
-    },
-  );
+  testValidObjects(rendered);
 
   const namespaces = target.infraDir === target.dir ? [target.namespace, target.infra] : [target.namespace];
   test(`puts every object in namespace ${namespaces.join(" or ")}, which it creates`, () => {
@@ -652,17 +657,7 @@ describe.each(INFRA_TARGETS)("$dir", (target) => {
   const statefulSets = objects.filter(StatefulSet.is) as Array<StatefulSet & KubeObject>;
   const services = objects.filter(Service.is) as Array<Service & KubeObject>;
 
-  test.each(objects.map((object) => [id(object), object] as const))(
-    "%s is a valid Kubernetes object",
-    (_id, object) => {
-      const Model = MODELS.find((m) => m.apiVersion === object.apiVersion && m.kind === object.kind);
-      if (!Model)
-        throw new Error(
-          `no kubernetes-models class for ${object.apiVersion} ${object.kind}: add it to MODELS`,
-        );
-      expect(() => new Model(object as never).validate()).not.toThrow();
-    },
-  );
+  testValidObjects(objects);
 
   test(`puts every object in namespace ${target.namespace}, which it creates`, () => {
     expect(objects.filter(Namespace.is).map((n) => n.metadata?.name)).toEqual([target.namespace]);

@@ -1,7 +1,6 @@
 import {
   AnalyticsOverviewDocument,
   ChangePasswordDocument,
-  CreateApiKeyDocument,
   EventSeriesDocument,
   MyActivityDocument,
   RefreshSessionDocument,
@@ -21,7 +20,14 @@ import { RetentionSweeper } from "../../subgraphs/analytics/services/retention";
 import { seedEvents } from "../../subgraphs/analytics/services/seed";
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
-import { PASSWORD, register, tokenFromMail, uniqueEmail, type SignedIn } from "../support/identity";
+import {
+  apiKeyHeaders,
+  PASSWORD,
+  register,
+  tokenFromMail,
+  uniqueEmail,
+  type SignedIn,
+} from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -316,15 +322,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
     it("lets an API key with analytics:write track for its owner, and no other key", async () => {
       const owner = await register(env, uniqueEmail("key-owner"));
       await settled(owner);
-      const keyWith = async (scopes: string[]) => {
-        const created = await env.request(
-          CreateApiKeyDocument,
-          { input: { name: `tracker ${scopes.join(" ")}`, scopes } },
-          { token: owner.token },
-        );
-        expect(created.errors).toBeUndefined();
-        return { headers: { "x-api-key": created.data!.createApiKey.secret } };
-      };
+      const keyWith = (scopes: string[]) => apiKeyHeaders(env, owner, scopes);
       const before = (await activity(owner)).eventCount;
       const writer = await keyWith(["analytics:write"]);
       const name = `server.side_n${process.pid}`;

@@ -1,6 +1,5 @@
 import {
   AnalyticsOverviewDocument,
-  CreateApiKeyDocument,
   DeleteMyAccountDocument,
   EventSeriesDocument,
   RefreshSessionDocument,
@@ -9,7 +8,14 @@ import {
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
-import { PASSWORD, register, tokenFromMail, uniqueEmail, type SignedIn } from "../support/identity";
+import {
+  apiKeyHeaders,
+  PASSWORD,
+  register,
+  tokenFromMail,
+  uniqueEmail,
+  type SignedIn,
+} from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -242,15 +248,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
       "UNAUTHENTICATED",
     ]);
 
-    const keyWith = async (scopes: string[]) => {
-      const created = await env.request(
-        CreateApiKeyDocument,
-        { input: { name: `insights ${scopes.join(" ")}`, scopes } },
-        { token: admin.token },
-      );
-      expect(created.errors).toBeUndefined();
-      return { headers: { "x-api-key": created.data!.createApiKey.secret } };
-    };
+    const keyWith = (scopes: string[]) => apiKeyHeaders(env, admin, scopes);
     const reader = await keyWith(["analytics:read"]);
     expect(
       codesOf(await env.request(AnalyticsOverviewDocument, { from: iso(day0), to: iso(to) }, reader)),

@@ -1,6 +1,5 @@
 import { randomUUID } from "node:crypto";
 import {
-  CreateApiKeyDocument,
   MarkAllNotificationsReadDocument,
   MarkNotificationReadDocument,
   MyNotificationPreferencesDocument,
@@ -15,7 +14,14 @@ import {
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
-import { rawDocument, register, tokenFromMail, uniqueEmail, type SignedIn } from "../support/identity";
+import {
+  apiKeyHeaders,
+  rawDocument,
+  register,
+  tokenFromMail,
+  uniqueEmail,
+  type SignedIn,
+} from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -151,15 +157,7 @@ describeWithServices(
 
       it("follow API key scopes: notifications:read to read, notifications:write to change", async () => {
         const owner = await register(env, uniqueEmail("keys"));
-        const key = async (scopes: string[]) => {
-          const created = await env.request(
-            CreateApiKeyDocument,
-            { input: { name: `key ${scopes.join(" ")}`, scopes } },
-            { token: owner.token },
-          );
-          expect(created.errors).toBeUndefined();
-          return { headers: { "x-api-key": created.data!.createApiKey.secret } };
-        };
+        const key = (scopes: string[]) => apiKeyHeaders(env, owner, scopes);
         const reader = await key(["notifications:read"]);
         const writer = await key(["notifications:write"]);
         const profile = await key(["user:read"]);

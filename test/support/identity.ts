@@ -1,7 +1,7 @@
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { decodeJwt } from "jose";
-import { LoginDocument, RegisterDocument } from "../../schema/generated/graphql";
+import { CreateApiKeyDocument, LoginDocument, RegisterDocument } from "../../schema/generated/graphql";
 import { eventually } from "./async";
 import type { Mailbox, TestSupergraph } from "./supergraph-fixture";
 
@@ -73,3 +73,18 @@ export async function tokenFromMail(
 /** A raw document for shapes codegen does not cover (aliases, invalid input). */
 export const rawDocument = <T = Record<string, unknown>, V = Record<string, unknown>>(source: string) =>
   parse(source) as TypedDocumentNode<T, V>;
+
+/** A new API key of `owner` with `scopes`, as the request options that send it (`X-API-Key`). */
+export async function apiKeyHeaders(
+  env: TestSupergraph,
+  owner: Pick<SignedIn, "token">,
+  scopes: string[],
+): Promise<{ headers: Record<string, string> }> {
+  const created = await env.request(
+    CreateApiKeyDocument,
+    { input: { name: `test key ${scopes.join(" ")}`, scopes } },
+    { token: owner.token },
+  );
+  if (created.errors) throw new Error(`createApiKey failed: ${JSON.stringify(created.errors)}`);
+  return { headers: { "x-api-key": created.data!.createApiKey.secret } };
+}

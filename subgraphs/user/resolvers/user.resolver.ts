@@ -1,5 +1,6 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
 import { LockMode } from "@mikro-orm/core";
+import type { EntityManager } from "@mikro-orm/postgresql";
 import { notFound } from "../../../platform/errors";
 import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
@@ -58,13 +59,7 @@ export class UserResolver {
     const caller = requireUser(ctx);
     const changes = validateInput(updateProfileSchema, input);
     const profile = await ctx.em.transactional(async (em) => {
-      // Locked: concurrent edits take turns, so each event's snapshot holds both and revisions never repeat.
-      const locked = await em.findOne(
-        UserProfile,
-        { userId: caller.userId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      if (!locked) throw notFound("Profile not found");
+      const locked = await lockedProfile(em, caller.userId);
       for (const [field, value] of Object.entries(changes) as [
         keyof typeof changes,
         string | null | undefined,
@@ -100,13 +95,7 @@ export class UserResolver {
     const caller = requireUser(ctx);
     const { theme, language, marketingOptIn } = validateInput(updatePreferencesSchema, input);
     const profile = await ctx.em.transactional(async (em) => {
-      // Locked: concurrent changes take turns, so consent revisions never repeat.
-      const locked = await em.findOne(
-        UserProfile,
-        { userId: caller.userId },
-        { lockMode: LockMode.PESSIMISTIC_WRITE },
-      );
-      if (!locked) throw notFound("Profile not found");
+      const locked = await lockedProfile(em, caller.userId);
       if (theme) locked.theme = theme;
       if (language) locked.language = language;
       // Consent is what the notification subgraph sends marketing on: it hears of every change.
@@ -139,6 +128,16 @@ export class UserResolver {
   async preferences(@Root() user: User, @Ctx() ctx: UserContext): Promise<Preferences> {
     return requireProfile(await ctx.loaders.profiles.load(user.id));
   }
+}
+
+/**
+ * The caller's profile, locked for the transaction: concurrent changes take turns, so each event's
+ * snapshot holds every change before it and revisions never repeat.
+ */
+async function lockedProfile(em: EntityManager, userId: string): Promise<UserProfile> {
+  const profile = await em.findOne(UserProfile, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+  if (!profile) throw notFound("Profile not found");
+  return profile;
 }
 
 function requireProfile(profile: UserProfile | null): UserProfile {
