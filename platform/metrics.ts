@@ -34,7 +34,8 @@ export function repositoryOperationNames(file = MANIFEST): string[] {
 
 /**
  * Bounded operation labels: the repository's own operation names, then the first `extra`
- * well-formed names seen, then "other"; no name is "anonymous". The gateway names a subgraph's
+ * well-formed names of operations that ran, then "other"; no name is "anonymous", a request
+ * refused before it ran is "(refused)". The gateway names a subgraph's
  * share of an operation `<Operation>__<subgraph>__<n>`: the subgraph counts it under `<Operation>`.
  */
 export class OperationLabels {
@@ -48,6 +49,7 @@ export class OperationLabels {
 
   label(name: string | null | undefined): string {
     if (!name) return "anonymous";
+    if (name === "(refused)") return name;
     const operation = name.replace(/__[a-z]+__\d+$/, "");
     if (this.known.has(operation)) return operation;
     if (this.extraLeft > 0 && NAME.test(operation)) {

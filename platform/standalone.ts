@@ -6,7 +6,7 @@ import {
   type SubgraphName,
 } from "./config";
 import { RabbitMqEventBus } from "./events/rabbitmq-bus";
-import { createLogger, type Logger } from "./logger";
+import { createLogger, flushLogs, type Logger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
 import { startSubgraph, type SubgraphDefinition } from "./subgraph";
 import { stopTracing } from "./tracing";
@@ -51,9 +51,13 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
     stop()
       // Spans still buffered leave before the process does.
       .then(() => stopTracing().catch(() => undefined))
-      .then(() => process.exit(0))
+      .then(() => {
+        flushLogs();
+        process.exit(0);
+      })
       .catch((error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
+        flushLogs();
         process.exit(1);
       });
   };
@@ -66,6 +70,7 @@ export function runMain(main: () => Promise<void>): void {
   main().catch((error: unknown) => {
     if (error instanceof Error && error.name === "ConfigError") console.error(error.message);
     else console.error(error);
+    flushLogs();
     process.exit(1);
   });
 }

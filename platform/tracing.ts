@@ -41,8 +41,8 @@ export const tracingConfigured = (env: NodeJS.ProcessEnv = process.env) =>
 export function startTracing(serviceName: string): void {
   if (provider || !tracingConfigured()) return;
   /* eslint-disable @typescript-eslint/no-require-imports -- loaded only when tracing is on */
-  const { NodeTracerProvider, BatchSpanProcessor } =
-    require("@opentelemetry/sdk-trace-node") as typeof SdkTraceNode;
+  const SdkTraceNodeModule = () => require("@opentelemetry/sdk-trace-node") as typeof SdkTraceNode;
+  const { NodeTracerProvider, BatchSpanProcessor } = SdkTraceNodeModule();
   const { OTLPTraceExporter } = require("@opentelemetry/exporter-trace-otlp-http") as typeof OtlpHttp;
   const { resourceFromAttributes } = require("@opentelemetry/resources") as typeof Resources;
   const { registerInstrumentations } = require("@opentelemetry/instrumentation") as typeof Instrumentation;
@@ -53,8 +53,15 @@ export function startTracing(serviceName: string): void {
   const { GraphQLInstrumentation } = require("@opentelemetry/instrumentation-graphql") as typeof GraphqlInstr;
   const { RedisInstrumentation } = require("@opentelemetry/instrumentation-redis") as typeof RedisInstr;
   /* eslint-enable @typescript-eslint/no-require-imports */
+  const { AlwaysOnSampler, ParentBasedSampler } = SdkTraceNodeModule();
   const tracerProvider = new NodeTracerProvider({
     resource: resourceFromAttributes({ "service.name": process.env.OTEL_SERVICE_NAME ?? serviceName }),
+    // A client's `traceparent` is followed (its trace id ties the client's logs to ours), but its
+    // sampled flag is not obeyed: a caller cannot switch tracing off for its own requests.
+    sampler: new ParentBasedSampler({
+      root: new AlwaysOnSampler(),
+      remoteParentNotSampled: new AlwaysOnSampler(),
+    }),
     spanProcessors: [new BatchSpanProcessor(new OTLPTraceExporter())],
   });
   tracerProvider.register(); // W3C trace context and baggage propagators, AsyncLocalStorage context
@@ -66,7 +73,17 @@ export function startTracing(serviceName: string): void {
         ignoreIncomingRequestHook: (request) => /^\/(health|ready|metrics)\b/.test(request.url ?? ""),
       }),
       new UndiciInstrumentation(),
-      new PgInstrumentation({ enhancedDatabaseReporting: false }), // statements, never their values
+      // MikroORM writes values into the SQL text itself: the statement is recorded with every
+      // literal replaced by ?, never an e-mail, a hash or an event payload. No spans outside a trace.
+      new PgInstrumentation({
+        enhancedDatabaseReporting: false,
+        requireParentSpan: true,
+        requestHook: (span, { query }) => {
+          const text = withoutLiterals(query.text);
+          span.setAttribute("db.statement", text);
+          span.setAttribute("db.query.text", text);
+        },
+      }),
       new AmqplibInstrumentation(),
       // The command name only, never its keys (session ids) or values; no spans outside a trace.
       new RedisInstrumentation({ dbStatementSerializer: (command) => command, requireParentSpan: true }),
@@ -74,6 +91,14 @@ export function startTracing(serviceName: string): void {
     ],
   });
   provider = tracerProvider;
+}
+
+/**
+ * A SQL statement with its string and number literals replaced by `?`: MikroORM inlines values,
+ * which may be personal data or secrets.
+ */
+export function withoutLiterals(sql: string): string {
+  return sql.replace(/'(?:[^']|'')*'/g, "?").replace(/\b\d+(?:\.\d+)?(?:e[+-]?\d+)?\b/gi, "?");
 }
 
 /** Flushes and stops the SDK (on shutdown: spans still buffered are exported first). */

@@ -75,7 +75,7 @@ export function inboxSubscription(
     queue: spec.queue,
     eventTypes: spec.eventTypes,
     ...(spec.retry ? { retry: spec.retry } : {}),
-    onFailure: (outcome, type) => metrics?.failed(spec.queue, type, outcome),
+    onFailure: (outcome, type) => count(() => metrics?.failed(spec.queue, type, outcome)),
     handler: async (event) =>
       inSpan(
         `consume ${spec.queue} ${event.type}`,
@@ -93,14 +93,15 @@ export function inboxSubscription(
   };
 
   async function measured(event: EventEnvelope): Promise<void> {
+    let outcome: "ok" | "duplicate";
     try {
-      const outcome = await handle(event);
-      const lagSeconds = (Date.now() - Date.parse(event.occurredAt)) / 1000;
-      metrics?.handled(spec.queue, event.type, outcome, outcome === "ok" ? lagSeconds : undefined);
+      outcome = await handle(event);
     } catch (error) {
-      metrics?.handled(spec.queue, event.type, "failed");
+      count(() => metrics?.handled(spec.queue, event.type, "failed"));
       throw error;
     }
+    const lagSeconds = (Date.now() - Date.parse(event.occurredAt)) / 1000;
+    count(() => metrics?.handled(spec.queue, event.type, outcome, outcome === "ok" ? lagSeconds : undefined));
   }
 
   async function handle(event: EventEnvelope): Promise<"ok" | "duplicate"> {
@@ -150,6 +151,15 @@ export function inboxSubscription(
     }
     logger.info({ type: event.type }, "event handled");
     return duplicate ? "duplicate" : "ok";
+  }
+}
+
+/** Counting must never change what happens to an event: a metric that throws is ignored. */
+function count(observe: () => void): void {
+  try {
+    observe();
+  } catch {
+    // A broken metric shows on /metrics; the event's outcome stands.
   }
 }
 

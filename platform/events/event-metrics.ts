@@ -14,10 +14,22 @@ export type FailureOutcome = "retried" | "dead_lettered";
 export interface EventMetrics {
   /** Adds types to those counted by name (the service's own and its queues' types). */
   know(types: Iterable<string>): void;
+  /** Creates a queue's failure series at 0 (an alert sees the first failure as an increase). */
+  prime(queue: string, types: Iterable<string>): void;
   published(type: string): void;
   publishFailed(type: string): void;
   handled(queue: string, type: string, outcome: HandledOutcome, lagSeconds?: number): void;
   failed(queue: string, type: string | null, outcome: FailureOutcome): void;
+}
+
+const GAUGE_DEADLINE_MS = 2_000;
+
+function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
 }
 
 export function createEventMetrics(
@@ -57,16 +69,36 @@ export function createEventMetrics(
     buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
     registers: [registry],
   });
-  const connection = () => options.db.orm.em.fork().getConnection();
+  // Read at scrape time, within a short deadline. When the database cannot answer, the gauges keep
+  // their last value (a failing collect would fail the whole /metrics, hiding every other series).
+  const outbox = async () => {
+    const [row] = await withinDeadline(
+      options.db.orm.em
+        .fork()
+        .getConnection()
+        .execute<{ count: string; age: number | null }[]>(
+          `select count(*) as count, extract(epoch from now() - min(occurred_at))::float8 as age
+           from outbox_events where published_at is null`,
+        ),
+      GAUGE_DEADLINE_MS,
+    );
+    return { backlog: Number(row?.count ?? 0), age: Number(row?.age ?? 0) };
+  };
+  let reading: Promise<{ backlog: number; age: number } | null> | null = null;
+  // One query per scrape for both gauges.
+  const read = () => {
+    reading ??= outbox()
+      .catch(() => null)
+      .finally(() => setImmediate(() => (reading = null)));
+    return reading;
+  };
   new Gauge({
     name: "orion_outbox_backlog",
     help: "Outbox rows committed and not yet published",
     registers: [registry],
     async collect() {
-      const [row] = await connection().execute<{ count: string }[]>(
-        `select count(*) from outbox_events where published_at is null`,
-      );
-      this.set(Number(row?.count ?? 0));
+      const value = await read();
+      if (value) this.set(value.backlog);
     },
   });
   new Gauge({
@@ -74,21 +106,26 @@ export function createEventMetrics(
     help: "Age of the oldest outbox row not yet published (0 when none)",
     registers: [registry],
     async collect() {
-      const [row] = await connection().execute<{ age: number | null }[]>(
-        `select extract(epoch from now() - min(occurred_at))::float8 as age from outbox_events where published_at is null`,
-      );
-      this.set(Number(row?.age ?? 0));
+      const value = await read();
+      if (value) this.set(value.age);
     },
   });
   return {
     know: (types) => {
       for (const type of types) known.add(type);
     },
+    prime: (queue, types) => {
+      // Series exist at 0 from the start, so the first failure is an increase alerts can see.
+      for (const type of types)
+        for (const outcome of ["retried", "dead_lettered"] as const)
+          failures.inc({ queue, type: typeLabel(type), outcome }, 0);
+    },
     published: (type) => published.inc({ type: typeLabel(type) }),
     publishFailed: (type) => publishFailures.inc({ type: typeLabel(type) }),
     handled: (queue, type, outcome, lagSeconds) => {
       handled.inc({ queue, type: typeLabel(type), outcome });
-      if (lagSeconds !== undefined) lag.observe({ queue }, Math.max(0, lagSeconds));
+      if (lagSeconds !== undefined && Number.isFinite(lagSeconds))
+        lag.observe({ queue }, Math.max(0, lagSeconds));
     },
     failed: (queue, type, outcome) => failures.inc({ queue, type: typeLabel(type), outcome }),
   };

@@ -167,6 +167,23 @@ async function followRegistration(env: Record<string, string>): Promise<OtlpSpan
     for (const consumer of trace.filter((span) => span.name.startsWith("consume ")))
       expect([consumer.name, ids.has(consumer.parentSpanId ?? "")]).toEqual([consumer.name, true]);
 
+    // Nothing personal in any span: MikroORM inlines values into its SQL, and they are masked.
+    const exported = JSON.stringify(receiver.spans);
+    expect(exported).not.toContain(`traced-${process.pid}@example.com`);
+    expect(exported).not.toContain(PASSWORD);
+    expect(exported).not.toMatch(/\$2[aby]\$/); // a bcrypt hash
+
+    // A client cannot switch tracing off: a not-sampled parent is traced all the same.
+    const unsampled = "0af7651916cd43dd8448eb211c80319c";
+    await fetch(routerUrl, {
+      method: "POST",
+      headers: { "content-type": "application/json", traceparent: `00-${unsampled}-b7ad6b7169203331-00` },
+      body: JSON.stringify({ query: "query Hello { __typename }" }),
+    });
+    await eventually(() => {
+      if (!receiver.spans.some((span) => span.traceId === unsampled)) throw new Error("not exported yet");
+    });
+
     // A malformed traceparent starts a new trace instead of being followed.
     const before = new Set(receiver.spans.map((span) => span.traceId));
     await fetch(routerUrl, {

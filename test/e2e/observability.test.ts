@@ -143,7 +143,18 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
         });
         expect(response.status).toBe(200);
       }
+      // Names of requests refused before they ran take no slot.
+      for (let i = 0; i < 5; i++) {
+        const refused = await fetch(env.supergraph.routerUrl, {
+          method: "POST",
+          headers: { "content-type": "application/json" },
+          body: JSON.stringify({ query: `query Refused${i} { noSuchField }` }),
+        });
+        expect(refused.status).toBe(400);
+      }
       const router = await metricsOf("router");
+      expect(router.some((s) => s.labels.operation?.startsWith("Refused"))).toBe(false);
+      expect(router.some((s) => s.labels.operation === "(refused)")).toBe(true);
       const operations = new Set(
         router
           .filter((s) => s.name === "orion_graphql_operation_duration_seconds_count")
