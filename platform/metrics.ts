@@ -9,10 +9,13 @@ import { SCHEMA_DIR } from "./paths";
  * come from user input unchecked: operation names go through OperationLabels, everything else is
  * one of a fixed set chosen in code.
  */
+/** ok; rejected: the caller's mistake or a refusal (bad input, credentials, limits); error: ours. */
+export type Outcome = "ok" | "rejected" | "error";
+
 export interface ServiceMetrics {
   registry: Registry;
   /** One GraphQL operation: its histogram sample (the `_count` is the request counter). */
-  observeOperation(operation: string | null | undefined, outcome: "ok" | "error", seconds: number): void;
+  observeOperation(operation: string | null | undefined, outcome: Outcome, seconds: number): void;
   /** One HTTP response, by route (a fixed set) and status class. */
   observeHttp(route: string, status: number): void;
 }
@@ -69,7 +72,7 @@ export function createMetrics(service: string, labels = new OperationLabels()): 
   collectDefaultMetrics({ register: registry });
   const operations = new Histogram({
     name: "orion_graphql_operation_duration_seconds",
-    help: "GraphQL operations by operation name and outcome (ok, error)",
+    help: "GraphQL operations by operation name and outcome (ok; rejected: bad input, credentials, limits; error: a fault of ours)",
     labelNames: ["operation", "outcome"],
     buckets: LATENCY_BUCKETS,
     registers: [registry],

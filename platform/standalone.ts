@@ -57,8 +57,12 @@ export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, "shutdown failed");
-        flushLogs();
-        process.exit(1);
+        void stopTracing()
+          .catch(() => undefined)
+          .then(() => {
+            flushLogs();
+            process.exit(1);
+          });
       });
   };
   process.once("SIGTERM", handler);

@@ -172,7 +172,7 @@ export class OutboxRelay {
    * failed), then throws if any failed. Returns how many rows it claimed.
    */
   private async drainOnce(): Promise<number> {
-    const { claimed, failure } = await this.options.db.orm.em.fork().transactional(async (em) => {
+    const { claimed, failure, outcomes } = await this.options.db.orm.em.fork().transactional(async (em) => {
       const rows = await em.execute<OutboxRow[]>(
         `select id, type, version, occurred_at, correlation_id, producer, payload, traceparent
          from outbox_events
@@ -180,7 +180,7 @@ export class OutboxRelay {
          order by position limit ? for update skip locked`,
         [this.batchSize],
       );
-      if (rows.length === 0) return { claimed: 0, failure: null };
+      if (rows.length === 0) return { claimed: 0, failure: null, outcomes: [] };
       // A broker that blocks publishing (a resource alarm) must not hold these row locks forever.
       const results = await Promise.allSettled(
         rows.map((row) =>
@@ -190,11 +190,11 @@ export class OutboxRelay {
           ),
         ),
       );
-      rows.forEach((row, index) =>
-        results[index]!.status === "fulfilled"
-          ? this.options.metrics?.published(row.type)
-          : this.options.metrics?.publishFailed(row.type),
-      );
+      // Counted once the transaction that marks them has committed (below).
+      const outcomes = rows.map((row, index) => ({
+        type: row.type,
+        sent: results[index]!.status === "fulfilled",
+      }));
       const sent = rows.filter((_, index) => results[index]!.status === "fulfilled").map((row) => row.id);
       if (sent.length > 0)
         await em.execute(`update outbox_events set published_at = now() where id = any(?::uuid[])`, [
@@ -211,12 +211,16 @@ export class OutboxRelay {
           [reason.slice(0, 1000), `{${failedIds.join(",")}}`],
         );
         return {
+          outcomes,
           claimed: rows.length,
           failure: new Error(`${failedIds.length} of ${rows.length} events not confirmed: ${reason}`),
         };
       }
-      return { claimed: rows.length, failure: null };
+      return { claimed: rows.length, failure: null, outcomes };
     });
+    for (const { type, sent } of outcomes)
+      if (sent) this.options.metrics?.published(type);
+      else this.options.metrics?.publishFailed(type);
     if (failure) throw failure;
     return claimed;
   }

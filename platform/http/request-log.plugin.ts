@@ -1,10 +1,34 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "../logger";
-import type { ServiceMetrics } from "../metrics";
+import type { Outcome, ServiceMetrics } from "../metrics";
 
 interface ObservedContext extends BaseContext {
   correlationId?: string;
   identity?: { kind: string; userId?: string };
+}
+
+/**
+ * The caller's mistakes and the platform's refusals (bad input, credentials, limits) are
+ * "rejected"; anything else is an "error" of ours: what an error-rate alert should watch.
+ */
+const CLIENT_CODES = new Set([
+  "UNAUTHENTICATED",
+  "FORBIDDEN",
+  "BAD_USER_INPUT",
+  "NOT_FOUND",
+  "CONFLICT",
+  "RATE_LIMITED",
+  "GRAPHQL_PARSE_FAILED",
+  "GRAPHQL_VALIDATION_FAILED",
+  "BAD_REQUEST",
+  "PERSISTED_QUERY_NOT_FOUND",
+  "PERSISTED_QUERY_NOT_SUPPORTED",
+  "OPERATION_RESOLUTION_FAILURE",
+]);
+
+export function outcomeOf(errors: readonly { extensions?: Record<string, unknown> }[]): Outcome {
+  if (errors.length === 0) return "ok";
+  return errors.every((error) => CLIENT_CODES.has(String(error.extensions?.code))) ? "rejected" : "error";
 }
 
 /** The operation label of requests refused before anything ran. */
@@ -28,20 +52,21 @@ export function requestLogPlugin(
           errors,
         }) {
           const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-          const failed =
-            (errors?.length ?? 0) > 0 ||
-            (response.body.kind === "single" && (response.body.singleResult.errors?.length ?? 0) > 0);
+          const outcome = outcomeOf([
+            ...(errors ?? []),
+            ...(response.body.kind === "single" ? (response.body.singleResult.errors ?? []) : []),
+          ]);
           const operation = operationName ?? request.operationName ?? "anonymous";
           // The label is the name of an operation that ran: a name only sent, or refused before it ran
           // (unparsable, invalid, unauthenticated, rate-limited), must not take one of the bounded slots.
           const ran =
             resolved !== undefined && response.body.kind === "single" && "data" in response.body.singleResult;
-          metrics.observeOperation(ran ? (operationName ?? null) : REFUSED, failed ? "error" : "ok", seconds);
+          metrics.observeOperation(ran ? (operationName ?? null) : REFUSED, outcome, seconds);
           logger.info(
             {
               operation,
               durationMs: Math.round(seconds * 1000),
-              outcome: failed ? "error" : "ok",
+              outcome,
               userId: contextValue.identity?.userId,
               correlationId: contextValue.correlationId,
             },

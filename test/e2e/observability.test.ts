@@ -98,6 +98,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
           malformed_header: total(samples, "orion_auth_failures_total", { reason: "malformed_header" }),
           invalid_api_key: total(samples, "orion_auth_failures_total", { reason: "invalid_api_key" }),
           api_key_limited: total(samples, "orion_rate_limit_rejections_total", { caller: "api_key" }),
+          rejected: total(samples, "orion_graphql_operation_duration_seconds_count", { outcome: "rejected" }),
+          errors: total(samples, "orion_graphql_operation_duration_seconds_count", { outcome: "error" }),
         };
       };
       const before = await reasons();
@@ -132,6 +134,11 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
         invalid_api_key: 1,
         api_key_limited: codes.filter((c) => c === "RATE_LIMITED").length,
       });
+      // Refusals are the callers' doing: counted as rejected, never as errors of ours.
+      expect(after.rejected - before.rejected).toBeGreaterThanOrEqual(
+        3 + after.api_key_limited - before.api_key_limited,
+      );
+      expect(after.errors).toBe(before.errors);
     });
 
     it("keep operation labels bounded: names outside the repository's after 100 new ones are 'other'", async () => {
