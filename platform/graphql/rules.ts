@@ -69,13 +69,18 @@ export function isSelfOrAdmin(
   scope: Scope,
   ownerOf: (parent: unknown, args: Record<string, unknown>) => unknown,
 ) {
-  return rule({ cache: "strict" })((parent, args, ctx: SubgraphContext): Check => {
-    const who = signedInWith(ctx.identity, scope);
-    if (who instanceof Error) return who;
-    if (ownerOf(parent, args) === who.userId) return true;
-    const admin = who.roles.includes(Role.ADMIN) && (who.scopes === null || who.scopes.includes("admin"));
-    return admin ? true : forbidden();
-  });
+  // Cached per request by the owner's id: the decision depends on nothing else (the caller is the
+  // request's), so every field of an entity is decided once, without hashing the whole parent
+  // ("strict" caching runs object-hash over it for each field: a measurable share of subgraph CPU).
+  return rule({ cache: (parent, args) => JSON.stringify(ownerOf(parent, args) ?? null) })(
+    (parent, args, ctx: SubgraphContext): Check => {
+      const who = signedInWith(ctx.identity, scope);
+      if (who instanceof Error) return who;
+      if (ownerOf(parent, args) === who.userId) return true;
+      const admin = who.roles.includes(Role.ADMIN) && (who.scopes === null || who.scopes.includes("admin"));
+      return admin ? true : forbidden();
+    },
+  );
 }
 
 /** A field of the User entity: visible to that user and to ADMIN. */
