@@ -264,6 +264,16 @@ DATABASE_VARIABLES satisfies Record<SubgraphName, VariableName>;
 export type VariableName = keyof typeof VARIABLES;
 type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
 
+/** The variables that configure the router's rate limiting (router/rate-limit.ts reads them). */
+export const RATE_LIMIT_VARIABLES = [
+  "RATE_LIMIT_WINDOW",
+  "RATE_LIMIT_ANONYMOUS_POINTS",
+  "RATE_LIMIT_USER_POINTS",
+  "RATE_LIMIT_API_KEY_POINTS",
+  "RATE_LIMIT_QUERY_COST",
+  "RATE_LIMIT_MUTATION_COST",
+] as const satisfies readonly VariableName[];
+
 const COMMON = [
   "NODE_ENV",
   "LOG_LEVEL",
@@ -305,12 +315,7 @@ export const SERVICE_VARIABLES = {
     "ROUTER_BATCH_LIMIT",
     "OPERATION_SAFELIST",
     "PERSISTED_QUERIES_TTL",
-    "RATE_LIMIT_WINDOW",
-    "RATE_LIMIT_ANONYMOUS_POINTS",
-    "RATE_LIMIT_USER_POINTS",
-    "RATE_LIMIT_API_KEY_POINTS",
-    "RATE_LIMIT_QUERY_COST",
-    "RATE_LIMIT_MUTATION_COST",
+    ...RATE_LIMIT_VARIABLES,
   ],
   auth: [
     ...SUBGRAPH_COMMON,

@@ -55,16 +55,17 @@ export function unavailable(message: string, retryAfterSeconds = 5): GraphQLErro
   });
 }
 
-const PUBLIC_CODES = new Set<string>([
-  ...Object.values(ErrorCode),
-  // Apollo Server's own request-level codes describe the client's request, never our internals.
+/** Apollo Server's own request-level codes: they describe the client's request, never our internals. */
+export const REQUEST_ERROR_CODES: readonly string[] = [
   "GRAPHQL_PARSE_FAILED",
   "GRAPHQL_VALIDATION_FAILED",
   "BAD_REQUEST",
   "PERSISTED_QUERY_NOT_FOUND",
   "PERSISTED_QUERY_NOT_SUPPORTED",
   "OPERATION_RESOLUTION_FAILURE",
-]);
+];
+
+const PUBLIC_CODES = new Set<string>([...Object.values(ErrorCode), ...REQUEST_ERROR_CODES]);
 
 export const INTERNAL_MESSAGE = "Internal server error";
 

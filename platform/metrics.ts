@@ -26,8 +26,20 @@ export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5
 const MANIFEST = path.join(SCHEMA_DIR, "generated", "persisted-documents.json");
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
+/** The operation label of requests refused before anything ran (not a GraphQL name, so no clash). */
+export const REFUSED_OPERATION = "(refused)";
+
 /** The operation names of the repository's own documents (schema/operations/*.graphql). */
-export function repositoryOperationNames(file = MANIFEST): string[] {
+export function repositoryOperationNames(file = MANIFEST): readonly string[] {
+  let names = namesByManifest.get(file);
+  if (!names) namesByManifest.set(file, (names = readOperationNames(file)));
+  return names;
+}
+
+// Read once per process: the all-in-one process creates five registries.
+const namesByManifest = new Map<string, readonly string[]>();
+
+function readOperationNames(file: string): string[] {
   if (!existsSync(file)) return [];
   const documents = Object.values(JSON.parse(readFileSync(file, "utf8")) as Record<string, string>);
   return documents.flatMap((text) =>
@@ -52,7 +64,7 @@ export class OperationLabels {
 
   label(name: string | null | undefined): string {
     if (!name) return "anonymous";
-    if (name === "(refused)") return name;
+    if (name === REFUSED_OPERATION) return name;
     const operation = name.replace(/__[a-z]+__\d+$/, "");
     if (this.known.has(operation)) return operation;
     if (this.extraLeft > 0 && NAME.test(operation)) {

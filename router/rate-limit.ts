@@ -8,7 +8,7 @@ import {
   RLWrapperTimeouts,
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
-import { parseEnv } from "../platform/config";
+import { parseEnv, RATE_LIMIT_VARIABLES } from "../platform/config";
 import { ErrorCode, unavailable } from "../platform/errors";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
@@ -36,15 +36,7 @@ export interface RateLimitSettings {
   mutationCost: number;
 }
 
-/** The variables that configure rate limiting (platform/config.ts holds their defaults). */
-export const RATE_LIMIT_VARIABLES = [
-  "RATE_LIMIT_WINDOW",
-  "RATE_LIMIT_ANONYMOUS_POINTS",
-  "RATE_LIMIT_USER_POINTS",
-  "RATE_LIMIT_API_KEY_POINTS",
-  "RATE_LIMIT_QUERY_COST",
-  "RATE_LIMIT_MUTATION_COST",
-] as const;
+export { RATE_LIMIT_VARIABLES };
 
 type RateLimitEnv = ReturnType<typeof parseEnv<(typeof RATE_LIMIT_VARIABLES)[number]>>;
 

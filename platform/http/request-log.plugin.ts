@@ -1,6 +1,7 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "../logger";
-import type { Outcome, ServiceMetrics } from "../metrics";
+import { ErrorCode, REQUEST_ERROR_CODES } from "../errors";
+import { REFUSED_OPERATION, type Outcome, type ServiceMetrics } from "../metrics";
 
 interface ObservedContext extends BaseContext {
   correlationId?: string;
@@ -11,28 +12,15 @@ interface ObservedContext extends BaseContext {
  * The caller's mistakes and the platform's refusals (bad input, credentials, limits) are
  * "rejected"; anything else is an "error" of ours: what an error-rate alert should watch.
  */
-const CLIENT_CODES = new Set([
-  "UNAUTHENTICATED",
-  "FORBIDDEN",
-  "BAD_USER_INPUT",
-  "NOT_FOUND",
-  "CONFLICT",
-  "RATE_LIMITED",
-  "GRAPHQL_PARSE_FAILED",
-  "GRAPHQL_VALIDATION_FAILED",
-  "BAD_REQUEST",
-  "PERSISTED_QUERY_NOT_FOUND",
-  "PERSISTED_QUERY_NOT_SUPPORTED",
-  "OPERATION_RESOLUTION_FAILURE",
+const CLIENT_CODES = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  ...REQUEST_ERROR_CODES,
 ]);
 
 export function outcomeOf(errors: readonly { extensions?: Record<string, unknown> }[]): Outcome {
   if (errors.length === 0) return "ok";
   return errors.every((error) => CLIENT_CODES.has(String(error.extensions?.code))) ? "rejected" : "error";
 }
-
-/** The operation label of requests refused before anything ran. */
-const REFUSED = "(refused)";
 
 /** One log line and one histogram sample per operation: name, duration, outcome, caller. Never the document. */
 export function requestLogPlugin(
@@ -61,7 +49,7 @@ export function requestLogPlugin(
           // (unparsable, invalid, unauthenticated, rate-limited), must not take one of the bounded slots.
           const ran =
             resolved !== undefined && response.body.kind === "single" && "data" in response.body.singleResult;
-          metrics.observeOperation(ran ? (operationName ?? null) : REFUSED, outcome, seconds);
+          metrics.observeOperation(ran ? (operationName ?? null) : REFUSED_OPERATION, outcome, seconds);
           logger.info(
             {
               operation,

@@ -3,7 +3,6 @@ import {
   ChangePasswordDocument,
   EventSeriesDocument,
   MyActivityDocument,
-  RefreshSessionDocument,
   RequestPasswordResetDocument,
   RetentionCohortsDocument,
   TrackEventDocument,
@@ -11,7 +10,6 @@ import {
   UpdatePreferencesDocument,
   UpdateProfileDocument,
   UserEngagementDocument,
-  VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { createLogger } from "../../platform/logger";
 import { TrackedEvent } from "../../subgraphs/analytics/entities/tracked-event.entity";
@@ -24,9 +22,9 @@ import {
   apiKeyHeaders,
   PASSWORD,
   register,
-  tokenFromMail,
   uniqueEmail,
   type SignedIn,
+  firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
@@ -76,11 +74,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
 
   beforeAll(async () => {
     env = await startTestSupergraph("services", { auth: { adminEmails: [ADMIN_EMAIL] } });
-    const root = await register(env, ADMIN_EMAIL);
-    const token = await tokenFromMail(env.mailbox, ADMIN_EMAIL, "/verify-email");
-    expect((await env.request(VerifyEmailDocument, { token })).data?.verifyEmail).toBe(true);
-    const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
-    admin = { ...root, token: refreshed.data!.refreshSession.accessToken };
+    admin = await firstAdmin(env, ADMIN_EMAIL);
     await eventually(async () => expect((await activity(admin)).eventCount).toBeGreaterThan(0));
   }, 60_000);
 

@@ -2,9 +2,7 @@ import {
   AnalyticsOverviewDocument,
   DeleteMyAccountDocument,
   EventSeriesDocument,
-  RefreshSessionDocument,
   TrackEventDocument,
-  VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
@@ -12,9 +10,9 @@ import {
   apiKeyHeaders,
   PASSWORD,
   register,
-  tokenFromMail,
   uniqueEmail,
   type SignedIn,
+  firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
@@ -70,11 +68,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
 
   beforeAll(async () => {
     env = await startTestSupergraph("services", { auth: { adminEmails: [ADMIN_EMAIL] } });
-    const root = await register(env, ADMIN_EMAIL);
-    const token = await tokenFromMail(env.mailbox, ADMIN_EMAIL, "/verify-email");
-    expect((await env.request(VerifyEmailDocument, { token })).data?.verifyEmail).toBe(true);
-    const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
-    admin = { ...root, token: refreshed.data!.refreshSession.accessToken };
+    admin = await firstAdmin(env, ADMIN_EMAIL);
     [alice, bob, carol] = (await Promise.all(
       ["alice", "bob", "carol"].map((n) => register(env, uniqueEmail(n))),
     )) as [SignedIn, SignedIn, SignedIn];

@@ -8,15 +8,13 @@ import {
   AccountErasureDocument,
   DeleteMyAccountDocument,
   MeDocument,
-  RefreshSessionDocument,
   RegisterDocument,
   TrackEventDocument,
   UpdateProfileDocument,
-  VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
-import { PASSWORD, login, register, tokenFromMail, uniqueEmail, type SignedIn } from "../support/identity";
+import { PASSWORD, login, register, uniqueEmail, type SignedIn, firstAdmin } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -35,12 +33,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
       // A minute between polls: anything faster than that was woken by the commit's NOTIFY.
       outbox: { pollIntervalMs: 60_000 },
     });
-    const root = await register(env, ADMIN_EMAIL);
-    await env.request(VerifyEmailDocument, {
-      token: await tokenFromMail(env.mailbox, ADMIN_EMAIL, "/verify-email"),
-    });
-    const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
-    admin = { ...root, token: refreshed.data!.refreshSession.accessToken };
+    admin = await firstAdmin(env, ADMIN_EMAIL);
   }, 60_000);
 
   afterAll(async () => {

@@ -4,12 +4,10 @@ import {
   MarkNotificationReadDocument,
   MyNotificationPreferencesDocument,
   MyNotificationsDocument,
-  RefreshSessionDocument,
   RequestPasswordResetDocument,
   SendNotificationDocument,
   UpdateNotificationPreferencesDocument,
   UpdatePreferencesDocument,
-  VerifyEmailDocument,
   type NotificationChannel,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
@@ -21,6 +19,7 @@ import {
   tokenFromMail,
   uniqueEmail,
   type SignedIn,
+  firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
@@ -52,12 +51,9 @@ describeWithServices(
 
     beforeAll(async () => {
       env = await startTestSupergraph("services", { auth: { adminEmails: [ADMIN_EMAIL] } });
-      const root = await register(env, ADMIN_EMAIL);
-      const token = await tokenFromMail(env.mailbox, ADMIN_EMAIL, "/verify-email");
-      expect((await env.request(VerifyEmailDocument, { token })).data?.verifyEmail).toBe(true);
-      const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
-      expect(refreshed.data!.refreshSession.user.roles).toContain("ADMIN");
-      admin = { ...root, token: refreshed.data!.refreshSession.accessToken };
+      const root = await firstAdmin(env, ADMIN_EMAIL);
+      expect(root.roles).toContain("ADMIN");
+      admin = root;
     }, 60_000);
 
     afterAll(async () => {

@@ -6,9 +6,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import {
   MyNotificationsDocument,
-  RefreshSessionDocument,
   SendNotificationDocument,
-  VerifyEmailDocument,
   type NotificationChannel,
 } from "../../schema/generated/graphql";
 import { NotificationChannel as Channel } from "../../subgraphs/notification/entities/notification.entity";
@@ -18,7 +16,7 @@ import {
   signWebhook,
 } from "../../subgraphs/notification/services/webhooks";
 import { eventually } from "../support/async";
-import { register, tokenFromMail, uniqueEmail, type SignedIn } from "../support/identity";
+import { register, uniqueEmail, type SignedIn, firstAdmin } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -91,11 +89,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "notifications: SMS and 
         signingSecret: SECRET,
       },
     });
-    const root = await register(env, ADMIN_EMAIL);
-    const token = await tokenFromMail(env.mailbox, ADMIN_EMAIL, "/verify-email");
-    expect((await env.request(VerifyEmailDocument, { token })).data?.verifyEmail).toBe(true);
-    const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
-    admin = { ...root, token: refreshed.data!.refreshSession.accessToken };
+    admin = await firstAdmin(env, ADMIN_EMAIL);
   }, 60_000);
 
   afterAll(async () => {

@@ -1,7 +1,13 @@
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { decodeJwt } from "jose";
-import { CreateApiKeyDocument, LoginDocument, RegisterDocument } from "../../schema/generated/graphql";
+import {
+  CreateApiKeyDocument,
+  LoginDocument,
+  RefreshSessionDocument,
+  RegisterDocument,
+  VerifyEmailDocument,
+} from "../../schema/generated/graphql";
 import { eventually } from "./async";
 import type { Mailbox, TestSupergraph } from "./supergraph-fixture";
 
@@ -87,4 +93,22 @@ export async function apiKeyHeaders(
   );
   if (created.errors) throw new Error(`createApiKey failed: ${JSON.stringify(created.errors)}`);
   return { headers: { "x-api-key": created.data!.createApiKey.secret } };
+}
+
+/**
+ * The first ADMIN: registers `email` (listed in the supergraph's AUTH_ADMIN_EMAILS), proves the
+ * address with the link mailed to it, and refreshes the session so the token carries the role.
+ * Returns the signed-in ADMIN with the roles the refreshed session reported.
+ */
+export async function firstAdmin(
+  env: TestSupergraph,
+  email: string,
+): Promise<SignedIn & { roles: string[] }> {
+  const root = await register(env, email);
+  const token = await tokenFromMail(env.mailbox, email, "/verify-email");
+  const verified = await env.request(VerifyEmailDocument, { token });
+  if (verified.data?.verifyEmail !== true) throw new Error(`verifyEmail failed: ${JSON.stringify(verified)}`);
+  const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
+  const session = refreshed.data!.refreshSession;
+  return { ...root, token: session.accessToken, roles: session.user.roles };
 }

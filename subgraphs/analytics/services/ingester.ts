@@ -96,8 +96,9 @@ export class EventIngester {
         { err: error, submissions: batch.length },
         "batch failed; writing its calls one by one",
       );
+      // Fresh entities: the failed attempt left the first ones marked as persisted by its fork.
       for (const submission of batch)
-        await this.commit(submission.events).then(
+        await this.commit(submission.events.map(fresh)).then(
           (kept) => submission.resolve(kept.filter(Boolean).length),
           (alone: unknown) => submission.reject(alone),
         );
@@ -112,22 +113,20 @@ export class EventIngester {
         events.flatMap((event) => (event.userId ? [event.userId] : [])),
       );
       const kept = events.map((event) => !event.userId || !erased.has(event.userId));
-      // Fresh entities: a failed attempt must not leave the retried ones marked as persisted.
       await recordEvents(
         em,
-        events
-          .filter((_, i) => kept[i])
-          .map((event) =>
-            Object.assign(new TrackedEvent(), {
-              userId: event.userId,
-              name: event.name,
-              properties: event.properties,
-              occurredAt: event.occurredAt,
-              receivedAt: event.receivedAt,
-            }),
-          ),
+        events.filter((_, i) => kept[i]),
       );
       return kept;
     });
   }
 }
+
+const fresh = (event: TrackedEvent): TrackedEvent =>
+  Object.assign(new TrackedEvent(), {
+    userId: event.userId,
+    name: event.name,
+    properties: event.properties,
+    occurredAt: event.occurredAt,
+    receivedAt: event.receivedAt,
+  });
