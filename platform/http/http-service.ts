@@ -4,6 +4,7 @@ import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import {
+  ApolloServerPluginCacheControlDisabled,
   ApolloServerPluginInlineTraceDisabled,
   ApolloServerPluginLandingPageDisabled,
 } from "@apollo/server/plugin/disabled";
@@ -88,6 +89,10 @@ export async function startHttpService<Ctx extends BaseContext>(
         : ApolloServerPluginLandingPageDisabled(),
       // Federated tracing (ftv1) would hand resolver timings to whoever asks; ORION exports traces over OTLP instead.
       ApolloServerPluginInlineTraceDisabled(),
+      // Apollo installs cache control unless told not to, and it hooks every field of every operation
+      // to compute cache hints. ORION declares none (every answer is per caller and private), so it was
+      // pure per-field cost in every subgraph.
+      ApolloServerPluginCacheControlDisabled(),
       requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
       ...(options.plugins ?? []),
     ],
