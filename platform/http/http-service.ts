@@ -91,8 +91,9 @@ export async function startHttpService<Ctx extends BaseContext>(
       ApolloServerPluginInlineTraceDisabled(),
       // Apollo installs cache control unless told not to, and it hooks every field of every operation
       // to compute cache hints. ORION declares none (every answer is per caller and private), so it was
-      // pure per-field cost in every subgraph.
+      // pure per-field cost in every subgraph; what it concluded, no-store, is said once below.
       ApolloServerPluginCacheControlDisabled(),
+      privateAnswers as ApolloServerPlugin<Ctx>,
       requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
       ...(options.plugins ?? []),
     ],
@@ -174,6 +175,17 @@ export async function startHttpService<Ctx extends BaseContext>(
     },
   };
 }
+
+/** No GraphQL answer may be kept by a browser or a shared cache: each is for one caller. */
+const privateAnswers: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        response.http.headers.set("cache-control", "no-store");
+      },
+    };
+  },
+};
 
 /**
  * graphql-js suggests the names it knows ("Cannot query field "emial" on type "User". Did you mean

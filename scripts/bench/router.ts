@@ -34,11 +34,13 @@ import { Child, freePorts } from "./router/processes";
  *   (c) Hive Gateway's runtime,
  *   (d) a single-process monolith with the same resolvers (no federation hop): the practical limit.
  * Each gets the same query mix (operations.ts) from the same closed-loop load generator
- * (load.ts), in alternating rounds (a, b, c, d, a, b, c, d, ...) so that drifting noise from other
- * work on the machine spreads over all of them. Writes bench/results/router.json and prints a
+ * (load.ts), in alternating rounds so that drifting noise from other work on the machine spreads
+ * over all of them; each round starts one target later (a b c d, b c d a, c d a b, ...) because the
+ * whole machine is still warming up (JIT, PostgreSQL's caches) in the first rounds, and a fixed
+ * order would always hand that to the same target. Writes bench/results/router.json and prints a
  * Markdown table (stdout); progress goes to stderr.
  *
- * Settings (environment): BENCH_SECONDS (5 per target per round), BENCH_ROUNDS (5),
+ * Settings (environment): BENCH_SECONDS (5 per target per round), BENCH_ROUNDS (8: each target leads twice),
  * BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (16), BENCH_TARGETS (a,b,c,d; `a64` adds ORION's
  * router with --max-semi-space-size=64), BENCH_LOG_LEVEL (info, the services' production default),
  * BENCH_ROUTER_ENV (JSON of extra variables for the ORION router), BENCH_KEEP_LOGS (keep the
@@ -54,7 +56,7 @@ const number = (name: string, fallback: number) => {
   return value;
 };
 const SECONDS = number("BENCH_SECONDS", 5);
-const ROUNDS = number("BENCH_ROUNDS", 5);
+const ROUNDS = number("BENCH_ROUNDS", 8);
 const WARMUP_SECONDS = number("BENCH_WARMUP_SECONDS", 3);
 const CONNECTIONS = number("BENCH_CONNECTIONS", 16);
 const USERS = 20;
@@ -319,7 +321,8 @@ async function main(): Promise<number> {
       `measuring: ${ROUNDS} rounds × ${targets.length} targets × ${SECONDS} s, ${CONNECTIONS} connections, mix ${MIX.join(" ")}`,
     );
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const target of targets) {
+      const lead = (round - 1) % targets.length;
+      for (const target of [...targets.slice(lead), ...targets.slice(0, lead)]) {
         const before = snapshot(target.child.pid);
         const result = await runLoad(target.url, callers, { seconds: SECONDS, connections: CONNECTIONS });
         const after = snapshot(target.child.pid);

@@ -310,6 +310,14 @@ describe("router edge", () => {
       }
     });
 
+    it("marks every GraphQL answer, data or error, as not to be stored by any cache", async () => {
+      const data = await post({ query: "{ __typename }" });
+      const refused = await post({ query: "{ nope }" });
+      expect(data.json).toEqual({ data: { __typename: "Query" } });
+      expect(codes(refused)).toEqual(["GRAPHQL_VALIDATION_FAILED"]);
+      for (const answer of [data, refused]) expect(answer.headers.get("cache-control")).toBe("no-store");
+    });
+
     it("serves Apollo Sandbox as the landing page, under the page's own script policy", async () => {
       const page = await call(url(), { headers: { accept: "text/html" } });
       expect(page.status).toBe(200);
