@@ -16,6 +16,7 @@ import {
   apiKeyHeaders,
   rawDocument,
   register,
+  registerKnownRecipient,
   tokenFromMail,
   uniqueEmail,
   type SignedIn,
@@ -71,11 +72,7 @@ describeWithServices(
     };
 
     /** A registered user whose welcome (IN_APP) has arrived: the notification subgraph knows them. */
-    async function knownUser(label: string): Promise<SignedIn> {
-      const user = await register(env, uniqueEmail(label));
-      await eventually(async () => expect((await inbox(user)).notifications.totalCount).toBeGreaterThan(0));
-      return user;
-    }
+    const knownUser = (label: string) => registerKnownRecipient(env, label);
 
     const send = (
       userIds: string[],

@@ -16,7 +16,7 @@ import {
   signWebhook,
 } from "../../subgraphs/notification/services/webhooks";
 import { eventually } from "../support/async";
-import { register, uniqueEmail, type SignedIn, firstAdmin } from "../support/identity";
+import { registerKnownRecipient, type SignedIn, firstAdmin } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
@@ -102,15 +102,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "notifications: SMS and 
     return response.data?.me?.notifications.edges.find((e) => e.node.id === id)?.node.status;
   };
 
-  /** A registered user the notification subgraph knows (their welcome arrived). */
-  async function knownUser(label: string): Promise<SignedIn> {
-    const user = await register(env, uniqueEmail(label));
-    await eventually(async () => {
-      const response = await env.request(MyNotificationsDocument, { first: 1 }, { token: user.token });
-      expect(response.data?.me?.notifications.totalCount).toBeGreaterThan(0);
-    });
-    return user;
-  }
+  const knownUser = (label: string) => registerKnownRecipient(env, label);
 
   async function send(
     user: SignedIn,

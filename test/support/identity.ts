@@ -4,6 +4,7 @@ import { decodeJwt } from "jose";
 import {
   CreateApiKeyDocument,
   LoginDocument,
+  MyNotificationsDocument,
   RefreshSessionDocument,
   RegisterDocument,
   VerifyEmailDocument,
@@ -33,6 +34,25 @@ export async function register(env: TestSupergraph, email: string, password = PA
   if (response.errors) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
   const payload = response.data!.register;
   return signedIn(payload.user.id, email, payload.accessToken, payload.refreshToken);
+}
+
+/**
+ * Registers a user and waits until the notification subgraph has welcomed them and holds their
+ * recipient row (what sendNotification checks): the welcome and the recipient copy come from the
+ * same event on two queues, so either may land first.
+ */
+export async function registerKnownRecipient(env: TestSupergraph, label: string): Promise<SignedIn> {
+  const user = await register(env, uniqueEmail(label));
+  await eventually(async () => {
+    const inbox = await env.request(MyNotificationsDocument, { first: 1 }, { token: user.token });
+    expect(inbox.data?.me?.notifications.totalCount).toBeGreaterThan(0);
+    const recipients = await env.supergraph.subgraphs.notification.db.orm.em
+      .fork()
+      .getConnection()
+      .execute("select 1 from recipients where user_id = ?", [user.id]);
+    expect(recipients).toHaveLength(1);
+  });
+  return user;
 }
 
 export async function login(
