@@ -12,13 +12,14 @@ import {
   SUBGRAPH_NAMES,
   type SubgraphName,
 } from "../platform/config";
-import { migrateDatabase, openDatabase } from "../platform/database/database";
-import { seedEvents } from "../subgraphs/analytics/services/seed";
 import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
 import { DEFAULT_KEPT_SIGNING_KEYS, rotateSigningKeyFile } from "../platform/identity/signing-keys";
-import { subgraphEntities, subgraphMigrations } from "../platform/database/subgraph-schema";
 import { createLogger } from "../platform/logger";
-import { onShutdown, runMain, runSubgraphFromEnv } from "../platform/standalone";
+import { onShutdown, runMain } from "../platform/lifecycle";
+import type * as Database from "../platform/database/database";
+import type * as SubgraphSchema from "../platform/database/subgraph-schema";
+import type * as Standalone from "../platform/standalone";
+import type * as Seed from "../subgraphs/analytics/services/seed";
 import type { AnySubgraphDefinition } from "../platform/subgraph";
 import type * as RabbitMqBus from "../platform/events/rabbitmq-bus";
 import type * as RouterMain from "../router/main";
@@ -26,11 +27,18 @@ import type * as Supergraph from "./supergraph";
 import type { Infrastructure } from "./supergraph";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- modules are loaded per command: a
-   container serving one subgraph never loads the other three, the gateway or embedded PostgreSQL. */
+   container serving one subgraph never loads the other three, the gateway or embedded PostgreSQL,
+   and the router's never loads the ORM, the migrations or the broker client (its memory). */
 const loadSubgraph = (name: SubgraphName) =>
   (require(`../subgraphs/${name}`) as Record<string, AnySubgraphDefinition>)[`${name}Subgraph`]!;
 const loadSupergraph = () => require("./supergraph") as typeof Supergraph;
 const loadRouter = () => require("../router/main") as typeof RouterMain;
+const loadStandalone = () => require("../platform/standalone") as typeof Standalone;
+const loadDatabase = () => ({
+  ...(require("../platform/database/database") as typeof Database),
+  ...(require("../platform/database/subgraph-schema") as typeof SubgraphSchema),
+});
+const loadSeed = () => require("../subgraphs/analytics/services/seed") as typeof Seed;
 /* eslint-enable @typescript-eslint/no-require-imports */
 
 /** Embedded defaults unless any database URL is set; then every real service must be configured. */
@@ -102,6 +110,7 @@ async function migrate(names: string[]): Promise<void> {
     throw new Error(`unknown subgraph ${unknown.join(", ")}; one of ${SUBGRAPH_NAMES.join(", ")}`);
   // Every database variable is checked before any migration runs: one error lists them all.
   const env = parseEnv(selected.map((name) => DATABASE_VARIABLES[name]));
+  const { migrateDatabase, subgraphEntities, subgraphMigrations } = loadDatabase();
   for (const name of selected) {
     const definition = loadSubgraph(name);
     await migrateDatabase({
@@ -130,7 +139,7 @@ program
       if (service === "router") return loadRouter().runRouterFromEnv();
       if (!SUBGRAPH_NAMES.includes(service as SubgraphName)) throw new Error(`unknown service ${service}`);
       parseServiceEnv(service as SubgraphName);
-      return runSubgraphFromEnv(loadSubgraph(service as SubgraphName));
+      return loadStandalone().runSubgraphFromEnv(loadSubgraph(service as SubgraphName));
     }),
   );
 program
@@ -271,6 +280,7 @@ analytics
     runMain(async () => {
       const { ANALYTICS_DATABASE_URL: url } = parseEnv(["ANALYTICS_DATABASE_URL"]);
       const definition = loadSubgraph("analytics");
+      const { openDatabase, subgraphEntities, subgraphMigrations } = loadDatabase();
       const db = await openDatabase({
         url,
         entities: subgraphEntities(definition),
@@ -280,7 +290,7 @@ analytics
       });
       try {
         const started = performance.now();
-        const seeded = await seedEvents(db.orm.em.fork(), options);
+        const seeded = await loadSeed().seedEvents(db.orm.em.fork(), options);
         const seconds = (performance.now() - started) / 1000;
         console.log(
           `seeded ${seeded.events} events for ${seeded.users} users in ${seconds.toFixed(1)} s (${Math.round(seeded.events / seconds)} events/s)`,

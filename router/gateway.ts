@@ -236,6 +236,10 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
   );
   const timeoutFor = (name: string) =>
     settings.timeouts?.[name as SubgraphName] ?? settings.timeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS;
+  // @apollo/gateway otherwise probes the cloud metadata endpoints (AWS, GCP, Azure, Alibaba) when
+  // built and reports host details to Apollo every hour. ORION's router talks to its subgraphs
+  // only; an operator who wants Apollo's telemetry can still set the variable to false.
+  process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
   return new ApolloGateway({
     supergraphSdl: supergraphSource({
       sdl: options.supergraphSdl,

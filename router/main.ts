@@ -3,7 +3,7 @@ import { parseServiceEnv } from "../platform/config";
 import { createLogger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
-import { onShutdown, runMain } from "../platform/standalone";
+import { onShutdown, runMain } from "../platform/lifecycle";
 import { rateLimitSettingsFromEnv } from "./rate-limit";
 import { resilienceFromEnv } from "./gateway";
 import { startRouter } from "./router";

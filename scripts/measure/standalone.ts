@@ -115,9 +115,8 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
         [PORT_VARIABLES[name]]: String(ports[name]),
         NODE_OPTIONS: CONTAINER_NODE_OPTIONS,
       });
-      const nodeFlags = name === "router" ? ["--max-semi-space-size=64"] : [];
       log(
-        `standalone: spawning node ${[...nodeFlags, "dist/cli/main.js"].join(" ")} serve ${name} (port ${ports[name]})`,
+        `standalone: spawning NODE_OPTIONS="${CONTAINER_NODE_OPTIONS}" node dist/cli/main.js serve ${name} (port ${ports[name]})`,
       );
       const started = performance.now();
       const service = new Spawned(`orion serve ${name}`, ["dist/cli/main.js", "serve", name], env);

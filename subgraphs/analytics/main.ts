@@ -1,5 +1,6 @@
 import "reflect-metadata";
-import { runMain, runSubgraphFromEnv } from "../../platform/standalone";
+import { runMain } from "../../platform/lifecycle";
+import { runSubgraphFromEnv } from "../../platform/standalone";
 import { analyticsSubgraph } from "./index";
 
 if (require.main === module) runMain(() => runSubgraphFromEnv(analyticsSubgraph));
