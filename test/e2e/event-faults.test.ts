@@ -1,7 +1,10 @@
+import { Registry } from "prom-client";
 import { z } from "zod";
 import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
 import { consumer, inboxSubscription, on } from "../../platform/events/consumer";
 import { createEnvelope, defineEvent } from "../../platform/events/event-bus";
+import { createEventMetrics } from "../../platform/events/event-metrics";
+import { stageEvent } from "../../platform/events/outbox";
 import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../../platform/events/event-tables";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";
@@ -235,6 +238,68 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event faults", () => {
         await unsubscribe();
       }
     }, 60_000);
+  });
+
+  describe("the database stops answering while Prometheus scrapes", () => {
+    const id = runId();
+    const url = databaseUrl(`orion_test_${id}_gauges`);
+    let proxy: Awaited<ReturnType<typeof startTcpProxy>>;
+    let db: Database;
+
+    beforeAll(async () => {
+      const target = new URL(url);
+      // Created (with the event tables) directly, then opened again through a proxy the test can stall.
+      const direct = await openDatabase({
+        url,
+        entities: EVENT_TABLES,
+        migrations: EVENT_TABLE_MIGRATIONS,
+        logger,
+        contextName: "gauges-setup",
+      });
+      await direct.close();
+      proxy = await startTcpProxy({ host: target.hostname, port: Number(target.port || 5432) });
+      db = await openDatabase({
+        url: viaProxy(target, proxy.port),
+        entities: EVENT_TABLES,
+        migrations: EVENT_TABLE_MIGRATIONS,
+        logger,
+        contextName: "gauges",
+      });
+    }, 30_000);
+
+    afterAll(async () => {
+      proxy?.restore();
+      await db?.close();
+      await proxy?.close();
+      await dropDatabase(url);
+    });
+
+    it("still answers /metrics within seconds, the outbox gauges at their last value", async () => {
+      const Tick = defineEvent("test.gauges", 1, z.object({ n: z.number().int() }));
+      const registry = new Registry();
+      const metrics = createEventMetrics(registry, { db, knownTypes: [Tick.type] });
+      metrics.published(Tick.type);
+      const em = db.orm.em.fork();
+      stageEvent(em, Tick, { n: 1 }, { producer: "test", correlationId: "c" });
+      stageEvent(em, Tick, { n: 2 }, { producer: "test", correlationId: "c" });
+      await em.flush();
+      const backlog = (text: string) => /^orion_outbox_backlog (\S+)$/m.exec(text)?.[1];
+
+      expect(backlog(await registry.metrics())).toBe("2");
+      // The two gauges of one scrape share one reading, dropped on the next turn of the event loop.
+      await new Promise((resolve) => setImmediate(resolve));
+
+      proxy.stall();
+      const started = performance.now();
+      const text = await registry.metrics();
+      const seconds = (performance.now() - started) / 1000;
+      // Bounded by the gauges' 2 s deadline, not by the database; the query did wait for it.
+      expect(seconds).toBeGreaterThan(1.5);
+      expect(seconds).toBeLessThan(10);
+      expect(backlog(text)).toBe("2");
+      expect(text).toMatch(/^orion_events_published_total\{type="test\.gauges"\} 1$/m);
+      proxy.restore();
+    }, 30_000);
   });
 
   describe("a consumer loses its connection after the effect committed, before the ack", () => {

@@ -5,7 +5,12 @@ export interface TcpProxy {
   port: number;
   /** Simulates an outage: destroys every open connection and drops every new one as it arrives. */
   cut(): void;
-  /** Ends the outage: new connections are forwarded again. */
+  /**
+   * Simulates a service that stops answering: connections stay open (and new ones are accepted) but
+   * nothing is forwarded either way until restore(), so clients wait rather than fail.
+   */
+  stall(): void;
+  /** Ends the outage or the stall: connections are forwarded again. */
   restore(): void;
   close(): Promise<void>;
 }
@@ -17,6 +22,7 @@ export interface TcpProxy {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const open = new Set<Socket>();
   let cut = false;
+  let stalled = false;
 
   const track = (socket: Socket) => {
     open.add(socket);
@@ -34,6 +40,10 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const upstream = createConnection({ host: target.host, port: target.port });
     track(client);
     track(upstream);
+    if (stalled) {
+      client.pause();
+      upstream.pause();
+    }
     client.once("close", () => upstream.destroy());
     upstream.once("close", () => client.destroy());
     client.pipe(upstream);
@@ -61,8 +71,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       cut = true;
       destroyAll();
     },
+    stall() {
+      stalled = true;
+      for (const socket of open) socket.pause();
+    },
     restore() {
       cut = false;
+      stalled = false;
+      for (const socket of open) socket.resume();
     },
     close() {
       cut = true;
