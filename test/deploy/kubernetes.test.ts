@@ -7,6 +7,8 @@ import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/Horizo
 import { Job } from "kubernetes-models/batch/v1/Job";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
+import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
 import { PodDisruptionBudget } from "kubernetes-models/policy/v1/PodDisruptionBudget";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
@@ -275,46 +277,147 @@ function networkPods(objects: KubeObject[]): NetworkPod[] {
   }));
 }
 
+/** An address outside the cluster (IPv4), as NetworkPolicies see it: matched by `ipBlock` peers only. */
+interface OutsideAddress {
+  ip: string;
+}
+
+/** One end of a connection: a pod (ports: its named container ports, for `port: http`) or an outside address. */
+type Endpoint = (Omit<NetworkPod, "ports"> & { ports?: Record<string, number> }) | OutsideAddress;
+
+type Protocol = "TCP" | "UDP" | "SCTP";
+
+const isAddress = (endpoint: Endpoint): endpoint is OutsideAddress => "ip" in endpoint;
+
+/** An IPv4 address as a 32-bit number. */
+function ipv4(address: string): number {
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255))
+    throw new Error(`not an IPv4 address: ${address}`);
+  return parts.reduce((value, part) => value * 256 + part, 0);
+}
+
+/** Whether an IPv4 CIDR (`10.0.0.0/8`) holds an address. */
+function inCidr(cidr: string, address: string): boolean {
+  const [network = "", bits = "32"] = cidr.split("/");
+  const size = 2 ** (32 - Number(bits));
+  return Math.floor(ipv4(address) / size) === Math.floor(ipv4(network) / size);
+}
+
 /**
- * Whether the NetworkPolicies of a render let `from` open a TCP connection to `to` on `port` (ipBlock peers
- * are not modelled: none of ORION's policies use them). A pod no Ingress policy selects accepts everything;
- * a selected pod accepts what at least one rule of one selecting policy allows.
+ * Whether one peer of a rule (an ingress rule's `from`, an egress rule's `to`) is the endpoint `other` of a
+ * policy in namespace `namespace`. Pods are matched by namespace and labels, outside addresses by `ipBlock`
+ * (its `except` respected). Pods are never in an ipBlock: their addresses are the cluster's private ones,
+ * which ORION's only ipBlock excepts.
+ */
+function peerMatches(
+  peer: INetworkPolicyPeer,
+  namespace: string,
+  other: Endpoint,
+  namespaceLabels: (namespace: string) => Record<string, string>,
+): boolean {
+  const { namespaceSelector, podSelector, ipBlock } = peer;
+  if (isAddress(other))
+    return (
+      ipBlock !== undefined &&
+      inCidr(ipBlock.cidr, other.ip) &&
+      !(ipBlock.except ?? []).some((c) => inCidr(c, other.ip))
+    );
+  if (ipBlock) return false;
+  const namespaceOk = namespaceSelector
+    ? matches(namespaceSelector as Selector, namespaceLabels(other.namespace))
+    : other.namespace === namespace;
+  const podOk = podSelector ? matches(podSelector as Selector, other.labels) : true;
+  return namespaceOk && podOk;
+}
+
+/** Whether a rule's `ports` cover `port`/`protocol` on the destination (named ports: the destination pod's). */
+function portMatches(
+  ports: INetworkPolicyPort[] | undefined,
+  port: number,
+  protocol: Protocol,
+  destination: Endpoint,
+): boolean {
+  const named = isAddress(destination) ? {} : (destination.ports ?? {});
+  return (
+    ports === undefined ||
+    ports.length === 0 ||
+    ports.some(({ protocol: p = "TCP", port: first, endPort }) => {
+      if (p !== protocol) return false;
+      if (first === undefined) return true;
+      const number = typeof first === "number" ? first : named[first];
+      return (
+        number !== undefined && (endPort === undefined ? port === number : port >= number && port <= endPort)
+      );
+    })
+  );
+}
+
+/** The policies of a render that isolate `pod` for one direction (policyTypes defaults as the API server's). */
+function isolating(
+  policies: NetworkPolicy[],
+  pod: Omit<NetworkPod, "ports">,
+  direction: "Ingress" | "Egress",
+) {
+  return policies.filter(
+    (policy) =>
+      (policy.metadata?.namespace ?? "default") === pod.namespace &&
+      matches(policy.spec?.podSelector as Selector, pod.labels) &&
+      (policy.spec?.policyTypes ?? (policy.spec?.egress ? ["Ingress", "Egress"] : ["Ingress"])).includes(
+        direction,
+      ),
+  );
+}
+
+/**
+ * Whether the NetworkPolicies of a render let `to` accept a connection from `from` on `port` (TCP unless
+ * `protocol` says otherwise). A pod no Ingress policy selects accepts everything; a selected pod accepts
+ * what at least one rule of one selecting policy allows.
  */
 function ingressAllowed(
   policies: NetworkPolicy[],
   namespaceLabels: (namespace: string) => Record<string, string>,
-  from: Omit<NetworkPod, "ports">,
+  from: Endpoint,
   to: NetworkPod,
   port: number,
+  protocol: Protocol = "TCP",
 ): boolean {
-  const selecting = policies.filter(
-    (policy) =>
-      (policy.metadata?.namespace ?? "default") === to.namespace &&
-      matches(policy.spec?.podSelector as Selector, to.labels) &&
-      (policy.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
-  );
+  const selecting = isolating(policies, to, "Ingress");
   if (selecting.length === 0) return true;
-  const peerAdmits = (peer: NonNullable<NonNullable<NetworkPolicy["spec"]>["ingress"]>[number]["from"]) =>
-    peer === undefined ||
-    peer.length === 0 ||
-    peer.some(({ namespaceSelector, podSelector, ipBlock }) => {
-      if (ipBlock) return false;
-      const namespaceOk = namespaceSelector
-        ? matches(namespaceSelector as Selector, namespaceLabels(from.namespace))
-        : from.namespace === to.namespace;
-      const podOk = podSelector ? matches(podSelector as Selector, from.labels) : true;
-      return namespaceOk && podOk;
-    });
-  const portAdmits = (ports: NonNullable<NonNullable<NetworkPolicy["spec"]>["ingress"]>[number]["ports"]) =>
-    ports === undefined ||
-    ports.length === 0 ||
-    ports.some(
-      (p) =>
-        (p.protocol ?? "TCP") === "TCP" &&
-        (p.port === undefined || (typeof p.port === "number" ? p.port : to.ports[p.port]) === port),
-    );
   return selecting.some((policy) =>
-    (policy.spec?.ingress ?? []).some((rule) => peerAdmits(rule.from) && portAdmits(rule.ports)),
+    (policy.spec?.ingress ?? []).some(
+      (rule) =>
+        (rule.from === undefined ||
+          rule.from.length === 0 ||
+          rule.from.some((peer) => peerMatches(peer, to.namespace, from, namespaceLabels))) &&
+        portMatches(rule.ports, port, protocol, to),
+    ),
+  );
+}
+
+/**
+ * Whether the NetworkPolicies of a render let `from` open a connection to `to` (a pod of any namespace, or
+ * an outside address) on `port`. A pod no Egress policy selects may send anywhere; a selected pod may send
+ * what at least one rule of one selecting policy allows.
+ */
+function egressAllowed(
+  policies: NetworkPolicy[],
+  namespaceLabels: (namespace: string) => Record<string, string>,
+  from: Omit<NetworkPod, "ports">,
+  to: Endpoint,
+  port: number,
+  protocol: Protocol = "TCP",
+): boolean {
+  const selecting = isolating(policies, from, "Egress");
+  if (selecting.length === 0) return true;
+  return selecting.some((policy) =>
+    (policy.spec?.egress ?? []).some(
+      (rule) =>
+        (rule.to === undefined ||
+          rule.to.length === 0 ||
+          rule.to.some((peer) => peerMatches(peer, from.namespace, to, namespaceLabels))) &&
+        portMatches(rule.ports, port, protocol, to),
+    ),
   );
 }
 
@@ -567,22 +670,53 @@ describe.each(TARGETS)("$dir", (target) => {
       if (!found) throw new Error(`no workload ${name} in ${target.dir} + ${target.infraDir}`);
       return found;
     };
-    const outside = (namespace: string, name: string) => ({
-      name,
-      namespace,
-      labels: { "app.kubernetes.io/name": name },
-    });
+    const outside = (
+      namespace: string,
+      name: string,
+      labels: Record<string, string> = { "app.kubernetes.io/name": name },
+    ): NetworkPod => ({ name, namespace, labels, ports: {} });
     const nginx = outside("ingress-nginx", "ingress-nginx");
     const prometheus = outside("monitoring", "prometheus");
     const stranger = outside("default", "stranger");
+    const collector = outside("monitoring", "otel-collector");
+    const kubeDns = outside("kube-system", "coredns", { "k8s-app": "kube-dns" });
+    /** A public address (TEST-NET-3) and one of each private range. */
+    const internet: OutsideAddress = { ip: "203.0.113.7" };
+    const privateAddresses: OutsideAddress[] = ["10.1.2.3", "172.16.5.4", "192.168.1.1"].map((ip) => ({
+      ip,
+    }));
     // The port each destination is reached on: ORION's http port, the infrastructure's first port.
     const portOf = (to: NetworkPod) => to.ports.http ?? Object.values(to.ports)[0]!;
+    /** Ingress only: whether `to` admits `from` (an outside pod) on its port. */
     const allowed = (from: Omit<NetworkPod, "ports">, to: string) =>
       ingressAllowed(policies, namespaceLabels, from, pod(to), portOf(pod(to)));
+    /** Egress only: whether `from` may send to `to` (a pod or an outside address). */
+    const sends = (from: NetworkPod, to: Endpoint, port: number, protocol: Protocol = "TCP") =>
+      egressAllowed(policies, namespaceLabels, from, to, port, protocol);
+    /** End to end: `from` may send and `to` accepts (an outside address accepts anything). */
+    const connects = (
+      from: string | NetworkPod,
+      to: string | NetworkPod | OutsideAddress,
+      port?: number,
+      protocol: Protocol = "TCP",
+    ) => {
+      const source = typeof from === "string" ? pod(from) : from;
+      const destination = typeof to === "string" ? pod(to) : to;
+      if (isAddress(destination)) return sends(source, destination, port!, protocol);
+      const number = port ?? portOf(destination);
+      return (
+        sends(source, destination, number, protocol) &&
+        ingressAllowed(policies, namespaceLabels, source, destination, number, protocol)
+      );
+    };
     const subgraphs = [...SUBGRAPH_NAMES];
+    const serviceNames: readonly string[] = SERVICE_NAMES;
+    const ours = all.filter((p) => [target.namespace, target.infra].includes(p.namespace));
+    const infra = all.filter((p) => p.namespace === target.infra);
+    const mailAndWebhooks = [25, 465, 587, 443];
 
     test("every pod of both namespaces is behind a default deny", () => {
-      for (const to of all.filter((p) => [target.namespace, target.infra].includes(p.namespace))) {
+      for (const to of ours) {
         expect({ to: to.name, stranger: allowed(stranger, to.name) }).toEqual({
           to: to.name,
           stranger: false,
@@ -590,30 +724,147 @@ describe.each(TARGETS)("$dir", (target) => {
       }
     });
 
-    test("the ingress controller reaches the router, and nothing else", () => {
-      expect(allowed(nginx, "router")).toBe(true);
-      for (const to of all.filter((p) => p.name !== "router").map((p) => p.name)) {
-        expect({ to, allowed: allowed(nginx, to) }).toEqual({ to, allowed: false });
+    test("every pod of both namespaces is behind a default deny for egress (but notification's mail and webhooks)", () => {
+      for (const from of ours) {
+        for (const port of [80, 443, 5432, 8080]) {
+          expect({ from: from.name, port, stranger: sends(from, stranger, port) }).toEqual({
+            from: from.name,
+            port,
+            stranger: false,
+          });
+        }
+        for (const port of [22, 80, 443, 8080]) {
+          const expected = from.name === "notification" && port === 443;
+          expect({ from: from.name, port, internet: sends(from, internet, port) }).toEqual({
+            from: from.name,
+            port,
+            internet: expected,
+          });
+        }
       }
     });
 
-    test("Prometheus (namespace monitoring) scrapes the five services", () => {
-      for (const to of SERVICE_NAMES)
-        expect({ to, allowed: allowed(prometheus, to) }).toEqual({ to, allowed: true });
+    test("every pod resolves names: kube-dns in kube-system on UDP and TCP 53, nothing else there", () => {
+      const impostor = outside("default", "dns", { "k8s-app": "kube-dns" });
+      const other = outside("kube-system", "metrics-server");
+      for (const from of ours) {
+        expect({
+          from: from.name,
+          udp: connects(from, kubeDns, 53, "UDP"),
+          tcp: connects(from, kubeDns, 53, "TCP"),
+          otherPort: sends(from, kubeDns, 80),
+          otherPod: sends(from, other, 53, "UDP"),
+          otherNamespace: sends(from, impostor, 53, "UDP"),
+        }).toEqual({
+          from: from.name,
+          udp: true,
+          tcp: true,
+          otherPort: false,
+          otherPod: false,
+          otherNamespace: false,
+        });
+      }
     });
 
     test("the subgraphs admit the router, not each other", () => {
       for (const to of subgraphs) {
-        expect({ to, router: allowed(pod("router"), to) }).toEqual({ to, router: true });
+        expect({ to, router: connects("router", to) }).toEqual({ to, router: true });
         for (const from of subgraphs.filter((s) => s !== to)) {
-          expect({ from, to, allowed: allowed(pod(from), to) }).toEqual({ from, to, allowed: false });
+          expect({ from, to, allowed: connects(from, to) }).toEqual({ from, to, allowed: false });
         }
+      }
+    });
+
+    test("the router connects to the four subgraphs and Redis: no database, RabbitMQ, Job or outside address", () => {
+      for (const to of all.filter((p) => p.name !== "router")) {
+        const expected = subgraphs.includes(to.name as (typeof subgraphs)[number]) || to.name === "redis";
+        // Egress alone decides: the destination's ingress rules are not what stops the router.
+        expect({
+          to: to.name,
+          connects: connects("router", to),
+          sends: sends(pod("router"), to, portOf(to)),
+        }).toEqual({ to: to.name, connects: expected, sends: expected });
+      }
+      for (const port of mailAndWebhooks) {
+        expect({ port, internet: connects("router", internet, port) }).toEqual({ port, internet: false });
+      }
+    });
+
+    test("each subgraph connects to its own PostgreSQL, Redis and RabbitMQ; not another's database, not the other services", () => {
+      for (const from of subgraphs) {
+        for (const to of all.filter((p) => p.name !== from)) {
+          const expected = [`postgres-${from}`, "redis", "rabbitmq"].includes(to.name);
+          expect({
+            from,
+            to: to.name,
+            connects: connects(from, to),
+            sends: sends(pod(from), to, portOf(to)),
+          }).toEqual({ from, to: to.name, connects: expected, sends: expected });
+        }
+      }
+    });
+
+    test("only notification reaches outside addresses: SMTP (25, 465, 587) and HTTPS (443), never a private one", () => {
+      for (const from of ours) {
+        for (const port of [...mailAndWebhooks, 22, 80, 2525, 8443]) {
+          const expected = from.name === "notification" && mailAndWebhooks.includes(port);
+          expect({ from: from.name, port, internet: connects(from, internet, port) }).toEqual({
+            from: from.name,
+            port,
+            internet: expected,
+          });
+        }
+        for (const address of privateAddresses) {
+          for (const port of mailAndWebhooks) {
+            expect({ from: from.name, to: address.ip, port, sends: sends(from, address, port) }).toEqual({
+              from: from.name,
+              to: address.ip,
+              port,
+              sends: false,
+            });
+          }
+        }
+      }
+      // HTTPS over QUIC is not HTTPS over TCP.
+      expect(sends(pod("notification"), internet, 443, "UDP")).toBe(false);
+    });
+
+    test("the five services may export traces to a collector in namespace monitoring (4317, 4318), nothing else", () => {
+      for (const from of ours) {
+        for (const port of [4317, 4318]) {
+          const expected = serviceNames.includes(from.name) && from.namespace === target.namespace;
+          expect({ from: from.name, port, collector: connects(from, collector, port) }).toEqual({
+            from: from.name,
+            port,
+            collector: expected,
+          });
+        }
+        expect({ from: from.name, prometheus: sends(from, prometheus, 9090) }).toEqual({
+          from: from.name,
+          prometheus: false,
+        });
       }
     });
 
     test("the migration Jobs accept no connections", () => {
       for (const to of subgraphs.map((s) => `${s}-migrate`)) {
-        expect({ to, router: allowed(pod("router"), to) }).toEqual({ to, router: false });
+        expect({ to, router: connects("router", to) }).toEqual({ to, router: false });
+      }
+    });
+
+    test("the migration Jobs connect to their own database only", () => {
+      for (const owner of subgraphs) {
+        const from = `${owner}-migrate`;
+        for (const to of all.filter((p) => p.name !== from)) {
+          const expected = to.name === `postgres-${owner}`;
+          expect({
+            from,
+            to: to.name,
+            connects: connects(from, to),
+            sends: sends(pod(from), to, portOf(to)),
+          }).toEqual({ from, to: to.name, connects: expected, sends: expected });
+        }
+        expect({ from, internet: connects(from, internet, 443) }).toEqual({ from, internet: false });
       }
     });
 
@@ -623,7 +874,7 @@ describe.each(TARGETS)("$dir", (target) => {
         expect(pod(to).namespace).toBe(target.infra);
         for (const from of all.filter((p) => p.namespace === target.namespace)) {
           const expected = from.name === owner || from.name === `${owner}-migrate`;
-          expect({ from: from.name, to, allowed: allowed(from, to) }).toEqual({
+          expect({ from: from.name, to, allowed: connects(from, to) }).toEqual({
             from: from.name,
             to,
             allowed: expected,
@@ -631,18 +882,54 @@ describe.each(TARGETS)("$dir", (target) => {
         }
         // The same labels from another namespace do not count.
         const impostor = { ...pod(owner), namespace: "default" };
-        expect({ to, impostor: allowed(impostor, to) }).toEqual({ to, impostor: false });
+        expect({ to, impostor: connects(impostor, to) }).toEqual({ to, impostor: false });
       }
     });
 
     test("Redis admits the router and the subgraphs; RabbitMQ the subgraphs", () => {
       for (const from of ["router", ...subgraphs]) {
-        expect({ from, redis: allowed(pod(from), "redis") }).toEqual({ from, redis: true });
+        expect({ from, redis: connects(from, "redis") }).toEqual({ from, redis: true });
         const rabbit = from !== "router";
-        expect({ from, rabbitmq: allowed(pod(from), "rabbitmq") }).toEqual({ from, rabbitmq: rabbit });
+        expect({ from, rabbitmq: connects(from, "rabbitmq") }).toEqual({ from, rabbitmq: rabbit });
       }
       expect(allowed(nginx, "redis")).toBe(false);
       expect(allowed(prometheus, "rabbitmq")).toBe(false);
+    });
+
+    test("the infrastructure opens no connection (but DNS)", () => {
+      for (const from of infra) {
+        for (const to of all.filter((p) => p !== from)) {
+          expect({ from: from.name, to: to.name, sends: sends(from, to, portOf(to)) }).toEqual({
+            from: from.name,
+            to: to.name,
+            sends: false,
+          });
+        }
+        expect({ from: from.name, internet: sends(from, internet, 443) }).toEqual({
+          from: from.name,
+          internet: false,
+        });
+      }
+    });
+
+    test(`the policies of ${target.namespace} name ${target.infra} and those of ${target.infra} name ${target.namespace} (the overlays replace the names)`, () => {
+      const other = { [target.namespace]: target.infra, [target.infra]: target.namespace };
+      for (const policy of policies) {
+        const peers = [
+          ...(policy.spec?.ingress ?? []).flatMap((rule) => rule.from ?? []),
+          ...(policy.spec?.egress ?? []).flatMap((rule) => rule.to ?? []),
+        ];
+        const named = peers
+          .map((peer) => peer.namespaceSelector?.matchLabels?.["kubernetes.io/metadata.name"])
+          .filter((name): name is string => name?.startsWith("orion") ?? false);
+        for (const name of named) {
+          expect({ policy: id(policy), in: policy.metadata.namespace, names: name }).toEqual({
+            policy: id(policy),
+            in: policy.metadata.namespace,
+            names: other[policy.metadata.namespace!],
+          });
+        }
+      }
     });
   });
 });
@@ -725,4 +1012,60 @@ describe.each(INFRA_TARGETS)("$dir", (target) => {
       }
     }
   });
+
+  test("Redis reads its password on stdin, not from its command line; the probes authenticate with REDISCLI_AUTH", () => {
+    const redis = statefulSets.find((s) => s.metadata.name === "redis")!.spec!.template.spec!;
+    const container = redis.containers[0]!;
+    const script = [...(container.command ?? []), ...(container.args ?? [])].join(" ");
+    // `redis-server -` reads its configuration (the requirepass line) from stdin.
+    expect(script).toMatch(/\bexec redis-server - /);
+    expect(script).not.toMatch(/--requirepass/);
+    const secret = (name: string) => container.env?.find((e) => e.name === name)?.valueFrom?.secretKeyRef;
+    expect(secret("REDIS_PASSWORD")).toEqual({ name: "redis-credentials", key: "REDIS_PASSWORD" });
+    expect(secret("REDISCLI_AUTH")).toEqual(secret("REDIS_PASSWORD"));
+    for (const probe of [container.readinessProbe, container.livenessProbe]) {
+      expect(probe?.exec?.command).toEqual(["redis-cli", "ping"]);
+    }
+    expect(container.securityContext?.readOnlyRootFilesystem).toBe(true);
+    expect(redis.securityContext?.runAsNonRoot).toBe(true);
+  });
+});
+
+/**
+ * What in a container's command and args would put a secret into a process's argv, where `ps` in the pod,
+ * the node's process list and the container runtime's inspect show it: Kubernetes' `$(NAME)` expansion of
+ * a variable a Secret fills (or whose name says it is a password, secret or token; `$$(NAME)` is a literal),
+ * and a password given as a command-line option (`--requirepass $REDIS_PASSWORD` in a shell script as well).
+ * A shell that reads `$NAME` into a here-document or a file keeps it out of every argv.
+ */
+function argvSecrets(container: IContainer): string[] {
+  const fromSecrets = new Set(
+    (container.env ?? []).filter((e) => e.valueFrom?.secretKeyRef).map((e) => e.name),
+  );
+  const found: string[] = [];
+  for (const word of [...(container.command ?? []), ...(container.args ?? [])]) {
+    for (const [reference, name] of word.matchAll(/(?<!\$)\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g)) {
+      if (fromSecrets.has(name!) || /PASS|SECRET|TOKEN/i.test(name!)) found.push(reference);
+    }
+    for (const [option] of word.matchAll(/--(requirepass|masterauth|pass(word)?)\b/gi)) found.push(option);
+  }
+  return found;
+}
+
+const allDirs = [...new Set([...TARGETS.map((t) => t.dir), ...INFRA_TARGETS.map((t) => t.dir)])];
+test.each(allDirs)("%s: no container gets a password on its command line", (dir) => {
+  const owners = renderOnce(dir).filter((o) => Deployment.is(o) || StatefulSet.is(o) || Job.is(o)) as Array<
+    (Deployment | StatefulSet | Job) & KubeObject
+  >;
+  expect(owners.length).toBeGreaterThan(0);
+  for (const owner of owners) {
+    const spec = owner.spec!.template.spec!;
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+      expect({ owner: id(owner), container: container.name, argv: argvSecrets(container) }).toEqual({
+        owner: id(owner),
+        container: container.name,
+        argv: [],
+      });
+    }
+  }
 });
