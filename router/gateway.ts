@@ -236,38 +236,54 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
   );
   const timeoutFor = (name: string) =>
     settings.timeouts?.[name as SubgraphName] ?? settings.timeoutMs ?? DEFAULT_SUBGRAPH_TIMEOUT_MS;
-  // @apollo/gateway otherwise probes the cloud metadata endpoints (AWS, GCP, Azure, Alibaba) when
-  // built and reports host details to Apollo every hour. ORION's router talks to its subgraphs
-  // only; an operator who wants Apollo's telemetry can still set the variable to false.
-  process.env.APOLLO_TELEMETRY_DISABLED ??= "true";
-  return new ApolloGateway({
-    supergraphSdl: supergraphSource({
-      sdl: options.supergraphSdl,
-      path: options.supergraphPath,
-      pollIntervalMs: options.supergraphPollIntervalMs,
-      logger: options.logger,
-      onStop: async () => {
-        breakers.shutdown();
-        await http.close();
-      },
-    }),
-    logger: options.logger,
-    // A reloaded file is checked in full even in production, where the gateway would skip it.
-    validateSupergraph: true,
-    experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMiB ?? DEFAULT_QUERY_PLAN_CACHE_MIB,
-    buildService: ({ name, url }) => {
-      const subgraph = name.toLowerCase() as SubgraphName;
-      return new OrionDataSource(
-        {
-          name,
-          url: options.subgraphUrls[subgraph] ?? url,
-          fetcher: http.fetcher(timeoutFor(subgraph)),
+  return withoutApolloTelemetry(
+    () =>
+      new ApolloGateway({
+        supergraphSdl: supergraphSource({
+          sdl: options.supergraphSdl,
+          path: options.supergraphPath,
+          pollIntervalMs: options.supergraphPollIntervalMs,
+          logger: options.logger,
+          onStop: async () => {
+            breakers.shutdown();
+            await http.close();
+          },
+        }),
+        logger: options.logger,
+        // A reloaded file is checked in full even in production, where the gateway would skip it.
+        validateSupergraph: true,
+        experimental_approximateQueryPlanStoreMiB: options.queryPlanCacheMiB ?? DEFAULT_QUERY_PLAN_CACHE_MIB,
+        buildService: ({ name, url }) => {
+          const subgraph = name.toLowerCase() as SubgraphName;
+          return new OrionDataSource(
+            {
+              name,
+              url: options.subgraphUrls[subgraph] ?? url,
+              fetcher: http.fetcher(timeoutFor(subgraph)),
+            },
+            assertions,
+            breakers,
+            options.logger,
+            options.metrics,
+          );
         },
-        assertions,
-        breakers,
-        options.logger,
-        options.metrics,
-      );
-    },
-  }) as unknown as GatewayInterface;
+      }) as unknown as GatewayInterface,
+  );
+}
+
+/**
+ * @apollo/gateway reads APOLLO_TELEMETRY_DISABLED in its constructor: unless it says true, the
+ * gateway probes the cloud metadata endpoints (AWS, GCP, Azure, Alibaba) at once and reports host
+ * details to Apollo every hour. ORION's router talks to its subgraphs only, so the variable reads
+ * true while the gateway is built (an operator's own value wins) and is put back afterwards: the
+ * rest of the process and its children see the environment they were given.
+ */
+function withoutApolloTelemetry<T>(build: () => T): T {
+  const given = process.env.APOLLO_TELEMETRY_DISABLED;
+  process.env.APOLLO_TELEMETRY_DISABLED = given ?? "true";
+  try {
+    return build();
+  } finally {
+    if (given === undefined) delete process.env.APOLLO_TELEMETRY_DISABLED;
+  }
 }

@@ -40,7 +40,8 @@ import { Child, freePorts } from "./router/processes";
  * order would always hand that to the same target. Writes bench/results/router.json and prints a
  * Markdown table (stdout); progress goes to stderr.
  *
- * Settings (environment): BENCH_SECONDS (5 per target per round), BENCH_ROUNDS (8: each target leads twice),
+ * Settings (environment): BENCH_SECONDS (5 per target per round), BENCH_ROUNDS (8: each of the
+ * four targets leads twice; a multiple of the number of targets keeps the leads even),
  * BENCH_WARMUP_SECONDS (3), BENCH_CONNECTIONS (16), BENCH_TARGETS (a,b,c,d; `a64` adds ORION's
  * router with --max-semi-space-size=64), BENCH_LOG_LEVEL (info, the services' production default),
  * BENCH_ROUTER_ENV (JSON of extra variables for the ORION router), BENCH_KEEP_LOGS (keep the

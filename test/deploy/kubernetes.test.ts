@@ -1,6 +1,7 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { isAbsolute, join, relative } from "node:path";
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -104,7 +105,10 @@ function renderOnce(dir: string): KubeObject[] {
 function render(dir: string): KubeObject[] {
   let output: string;
   try {
-    output = execFileSync(KUBECTL, ["kustomize", join(ROOT, dir)], { encoding: "utf8", stdio: "pipe" });
+    output = execFileSync(KUBECTL, ["kustomize", isAbsolute(dir) ? dir : join(ROOT, dir)], {
+      encoding: "utf8",
+      stdio: "pipe",
+    });
   } catch (error) {
     const failure = error as NodeJS.ErrnoException & { stderr?: string };
     if (failure.code === "ENOENT") {
@@ -680,9 +684,15 @@ describe.each(TARGETS)("$dir", (target) => {
     const stranger = outside("default", "stranger");
     const collector = outside("monitoring", "otel-collector");
     const kubeDns = outside("kube-system", "coredns", { "k8s-app": "kube-dns" });
-    /** A public address (TEST-NET-3) and one of each private range. */
+    /** A public address (TEST-NET-3), one of each private range, carrier-grade NAT and the cloud metadata endpoint. */
     const internet: OutsideAddress = { ip: "203.0.113.7" };
-    const privateAddresses: OutsideAddress[] = ["10.1.2.3", "172.16.5.4", "192.168.1.1"].map((ip) => ({
+    const privateAddresses: OutsideAddress[] = [
+      "10.1.2.3",
+      "172.16.5.4",
+      "192.168.1.1",
+      "100.64.0.1",
+      "169.254.169.254",
+    ].map((ip) => ({
       ip,
     }));
     // The port each destination is reached on: ORION's http port, the infrastructure's first port.
@@ -764,6 +774,18 @@ describe.each(TARGETS)("$dir", (target) => {
           otherNamespace: false,
         });
       }
+    });
+
+    test("the ingress controller reaches the router, and nothing else", () => {
+      expect(allowed(nginx, "router")).toBe(true);
+      for (const to of all.filter((p) => p.name !== "router").map((p) => p.name)) {
+        expect({ to, allowed: allowed(nginx, to) }).toEqual({ to, allowed: false });
+      }
+    });
+
+    test("Prometheus (namespace monitoring) scrapes the five services", () => {
+      for (const to of SERVICE_NAMES)
+        expect({ to, allowed: allowed(prometheus, to) }).toEqual({ to, allowed: true });
     });
 
     test("the subgraphs admit the router, not each other", () => {
@@ -931,6 +953,69 @@ describe.each(TARGETS)("$dir", (target) => {
         }
       }
     });
+  });
+});
+
+describe("kubernetes/components/managed-services (managed PostgreSQL, Redis and RabbitMQ instead of kubernetes/infra)", () => {
+  // The overlay docs/deploy.md describes: the base without ../../infra, plus the component. kustomize
+  // takes relative paths only, so the temporary overlay points back into the repository.
+  const dir = mkdtempSync(join(tmpdir(), "orion-managed-"));
+  const from = (path: string) => relative(dir, join(ROOT, path));
+  writeFileSync(
+    join(dir, "kustomization.yaml"),
+    [
+      "apiVersion: kustomize.config.k8s.io/v1beta1",
+      "kind: Kustomization",
+      `resources: [${from("kubernetes/base")}]`,
+      `components: [${from("kubernetes/components/managed-services")}]`,
+    ].join("\n"),
+  );
+  const objects = render(dir);
+  rmSync(dir, { recursive: true, force: true });
+  const policies = objects.filter(NetworkPolicy.is) as Array<NetworkPolicy & KubeObject>;
+  const pods = networkPods(objects);
+  const pod = (name: string) => pods.find((p) => p.name === name)!;
+  const namespaceLabels = (namespace: string) => ({ "kubernetes.io/metadata.name": namespace });
+  /** An endpoint of a managed service, in the component's range, and one outside it. */
+  const managed = { ip: "10.20.0.5" };
+  const elsewhere = { ip: "172.16.0.5" };
+  const sends = (name: string, to: { ip: string }, port: number) =>
+    egressAllowed(policies, namespaceLabels, pod(name), to, port);
+
+  testValidObjects(objects);
+
+  test("no policy names the orion-infra namespace any more", () => {
+    expect(JSON.stringify(policies)).not.toContain("orion-infra");
+  });
+
+  test("each subgraph reaches the managed PostgreSQL, Redis and RabbitMQ ports in the range, nothing else", () => {
+    for (const subgraph of SUBGRAPH_NAMES) {
+      expect({
+        subgraph,
+        postgres: sends(subgraph, managed, 5432),
+        redis: sends(subgraph, managed, 6379),
+        rabbitmq: sends(subgraph, managed, 5672),
+        otherPort: sends(subgraph, managed, 22),
+        otherRange: sends(subgraph, elsewhere, 5432),
+      }).toEqual({
+        subgraph,
+        postgres: true,
+        redis: true,
+        rabbitmq: true,
+        otherPort: false,
+        otherRange: false,
+      });
+    }
+  });
+
+  test("the router reaches only Redis there; the migration Jobs only PostgreSQL", () => {
+    expect([5432, 6379, 5672].map((port) => sends("router", managed, port))).toEqual([false, true, false]);
+    for (const subgraph of SUBGRAPH_NAMES)
+      expect([5432, 6379, 5672].map((port) => sends(`${subgraph}-migrate`, managed, port))).toEqual([
+        true,
+        false,
+        false,
+      ]);
   });
 });
 

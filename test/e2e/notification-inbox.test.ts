@@ -71,7 +71,6 @@ describeWithServices(
       return response.data!.me!;
     };
 
-    /** A registered user whose welcome (IN_APP) has arrived: the notification subgraph knows them. */
     const knownUser = (label: string) => registerKnownRecipient(env, label);
 
     const send = (

@@ -31,6 +31,20 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     socket.on("error", () => socket.destroy());
   };
 
+  // Each connection's two sockets; piped only while the proxy is neither cut nor stalled (pipe()
+  // resumes a paused socket, so a stall must unpipe, not just pause).
+  const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  const link = ({ client, upstream }: { client: Socket; upstream: Socket }) => {
+    client.pipe(upstream);
+    upstream.pipe(client);
+  };
+  const hold = ({ client, upstream }: { client: Socket; upstream: Socket }) => {
+    client.unpipe(upstream);
+    upstream.unpipe(client);
+    client.pause();
+    upstream.pause();
+  };
+
   const server = createServer((client) => {
     if (cut) {
       // Accepted by the kernel before we could refuse it: close it at once, as a dead server would.
@@ -38,16 +52,17 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return;
     }
     const upstream = createConnection({ host: target.host, port: target.port });
+    const pair = { client, upstream };
+    pairs.add(pair);
     track(client);
     track(upstream);
-    if (stalled) {
-      client.pause();
-      upstream.pause();
-    }
-    client.once("close", () => upstream.destroy());
+    client.once("close", () => {
+      pairs.delete(pair);
+      upstream.destroy();
+    });
     upstream.once("close", () => client.destroy());
-    client.pipe(upstream);
-    upstream.pipe(client);
+    if (stalled) hold(pair);
+    else link(pair);
   });
 
   await new Promise<void>((resolve, reject) => {
@@ -72,13 +87,15 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       destroyAll();
     },
     stall() {
+      if (stalled) return;
       stalled = true;
-      for (const socket of open) socket.pause();
+      for (const pair of pairs) hold(pair);
     },
     restore() {
       cut = false;
+      if (!stalled) return;
       stalled = false;
-      for (const socket of open) socket.resume();
+      for (const pair of pairs) link(pair);
     },
     close() {
       cut = true;
