@@ -374,10 +374,40 @@ function isolating(
 }
 
 /**
- * Whether the NetworkPolicies of a render let `to` accept a connection from `from` on `port` (TCP unless
- * `protocol` says otherwise). A pod no Ingress policy selects accepts everything; a selected pod accepts
- * what at least one rule of one selecting policy allows.
+ * Whether the NetworkPolicies of a render let a connection from `from` to `to` on `port` (TCP unless
+ * `protocol` says otherwise) pass one side: `Ingress`, the receiver's policies, or `Egress`, the
+ * sender's. A pod no policy of that direction selects lets everything pass; a selected pod what at
+ * least one rule of one selecting policy allows (no peers or a matching one, no ports or a matching one).
  */
+function policiesAllow(
+  direction: "Ingress" | "Egress",
+  policies: NetworkPolicy[],
+  namespaceLabels: (namespace: string) => Record<string, string>,
+  from: Endpoint,
+  to: Endpoint,
+  port: number,
+  protocol: Protocol,
+): boolean {
+  const [own, other] = direction === "Ingress" ? [to, from] : [from, to];
+  if (isAddress(own)) throw new Error(`${direction} is decided by a pod's policies, not by ${own.ip}`);
+  const selecting = isolating(policies, own, direction);
+  if (selecting.length === 0) return true;
+  const rules = (policy: NetworkPolicy) =>
+    direction === "Ingress"
+      ? (policy.spec?.ingress ?? []).map((rule) => ({ peers: rule.from, ports: rule.ports }))
+      : (policy.spec?.egress ?? []).map((rule) => ({ peers: rule.to, ports: rule.ports }));
+  return selecting.some((policy) =>
+    rules(policy).some(
+      ({ peers, ports }) =>
+        (peers === undefined ||
+          peers.length === 0 ||
+          peers.some((peer) => peerMatches(peer, own.namespace, other, namespaceLabels))) &&
+        portMatches(ports, port, protocol, to),
+    ),
+  );
+}
+
+/** Whether `to` accepts a connection from `from` (its Ingress policies). */
 function ingressAllowed(
   policies: NetworkPolicy[],
   namespaceLabels: (namespace: string) => Record<string, string>,
@@ -386,24 +416,10 @@ function ingressAllowed(
   port: number,
   protocol: Protocol = "TCP",
 ): boolean {
-  const selecting = isolating(policies, to, "Ingress");
-  if (selecting.length === 0) return true;
-  return selecting.some((policy) =>
-    (policy.spec?.ingress ?? []).some(
-      (rule) =>
-        (rule.from === undefined ||
-          rule.from.length === 0 ||
-          rule.from.some((peer) => peerMatches(peer, to.namespace, from, namespaceLabels))) &&
-        portMatches(rule.ports, port, protocol, to),
-    ),
-  );
+  return policiesAllow("Ingress", policies, namespaceLabels, from, to, port, protocol);
 }
 
-/**
- * Whether the NetworkPolicies of a render let `from` open a connection to `to` (a pod of any namespace, or
- * an outside address) on `port`. A pod no Egress policy selects may send anywhere; a selected pod may send
- * what at least one rule of one selecting policy allows.
- */
+/** Whether `from` may open a connection to `to`, a pod of any namespace or an outside address (its Egress policies). */
 function egressAllowed(
   policies: NetworkPolicy[],
   namespaceLabels: (namespace: string) => Record<string, string>,
@@ -412,17 +428,7 @@ function egressAllowed(
   port: number,
   protocol: Protocol = "TCP",
 ): boolean {
-  const selecting = isolating(policies, from, "Egress");
-  if (selecting.length === 0) return true;
-  return selecting.some((policy) =>
-    (policy.spec?.egress ?? []).some(
-      (rule) =>
-        (rule.to === undefined ||
-          rule.to.length === 0 ||
-          rule.to.some((peer) => peerMatches(peer, from.namespace, to, namespaceLabels))) &&
-        portMatches(rule.ports, port, protocol, to),
-    ),
-  );
+  return policiesAllow("Egress", policies, namespaceLabels, from, to, port, protocol);
 }
 
 /** A size as Express (`100kb`) or nginx (`100k`, `1m`) writes it, in bytes (both count 1k as 1024). */
@@ -719,6 +725,19 @@ describe.each(TARGETS)("$dir", (target) => {
         ingressAllowed(policies, namespaceLabels, source, destination, number, protocol)
       );
     };
+    /** `from` reaches `to` on its port exactly when expected: by its own egress, and end to end. */
+    const expectReach = (from: string, to: NetworkPod, expected: boolean) =>
+      expect({
+        from,
+        to: to.name,
+        connects: connects(from, to),
+        sends: sends(pod(from), to, portOf(to)),
+      }).toEqual({
+        from,
+        to: to.name,
+        connects: expected,
+        sends: expected,
+      });
     const subgraphs = [...SUBGRAPH_NAMES];
     const serviceNames: readonly string[] = SERVICE_NAMES;
     const ours = all.filter((p) => [target.namespace, target.infra].includes(p.namespace));
@@ -816,12 +835,7 @@ describe.each(TARGETS)("$dir", (target) => {
       for (const from of subgraphs) {
         for (const to of all.filter((p) => p.name !== from)) {
           const expected = [`postgres-${from}`, "redis", "rabbitmq"].includes(to.name);
-          expect({
-            from,
-            to: to.name,
-            connects: connects(from, to),
-            sends: sends(pod(from), to, portOf(to)),
-          }).toEqual({ from, to: to.name, connects: expected, sends: expected });
+          expectReach(from, to, expected);
         }
       }
     });
@@ -879,12 +893,7 @@ describe.each(TARGETS)("$dir", (target) => {
         const from = `${owner}-migrate`;
         for (const to of all.filter((p) => p.name !== from)) {
           const expected = to.name === `postgres-${owner}`;
-          expect({
-            from,
-            to: to.name,
-            connects: connects(from, to),
-            sends: sends(pod(from), to, portOf(to)),
-          }).toEqual({ from, to: to.name, connects: expected, sends: expected });
+          expectReach(from, to, expected);
         }
         expect({ from, internet: connects(from, internet, 443) }).toEqual({ from, internet: false });
       }
