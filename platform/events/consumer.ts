@@ -39,7 +39,11 @@ export interface EventHandlerSpec {
 export interface Consumer {
   queue: string;
   eventTypes: readonly string[];
-  handlers: ReadonlyMap<string, EventHandlerSpec>;
+  /**
+   * Handlers by event type, then by version. A queue receives every version of the types it lists
+   * (bindings are by type), so while a producer moves from v1 to v2 its consumers handle both.
+   */
+  handlers: ReadonlyMap<string, ReadonlyMap<number, EventHandlerSpec>>;
   retry?: RetryPolicy;
 }
 
@@ -56,7 +60,13 @@ export function consumer(
   handlers: EventHandlerSpec[],
   options: { retry?: RetryPolicy } = {},
 ): Consumer {
-  const byType = new Map(handlers.map((handler) => [handler.definition.type, handler]));
+  const byType = new Map<string, Map<number, EventHandlerSpec>>();
+  for (const handler of handlers) {
+    const { type, version } = handler.definition;
+    const versions = byType.get(type) ?? new Map<number, EventHandlerSpec>();
+    if (versions.has(version)) throw new Error(`queue ${queue}: two handlers for ${type} v${version}`);
+    byType.set(type, versions.set(version, handler));
+  }
   return { queue, eventTypes: [...byType.keys()], handlers: byType, ...options };
 }
 
@@ -105,11 +115,12 @@ export function inboxSubscription(
   }
 
   async function handle(event: EventEnvelope): Promise<"ok" | "duplicate"> {
-    const handler = spec.handlers.get(event.type);
-    if (!handler) throw new InvalidEventPayload(`queue ${spec.queue} has no handler for ${event.type}`);
-    if (event.version !== handler.definition.version)
+    const versions = spec.handlers.get(event.type);
+    if (!versions) throw new InvalidEventPayload(`queue ${spec.queue} has no handler for ${event.type}`);
+    const handler = versions.get(event.version);
+    if (!handler)
       throw new InvalidEventPayload(
-        `${event.type} version ${event.version} is not the handled version ${handler.definition.version}`,
+        `${event.type} version ${event.version} is not a handled version (${[...versions.keys()].join(", ")})`,
       );
     const parsed = handler.definition.payload.safeParse(event.payload);
     if (!parsed.success) throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);
