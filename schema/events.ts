@@ -44,6 +44,8 @@ export interface CatalogueEvent {
 export interface QueueBinding {
   queue: string;
   eventTypes: readonly string[];
+  /** The versions of each type the queue handles (platform consumers say; a plain binding takes all). */
+  handlers?: ReadonlyMap<string, ReadonlyMap<number, unknown>>;
 }
 
 /** What the catalogue reads of a subgraph definition (nothing is started). */
@@ -161,6 +163,7 @@ export function collectEventCatalogue(subgraphs: Record<string, CatalogueSource>
   }
 
   const consumersByType = new Map<string, EventConsumer[]>();
+  const handledVersions = new Map<string, Set<number>>();
   for (const name of names) {
     let subscriptions: readonly QueueBinding[];
     try {
@@ -176,9 +179,14 @@ export function collectEventCatalogue(subgraphs: Record<string, CatalogueSource>
         const list = consumersByType.get(type) ?? [];
         list.push({ subgraph: name, queue: subscription.queue });
         consumersByType.set(type, list);
+        const versions = subscription.handlers?.get(type);
+        if (versions) handledVersions.set(`${subscription.queue} ${type}`, new Set(versions.keys()));
       }
     }
   }
+  /** A queue consumes a version when it has a handler for it (or handles the type without saying). */
+  const consumesVersion = (consumer: EventConsumer, type: string, version: number) =>
+    handledVersions.get(`${consumer.queue} ${type}`)?.has(version) ?? true;
   const publishedTypes = new Set([...byKey.values()].map((event) => event.type));
   for (const [type, consumers] of [...consumersByType].sort(([a], [b]) => compare(a, b))) {
     if (publishedTypes.has(type)) continue;
@@ -189,9 +197,9 @@ export function collectEventCatalogue(subgraphs: Record<string, CatalogueSource>
   const events = [...byKey.values()]
     .sort((a, b) => compare(a.type, b.type) || a.version - b.version)
     .map(({ type, version, producers, payload }): CatalogueEvent => {
-      const consumers = [...(consumersByType.get(type) ?? [])].sort(
-        (a, b) => names.indexOf(a.subgraph) - names.indexOf(b.subgraph) || compare(a.queue, b.queue),
-      );
+      const consumers = [...(consumersByType.get(type) ?? [])]
+        .filter((consumer) => consumesVersion(consumer, type, version))
+        .sort((a, b) => names.indexOf(a.subgraph) - names.indexOf(b.subgraph) || compare(a.queue, b.queue));
       return {
         type,
         version,

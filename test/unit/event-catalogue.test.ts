@@ -2,6 +2,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { z } from "zod";
+import { consumer, on } from "../../platform/events/consumer";
 import { defineEvent, type EventDefinition } from "../../platform/events/event-bus";
 import {
   collectEventCatalogue,
@@ -305,6 +306,24 @@ describe("event catalogue from subgraph definitions", () => {
     expect(events.map((e) => `${e.type}@${e.version}`)).toEqual([
       "test.user.registered@1",
       "test.user.registered@2",
+    ]);
+  });
+
+  it("lists a platform consumer under the versions it has handlers for, while a type moves", () => {
+    const v2 = defineEvent("test.user.registered", 2, z.object({ userId: z.uuid() }));
+    const ignore = async () => {};
+    const moving: CatalogueSource = {
+      publishes: [],
+      subscriptions: () => [
+        consumer("moving.both", [on(Registered, ignore), on(v2, ignore)]),
+        consumer("moving.done", [on(v2, ignore)]),
+      ],
+    };
+    const { events, errors } = collectEventCatalogue({ producer: source([Registered, v2]), moving });
+    expect(errors).toEqual([]);
+    expect(events.map((e) => [e.version, e.consumers.map((c) => c.queue)])).toEqual([
+      [1, ["moving.both"]],
+      [2, ["moving.both", "moving.done"]],
     ]);
   });
 });
