@@ -1,4 +1,4 @@
-import { Directive, Field, ObjectType } from "type-graphql";
+import { Arg, Directive, Field, Int, ObjectType } from "type-graphql";
 import { z } from "zod";
 import { isUuid } from "../database/loaders";
 import { badUserInput } from "../errors";
@@ -13,6 +13,17 @@ export class PageInfo {
   @Field(() => String, { nullable: true })
   endCursor!: string | null;
 }
+
+export const DEFAULT_PAGE_SIZE = 20;
+
+/**
+ * `first` of every paginated field, as the public API declares it: `first: Int = 20`. Nullable, so
+ * a client's `$first: Int` variable may carry null, which means the default (pageSize()).
+ */
+export const FirstArg = () => Arg("first", () => Int, { defaultValue: DEFAULT_PAGE_SIZE, nullable: true });
+
+/** The page size a nullable `first` asks for. */
+export const pageSize = (first: number | null | undefined): number => first ?? DEFAULT_PAGE_SIZE;
 
 /** `first` of every paginated field. */
 export const pageSizeSchema = z

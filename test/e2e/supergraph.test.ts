@@ -280,6 +280,11 @@ function specifySupergraph(kind: "embedded" | "services") {
     expect(next.data!.users.edges.map((edge) => edge.node.profile.displayName)).toEqual(["Alice"]);
     expect(next.data!.users).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
 
+    // The public API says `first: Int = 20`: a client's variable left null means the default.
+    const byDefault = await env.request(UsersDocument, { first: null }, { token });
+    expect(byDefault.errors).toBeUndefined();
+    expect(byDefault.data!.users.edges).toHaveLength(3);
+
     const found = await env.request(UsersDocument, { first: 20, search: "ALI" }, { token });
     expect(found.data!.users.edges.map((edge) => edge.node.id)).toEqual([alice.id]);
     expect(found.data!.users.totalCount).toBe(1);
@@ -305,6 +310,15 @@ function specifySupergraph(kind: "embedded" | "services") {
     expect(rest).toMatchObject({ totalCount: 3, pageInfo: { hasNextPage: false } });
     expect(rest.edges.map((edge) => edge.node.id)).not.toContain(inbox.edges[0]!.node.id);
     expect(rest.edges).toHaveLength(2);
+
+    // `first: Int = 20, unreadOnly: Boolean = false` in the public API: null means the default.
+    const byDefault = await env.request(
+      MyNotificationsDocument,
+      { first: null, unreadOnly: null },
+      { token: bob.token },
+    );
+    expect(byDefault.errors).toBeUndefined();
+    expect(byDefault.data!.me!.notifications.edges).toHaveLength(3);
   });
 
   it("serves Apollo Sandbox to a browser on the router's GraphQL URL", async () => {

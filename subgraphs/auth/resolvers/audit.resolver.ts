@@ -4,6 +4,8 @@ import { isUuid } from "../../../platform/database/loaders";
 import { JSONObjectScalar } from "../../../platform/graphql/scalars";
 import {
   decodePosition,
+  FirstArg,
+  pageSize,
   pageSizeSchema,
   PageInfo,
   toConnection,
@@ -75,12 +77,12 @@ export class AuditResolver {
   @Query(() => AuditEventConnection, { description: "ADMIN: the audit trail, newest first" })
   async auditEvents(
     @Ctx() ctx: AuthContext,
-    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @FirstArg() first: number | null,
     @Arg("after", () => String, { nullable: true }) after: string | null,
     @Arg("userId", () => ID, { nullable: true }) userId: string | null,
     @Arg("type", () => AuditEventType, { nullable: true }) type: AuditEventType | null,
   ): Promise<AuditEventConnection> {
-    validateInput(filterSchema, { first, userId }, "");
+    const { first: size } = validateInput(filterSchema, { first: pageSize(first), userId }, "");
     const position = decodePosition(after);
     const where = {
       ...(userId ? { userId } : {}),
@@ -98,12 +100,12 @@ export class AuditResolver {
               ],
             }
           : where,
-        { orderBy: { createdAt: "desc", id: "desc" }, limit: first + 1 },
+        { orderBy: { createdAt: "desc", id: "desc" }, limit: size + 1 },
       ),
       ctx.em.count(AuditRow, where),
     ]);
     return toConnection(
-      { rows: rows.slice(0, first), hasNextPage: rows.length > first, totalCount },
+      { rows: rows.slice(0, size), hasNextPage: rows.length > size, totalCount },
       (row) => row,
       (row) => row,
     );

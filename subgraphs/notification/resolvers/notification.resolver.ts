@@ -1,7 +1,13 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
 import { notFound } from "../../../platform/errors";
 import { isUuid } from "../../../platform/database/loaders";
-import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
+import {
+  decodePosition,
+  FirstArg,
+  pageSize,
+  pageSizeSchema,
+  toConnection,
+} from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
@@ -15,14 +21,14 @@ export class InboxResolver {
   async notifications(
     @Root() user: User,
     @Ctx() ctx: NotificationContext,
-    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @FirstArg() first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
-    @Arg("unreadOnly", () => Boolean, { defaultValue: false }) unreadOnly?: boolean,
+    @Arg("unreadOnly", () => Boolean, { defaultValue: false, nullable: true }) unreadOnly?: boolean | null,
   ): Promise<NotificationConnection> {
-    validateInput(pageSizeSchema, first, "first");
+    const size = validateInput(pageSizeSchema, pageSize(first), "first");
     const page = await ctx.loaders.pages.load({
       userId: user.id,
-      first,
+      first: size,
       after: decodePosition(after),
       unreadOnly: unreadOnly ?? false,
     });

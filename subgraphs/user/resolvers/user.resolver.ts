@@ -1,8 +1,14 @@
-import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Query, Resolver, Root } from "type-graphql";
+import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { notFound } from "../../../platform/errors";
-import { decodePosition, pageSizeSchema, toConnection } from "../../../platform/graphql/page-info.type";
+import {
+  decodePosition,
+  FirstArg,
+  pageSize,
+  pageSizeSchema,
+  toConnection,
+} from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
@@ -38,12 +44,16 @@ export class UserResolver {
   })
   async users(
     @Ctx() ctx: UserContext,
-    @Arg("first", () => Int, { defaultValue: 20 }) first: number,
+    @FirstArg() first: number | null,
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("search", () => String, { nullable: true }) search?: string | null,
   ): Promise<UserConnection> {
-    validateInput(pageSchema, { first, search }, "");
-    const page = await profilePage(ctx.em, { first, after: decodePosition(after), search: search ?? null });
+    const valid = validateInput(pageSchema, { first: pageSize(first), search }, "");
+    const page = await profilePage(ctx.em, {
+      first: valid.first,
+      after: decodePosition(after),
+      search: search ?? null,
+    });
     return toConnection(
       page,
       (row) => ({ createdAt: row.createdAt, id: row.userId }),
