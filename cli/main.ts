@@ -46,7 +46,10 @@ function infrastructureFromEnv(): Infrastructure {
   const real = SUBGRAPH_NAMES.some(
     (name) => process.env[DATABASE_VARIABLES[name]] || process.env[`${DATABASE_VARIABLES[name]}_FILE`],
   );
-  if (!real) return { kind: "embedded", dataDir: parseEnv(["ORION_DATA_DIR"]).ORION_DATA_DIR };
+  if (!real) {
+    const env = parseEnv(["ORION_DATA_DIR", "MAIL_FROM"]);
+    return { kind: "embedded", dataDir: env.ORION_DATA_DIR, mailFrom: env.MAIL_FROM };
+  }
   const env = parseEnv([
     ...Object.values(DATABASE_VARIABLES),
     "REDIS_URL",

@@ -35,7 +35,12 @@ import type { AnalyticsSettings } from "../subgraphs/analytics";
 import type { WebhookSettings } from "../subgraphs/notification/services/webhooks";
 
 export type Infrastructure =
-  | { kind: "embedded"; dataDir: string }
+  | {
+      kind: "embedded";
+      dataDir: string;
+      /** The e-mails' sender (MAIL_FROM); its default otherwise. */
+      mailFrom?: string;
+    }
   | {
       kind: "services";
       databaseUrls: Record<SubgraphName, string>;
@@ -132,7 +137,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       keys = loadOrCreateKeyMaterial(path.join(path.resolve(infra.dataDir), "keys"));
       mail = {
         outboxDir: path.join(path.resolve(infra.dataDir), "mail"),
-        from: parseEnv(["MAIL_FROM"], {}).MAIL_FROM,
+        from: infra.mailFrom ?? parseEnv(["MAIL_FROM"], {}).MAIL_FROM,
       };
     } else {
       databaseUrls = infra.databaseUrls;

@@ -15,6 +15,7 @@ import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";
 import { z } from "zod";
 import { eventually } from "../support/async";
+import { PASSWORD } from "../support/identity";
 import {
   databaseUrl,
   deleteRabbitMqObjects,
@@ -56,7 +57,8 @@ describe("orion start", () => {
       NOTIFICATION_PORT: "0",
       ANALYTICS_PORT: "0",
     };
-    const run = orion(["start"], { ORION_DATA_DIR: dataDir, ...ports });
+    const sender = "ORION CLI test <cli-test@orion.test>";
+    const run = orion(["start"], { ORION_DATA_DIR: dataDir, MAIL_FROM: sender, ...ports });
     try {
       await waitFor(
         () => /Router: +http/.test(run.output().stdout),
@@ -67,6 +69,28 @@ describe("orion start", () => {
       expect(run.output().stdout).toContain("embedded defaults");
       const ready = await fetch(new URL("/ready", routerUrl));
       expect(ready.status).toBe(200);
+
+      // The welcome e-mail lands in the data folder's outbox, from the configured sender.
+      const registered = await fetch(routerUrl, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({
+          query: `mutation { register(input: { email: "cli@example.com", password: "${PASSWORD}", displayName: "Cli" }) { accessToken } }`,
+        }),
+      });
+      expect(registered.status).toBe(200);
+      const outbox = path.join(dataDir, "mail");
+      const mails = () =>
+        existsSync(outbox)
+          ? readdirSync(outbox)
+              .filter((name) => name.endsWith(".eml"))
+              .map((name) => readFileSync(path.join(outbox, name), "utf8"))
+          : [];
+      // Read until a whole message is there (the file is created before it is written).
+      await waitFor(() => mails().some((mail) => /^From: /m.test(mail)), 20_000, "the welcome e-mail");
+      expect(mails().find((mail) => /^From: /m.test(mail))).toMatch(
+        /^From: ORION CLI test <cli-test@orion\.test>$/m,
+      );
       const pidFile = path.join(clusterDirectory(dataDir), "postmaster.pid");
       expect(existsSync(pidFile)).toBe(true);
 
