@@ -73,7 +73,10 @@ export const VARIABLES = {
     z.enum(["fatal", "error", "warn", "info", "debug", "trace", "silent"]).default("info"),
     "pino log level",
   ),
-  HOST: variable(z.string().min(1).default("0.0.0.0"), "interface every service listens on"),
+  HOST: variable(
+    z.string().min(1).default("0.0.0.0"),
+    "interface every service listens on (`orion start`: 127.0.0.1 unless set)",
+  ),
   OTEL_EXPORTER_OTLP_ENDPOINT: variable(
     url(["http", "https"]).optional(),
     "OpenTelemetry collector (OTLP/HTTP, traces at /v1/traces); unset: tracing off, nothing loaded. The SDK's other OTEL_* variables apply",
