@@ -1,4 +1,4 @@
-import { missingServices, REAL_SERVICES, type RealService } from "./services";
+import { HOW_TO_START, missingServices, REAL_SERVICES, type RealService } from "./services";
 
 /** Probes the real services once per run and tells every worker (through the environment) which are missing. */
 export default async function globalSetup(): Promise<void> {
@@ -10,7 +10,7 @@ export default async function globalSetup(): Promise<void> {
     const line = "!".repeat(100);
     console.warn(
       `\n${line}\n  NOT RUN: suites that need ${missing.join(", ")} are skipped because those services are not running.\n` +
-        `  Start them with: docker compose -f docker/compose.yaml up -d postgres redis rabbitmq\n${line}\n`,
+        `  To run them: ${HOW_TO_START}.\n${line}\n`,
     );
   }
 }

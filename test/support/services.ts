@@ -17,7 +17,9 @@ export const REAL_SERVICES = {
 } as const;
 export type RealService = keyof typeof REAL_SERVICES;
 
-const HOW_TO_START = "start them with: docker compose -f docker/compose.yaml up -d postgres redis rabbitmq";
+export const HOW_TO_START =
+  "run them locally (PostgreSQL with trust auth for user postgres, Redis, RabbitMQ with guest/guest) " +
+  "or point TEST_POSTGRES_URL, TEST_REDIS_URL and TEST_AMQP_URL at them";
 
 function reachable(url: string): Promise<boolean> {
   const { hostname, port } = new URL(url);
