@@ -61,7 +61,7 @@ export const COMPATIBILITY_RULES = [
   "**Compatible** (the file is regenerated): adding an **optional** property to an object that does not forbid extra properties (consumers of the old schema ignore unknown keys: zod objects strip them); changing titles, descriptions or other annotations.",
   "**Incompatible** (needs a new version): removing a property (required or optional); adding a required property; making an optional property required; making a required property optional; changing a property's type, format, enum set or const, nullability, default, union members or item schema; adding a property to a closed object (`additionalProperties: false`).",
   "**Widening is incompatible too**: dropping or relaxing a bound (`maxLength`, `minLength`, `minimum`, `maximum`, `pattern`, ...) or adding an enum value lets producers send what consumers of the old schema reject; tightening one rejects messages already in flight. A `pattern` that only implements an unchanged `format` (zod's uuid/email/date-time regexes) is not compared: the format is the contract.",
-  "A new version is a new definition (`defineEvent(type, version + 1, ...)`) and a new file. Queues are bound by type, so a queue receives every version of the types it lists and dead-letters a version it has no handler for. Move in three steps: consumers add a handler for the new version next to the old one (`consumer(queue, [on(V1, ...), on(V2, ...)])`: each version is validated against its own schema and handled by its own handler), then the producer publishes the new version, then, once no old message is left in any queue or dead-letter queue, the old handler and definition go. Retire a version by removing its definition and deleting its file in the same change: `npm run check:schema` fails while a committed file has no definition.",
+  "A new version is a new definition (`defineEvent(type, version + 1, ...)`) and a new file. Queues are bound by type, so a queue receives every version of the types it lists and dead-letters a version it has no handler for. Move in three steps: consumers add a handler for the new version next to the old one (`consumer(queue, [on(V1, ...), on(V2, ...)])`: each version is validated against its own schema and handled by its own handler), then the producer publishes the new version (`npm run check:schema` fails while a queue bound to the type has no handler for a published version), then, once no old message is left in any queue or dead-letter queue, the old handler and definition go. Retire a version by removing its definition and deleting its file in the same change: `npm run check:schema` fails while a committed file has no definition.",
 ];
 
 /** JSON Schema keywords that document and never change what validates. */
@@ -192,6 +192,21 @@ export function collectEventCatalogue(subgraphs: Record<string, CatalogueSource>
     if (publishedTypes.has(type)) continue;
     const where = consumers.map((c) => `${c.subgraph} (queue ${c.queue})`).join(", ");
     errors.push(`${type}: consumed by ${where} but no subgraph publishes it`);
+  }
+
+  // Bindings are by type: a queue receives every published version of a type it lists, and one it
+  // has no handler for is dead-lettered. Consumers move first (a handler for a version nobody
+  // publishes yet is fine); a producer that moves first is caught here.
+  for (const { type, version, producers } of [...byKey.values()].sort(
+    (a, b) => compare(a.type, b.type) || a.version - b.version,
+  )) {
+    for (const consumer of consumersByType.get(type) ?? []) {
+      if (consumesVersion(consumer, type, version)) continue;
+      const handled = [...handledVersions.get(`${consumer.queue} ${type}`)!].sort((a, b) => a - b);
+      errors.push(
+        `${type} v${version}: published by ${producers.join(" and ")}, but ${consumer.subgraph} (queue ${consumer.queue}) handles v${handled.join(", v")} only and would dead-letter it`,
+      );
+    }
   }
 
   const events = [...byKey.values()]

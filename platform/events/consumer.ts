@@ -120,7 +120,7 @@ export function inboxSubscription(
     const handler = versions.get(event.version);
     if (!handler)
       throw new InvalidEventPayload(
-        `${event.type} version ${event.version} is not a handled version (${[...versions.keys()].join(", ")})`,
+        `${event.type} version ${event.version} is not a handled version (${[...versions.keys()].sort((a, b) => a - b).join(", ")})`,
       );
     const parsed = handler.definition.payload.safeParse(event.payload);
     if (!parsed.success) throw new InvalidEventPayload(`${event.type} ${event.id}: ${parsed.error.message}`);

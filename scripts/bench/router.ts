@@ -443,7 +443,7 @@ async function preflight(): Promise<void> {
   }
   if (missing.length > 0)
     throw new Error(
-      `not reachable: ${missing.join(", ")}; start them with docker compose -f docker/compose.yaml up -d postgres redis rabbitmq`,
+      `not reachable: ${missing.join(", ")}; run PostgreSQL (trust auth for user postgres), Redis and RabbitMQ (guest/guest) on their standard local ports`,
     );
 }
 

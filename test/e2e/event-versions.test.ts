@@ -85,10 +85,4 @@ describeWithServices(["postgres", "rabbitmq"], "event versions", () => {
       await unsubscribe();
     }
   }, 30_000);
-
-  it("refuses two handlers for the same type and version on one queue", () => {
-    expect(() => consumer(queue, [on(V1, async () => {}), on(V1, async () => {})])).toThrow(
-      /two handlers for test\.versioned v1/,
-    );
-  });
 });

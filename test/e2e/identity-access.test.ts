@@ -386,6 +386,12 @@ describeWithServices(
         expect(all.data!.auditEvents.edges.map((edge) => edge.node.type)).toEqual(
           expect.arrayContaining(["USER_REGISTERED", "LOGIN_FAILED"]),
         );
+        // `first: Int = 20`, as every paginated field: null means the default page.
+        const byNull = await env.request(AuditEventsDocument, { first: null }, { token: admin.token });
+        expect(byNull.errors).toBeUndefined();
+        expect(byNull.data).toEqual(
+          (await env.request(AuditEventsDocument, {}, { token: admin.token })).data,
+        );
         const page = await env.request(AuditEventsDocument, { first: 1 }, { token: admin.token });
         expect(page.data!.auditEvents.pageInfo.hasNextPage).toBe(true);
         const next = await env.request(

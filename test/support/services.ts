@@ -21,7 +21,7 @@ export const HOW_TO_START =
   "run them locally (PostgreSQL with trust auth for user postgres, Redis, RabbitMQ with guest/guest) " +
   "or point TEST_POSTGRES_URL, TEST_REDIS_URL and TEST_AMQP_URL at them";
 
-function reachable(url: string): Promise<boolean> {
+function reachable(url: string, defaultPort: number): Promise<boolean> {
   const { hostname, port } = new URL(url);
   return new Promise((resolve) => {
     const socket = new Socket();
@@ -33,14 +33,15 @@ function reachable(url: string): Promise<boolean> {
     socket.once("connect", () => done(true));
     socket.once("timeout", () => done(false));
     socket.once("error", () => done(false));
-    socket.connect(Number(port), hostname);
+    socket.connect(Number(port || defaultPort), hostname);
   });
 }
 
 /** Which of the named services answer; throws under ORION_REQUIRE_SERVICES when one does not. */
 export async function missingServices(names: readonly RealService[]): Promise<RealService[]> {
   const missing: RealService[] = [];
-  for (const name of names) if (!(await reachable(REAL_SERVICES[name].url))) missing.push(name);
+  for (const name of names)
+    if (!(await reachable(REAL_SERVICES[name].url, REAL_SERVICES[name].port))) missing.push(name);
   if (missing.length > 0 && process.env.ORION_REQUIRE_SERVICES === "1") {
     throw new Error(`required services are not reachable: ${missing.join(", ")} (${HOW_TO_START})`);
   }

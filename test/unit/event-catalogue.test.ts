@@ -316,15 +316,45 @@ describe("event catalogue from subgraph definitions", () => {
       publishes: [],
       subscriptions: () => [
         consumer("moving.both", [on(Registered, ignore), on(v2, ignore)]),
-        consumer("moving.done", [on(v2, ignore)]),
+        consumer("moving.old", [on(Registered, ignore)]),
       ],
     };
-    const { events, errors } = collectEventCatalogue({ producer: source([Registered, v2]), moving });
-    expect(errors).toEqual([]);
-    expect(events.map((e) => [e.version, e.consumers.map((c) => c.queue)])).toEqual([
-      [1, ["moving.both"]],
-      [2, ["moving.both", "moving.done"]],
+    // Step 1: consumers handle both, the producer still publishes v1 only.
+    const before = collectEventCatalogue({ producer: source([Registered]), moving });
+    expect(before.errors).toEqual([]);
+    expect(before.events.map((e) => [e.version, e.consumers.map((c) => c.queue)])).toEqual([
+      [1, ["moving.both", "moving.old"]],
     ]);
+    // Step 2: the producer publishes v2 only; a queue still handling v1 alone is an error (below).
+    const after = collectEventCatalogue({
+      producer: source([v2]),
+      moving: {
+        publishes: [],
+        subscriptions: () => [consumer("moving.both", [on(Registered, ignore), on(v2, ignore)])],
+      },
+    });
+    expect(after.errors).toEqual([]);
+    expect(after.events.map((e) => [e.version, e.consumers.map((c) => c.queue)])).toEqual([
+      [2, ["moving.both"]],
+    ]);
+  });
+
+  it("fails when a producer publishes a version a consuming queue has no handler for", () => {
+    const v2 = defineEvent("test.user.registered", 2, z.object({ userId: z.uuid() }));
+    const behind: CatalogueSource = {
+      publishes: [],
+      subscriptions: () => [consumer("behind.queue", [on(Registered, async () => {})])],
+    };
+    const { errors } = collectEventCatalogue({ producer: source([v2]), behind });
+    expect(errors).toEqual([
+      "test.user.registered v2: published by producer, but behind (queue behind.queue) handles v1 only and would dead-letter it",
+    ]);
+  });
+
+  it("refuses two handlers for the same type and version on one queue", () => {
+    expect(() => consumer("twice", [on(Registered, async () => {}), on(Registered, async () => {})])).toThrow(
+      /two handlers for test\.user\.registered v1/,
+    );
   });
 });
 

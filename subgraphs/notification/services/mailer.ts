@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import nodemailer, { type Transporter } from "nodemailer";
 
@@ -39,7 +39,10 @@ export function createMailer(settings: MailSettings): Mailer {
       const info = await transport.sendMail({ from: settings.from, ...message });
       mkdirSync(settings.outboxDir, { recursive: true });
       const name = `${new Date().toISOString().replace(/[:.]/g, "-")}-${info.messageId.replace(/[^A-Za-z0-9]/g, "")}.eml`;
-      writeFileSync(path.join(settings.outboxDir, name), info.message as Buffer);
+      // Written aside, then renamed: whoever watches the folder never opens half a message.
+      const file = path.join(settings.outboxDir, name);
+      writeFileSync(`${file}.tmp`, info.message as Buffer);
+      renameSync(`${file}.tmp`, file);
     },
     close: () => transport.close(),
   };
