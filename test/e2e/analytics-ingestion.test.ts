@@ -419,7 +419,10 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
           )
         ).data!.eventSeries;
       const before = { overview: await overviewOf(), series: await series() };
-      const cutoff = new Date(Date.now() - 30 * DAY);
+      // One instant for the test's cutoff and both sweeps: an event a few seconds younger than 30
+      // days must not cross the line between them.
+      const now = new Date();
+      const cutoff = new Date(now.getTime() - 30 * DAY);
       const [old] = await sql<{ n: string }>(`select count(*) as n from events where occurred_at < ?`, [
         cutoff,
       ]);
@@ -436,7 +439,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
           batchSize: 4_000,
         },
       );
-      expect(await sweeper.sweep()).toBe(Number(old!.n));
+      expect(await sweeper.sweep(now)).toBe(Number(old!.n));
       const [left] = await sql<{ old: string; recent: string }>(
         `select count(*) filter (where occurred_at < ?) as old, count(*) filter (where occurred_at >= ?) as recent from events`,
         [cutoff, cutoff],
@@ -446,7 +449,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
         recent: Number(recent!.n),
       });
       expect({ overview: await overviewOf(), series: await series() }).toEqual(before);
-      expect(await sweeper.sweep()).toBe(0);
+      expect(await sweeper.sweep(now)).toBe(0);
     });
   });
 });
