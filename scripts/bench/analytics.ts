@@ -13,6 +13,7 @@ import { EventIngester } from "../../subgraphs/analytics/services/ingester";
 import * as insights from "../../subgraphs/analytics/services/insights";
 import { recordEvents } from "../../subgraphs/analytics/services/rollups";
 import { seedEvents, SEED_EVENT_NAMES } from "../../subgraphs/analytics/services/seed";
+import { DAY_MS as DAY } from "../../subgraphs/analytics/services/time";
 
 /**
  * `npm run bench:analytics`: the analytics subgraph's ingestion and insights at scale, on the
@@ -35,7 +36,6 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 64);
 const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 5);
 const RUNS = Number(process.env.BENCH_RUNS ?? 15);
 const BASELINE_RUNS = Number(process.env.BENCH_BASELINE_RUNS ?? 3);
-const DAY = 86_400_000;
 
 const log = (message: string) => process.stderr.write(`[bench:analytics] ${message}\n`);
 

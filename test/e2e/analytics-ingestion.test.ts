@@ -28,14 +28,13 @@ import {
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // Ingestion (single, batched, concurrent, by API key, from domain events), the insights over a
 // seeded history checked against the raw events, and raw-event retention, through the router on
 // real PostgreSQL, Redis and RabbitMQ.
 
 const ADMIN_EMAIL = `ingestion-root-${process.pid}@example.com`;
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 const iso = (at: Date) => at.toISOString();
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, scale and retention", () => {

@@ -16,13 +16,12 @@ import {
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // ADMIN insights through the router on real PostgreSQL, Redis and RabbitMQ: every number comes from
 // the rollups kept in each event's transaction, checked exactly against events placed in known hours.
 
 const ADMIN_EMAIL = `insights-root-${process.pid}@example.com`;
-const HOUR = 3_600_000;
-const DAY = 24 * HOUR;
 
 /** UTC midnight `daysAgo` days before now: inside trackEvent's 7-day window, away from today's registrations. */
 const midnight = (daysAgo: number) => new Date(Math.floor(Date.now() / DAY) * DAY - daysAgo * DAY);

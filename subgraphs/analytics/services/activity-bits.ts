@@ -1,10 +1,11 @@
+import { DAY_MS } from "./time";
+
 /**
  * Days of a UTC year as the bit strings of `user_activity_days` (bit n = day n, January 1st = 0).
  * 366 bits, so every year fits; bit 365 is used only in leap years.
  */
 
 export const YEAR_BITS = 366;
-const DAY_MS = 86_400_000;
 
 /** The UTC year of an instant and its day index within that year. */
 export function yearDay(at: Date): { year: number; index: number } {

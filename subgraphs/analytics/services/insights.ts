@@ -3,6 +3,7 @@ import type { EventCount, InsightRange, RetentionCohort, TimeBucket } from "../r
 import { Interval } from "../resolvers/insights.type";
 import { masksFor } from "./activity-bits";
 import { dayOf, REGISTRATION_EVENT } from "./rollups";
+import { DAY_MS } from "./time";
 
 /**
  * Reads for the ADMIN insights, all from the rollups (never the raw events). An hour counts when it
@@ -55,7 +56,7 @@ export function activeUsers(em: EntityManager, range: InsightRange): Promise<num
 export function activeUsersEnding(em: EntityManager, range: InsightRange, length: number): Promise<number> {
   if (empty(range)) return Promise.resolve(0);
   const [, last] = days(range);
-  const first = dayOf(new Date(new Date(`${last}T00:00:00Z`).getTime() - (length - 1) * 86_400_000));
+  const first = dayOf(new Date(new Date(`${last}T00:00:00Z`).getTime() - (length - 1) * DAY_MS));
   return activeOnDays(em, first, last);
 }
 

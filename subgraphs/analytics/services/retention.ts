@@ -1,5 +1,6 @@
 import type { Database } from "../../../platform/database/database";
 import type { Logger } from "../../../platform/logger";
+import { DAY_MS } from "./time";
 
 export interface RetentionPolicy {
   /** Raw events older than this many days are deleted; the rollups keep their counts. */
@@ -9,8 +10,6 @@ export interface RetentionPolicy {
   /** Rows per DELETE, so one sweep never holds long locks or bloats one transaction (default 10 000). */
   batchSize?: number;
 }
-
-const DAY_MS = 86_400_000;
 
 /**
  * Deletes raw events past the retention age, in batches, on a timer. Insights read only the

@@ -1,14 +1,13 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { TrackedEvent } from "../entities/tracked-event.entity";
 import { bitsOf, dateOf, indexesOf, yearDay } from "./activity-bits";
+import { HOUR_MS } from "./time";
 
 /** Event names this subgraph records from domain events; clients may not track them. */
 export const REGISTRATION_EVENT = "user.registered";
 
 /** Lower-case words joined by dots, e.g. page.viewed. */
 export const EVENT_NAME_PATTERN = /^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$/;
-
-const HOUR_MS = 3_600_000;
 
 /** The UTC hour an instant falls in, as the `event_counts_hourly.bucket` it counts towards. */
 export const hourOf = (at: Date) => new Date(Math.floor(at.getTime() / HOUR_MS) * HOUR_MS);
