@@ -4,6 +4,7 @@ import path from "node:path";
 import {
   DEFAULT_PORTS,
   parseEnv,
+  RATE_LIMIT_VARIABLES,
   SUBGRAPH_NAMES,
   type ServiceName,
   type SubgraphName,
@@ -20,7 +21,7 @@ import type { KeyValueStore } from "../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../platform/store/memory-store";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../platform/subgraph";
-import { RATE_LIMIT_VARIABLES, rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
+import { rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
 import { RESILIENCE_VARIABLES, resilienceFromEnv } from "../router/gateway";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";

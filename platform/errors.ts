@@ -65,7 +65,16 @@ export const REQUEST_ERROR_CODES: readonly string[] = [
   "OPERATION_RESOLUTION_FAILURE",
 ];
 
-const PUBLIC_CODES = new Set<string>([...Object.values(ErrorCode), ...REQUEST_ERROR_CODES]);
+/**
+ * The caller's mistakes and the platform's refusals (bad input, credentials, limits): every public
+ * code but INTERNAL_SERVER_ERROR, which is a fault of ours.
+ */
+export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<string>([
+  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  ...REQUEST_ERROR_CODES,
+]);
+
+const PUBLIC_CODES = new Set<string>([...CLIENT_ERROR_CODES, ErrorCode.INTERNAL_SERVER_ERROR]);
 
 export const INTERNAL_MESSAGE = "Internal server error";
 

@@ -1,7 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import { SCHEMA_DIR } from "./paths";
+import { PERSISTED_DOCUMENTS_PATH } from "./paths";
 
 /**
  * Metrics every ORION service exposes on /metrics (prom-client), one registry per service (the
@@ -22,15 +21,13 @@ export interface ServiceMetrics {
 
 export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
 
-/** Where codegen writes the operations of schema/operations (their names are always labels). */
-const MANIFEST = path.join(SCHEMA_DIR, "generated", "persisted-documents.json");
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
 
 /** The operation label of requests refused before anything ran (not a GraphQL name, so no clash). */
 export const REFUSED_OPERATION = "(refused)";
 
 /** The operation names of the repository's own documents (schema/operations/*.graphql). */
-export function repositoryOperationNames(file = MANIFEST): readonly string[] {
+export function repositoryOperationNames(file = PERSISTED_DOCUMENTS_PATH): readonly string[] {
   let names = namesByManifest.get(file);
   if (!names) namesByManifest.set(file, (names = readOperationNames(file)));
   return names;

@@ -15,3 +15,5 @@ function findProjectRoot(start: string): string {
 export const PROJECT_ROOT = findProjectRoot(__dirname);
 export const SCHEMA_DIR = path.join(PROJECT_ROOT, "schema");
 export const SUPERGRAPH_PATH = path.join(SCHEMA_DIR, "supergraph.graphql");
+/** Where codegen writes the persisted-documents manifest of schema/operations (codegen.ts). */
+export const PERSISTED_DOCUMENTS_PATH = path.join(SCHEMA_DIR, "generated", "persisted-documents.json");

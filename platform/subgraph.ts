@@ -113,7 +113,6 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     deps = await definition.createDependencies(runtime, db);
     const ready = deps;
     for (const spec of definition.subscriptions?.({ db, deps: ready, bus: runtime.bus, logger }) ?? []) {
-      eventMetrics.know(spec.eventTypes);
       eventMetrics.prime(spec.queue, spec.eventTypes);
       const subscription = inboxSubscription(spec, {
         db,

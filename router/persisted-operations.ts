@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import type { ApolloServerPlugin, GraphQLRequest, PersistedQueryOptions } from "@apollo/server";
 import { Kind, parse, print, visit, type ASTNode, type DocumentNode } from "graphql";
 import { ErrorCode, publicError } from "../platform/errors";
 import type { Logger } from "../platform/logger";
-import { SCHEMA_DIR } from "../platform/paths";
+import { PERSISTED_DOCUMENTS_PATH } from "../platform/paths";
 import type { KeyValueStore } from "../platform/store/key-value-store";
 import type { RouterContext } from "./context";
 
@@ -32,9 +31,6 @@ import type { RouterContext } from "./context";
  * extension. Apollo's own APQ cache therefore never receives a registration; an unknown hash is left
  * on the request for Apollo to answer PERSISTED_QUERY_NOT_FOUND from that (always empty) cache.
  */
-
-/** Where codegen writes the safelist manifest (codegen.ts, `persistedDocuments`). */
-export const PERSISTED_DOCUMENTS_PATH = path.join(SCHEMA_DIR, "generated", "persisted-documents.json");
 
 /** Keys of registered queries in the store (under the store's own prefix): `apq:<sha256 hex>`. */
 export const APQ_KEY_PREFIX = "apq:";

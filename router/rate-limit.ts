@@ -36,8 +36,6 @@ export interface RateLimitSettings {
   mutationCost: number;
 }
 
-export { RATE_LIMIT_VARIABLES };
-
 type RateLimitEnv = ReturnType<typeof parseEnv<(typeof RATE_LIMIT_VARIABLES)[number]>>;
 
 export function rateLimitSettingsFromEnv(env: RateLimitEnv): RateLimitSettings {

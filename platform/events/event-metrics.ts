@@ -1,5 +1,6 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
 import type { Database } from "../database/database";
+import { withTimeout } from "../timeout";
 
 /** How a consumer's turn with an event ended. */
 export type HandledOutcome = "ok" | "duplicate" | "failed";
@@ -12,9 +13,10 @@ export type FailureOutcome = "retried" | "dead_lettered";
  * does not know is counted as "unknown", so a sender cannot mint label values.
  */
 export interface EventMetrics {
-  /** Adds types to those counted by name (the service's own and its queues' types). */
-  know(types: Iterable<string>): void;
-  /** Creates a queue's failure series at 0 (an alert sees the first failure as an increase). */
+  /**
+   * A queue this service consumes: its types are counted by name from now on, and its failure
+   * series exist at 0 (an alert sees the first failure as an increase).
+   */
   prime(queue: string, types: Iterable<string>): void;
   published(type: string): void;
   publishFailed(type: string): void;
@@ -23,14 +25,6 @@ export interface EventMetrics {
 }
 
 const GAUGE_DEADLINE_MS = 2_000;
-
-function withinDeadline<T>(work: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-}
 
 export function createEventMetrics(
   registry: Registry,
@@ -72,7 +66,7 @@ export function createEventMetrics(
   // Read at scrape time, within a short deadline. When the database cannot answer, the gauges keep
   // their last value (a failing collect would fail the whole /metrics, hiding every other series).
   const outbox = async () => {
-    const [row] = await withinDeadline(
+    const [row] = await withTimeout(
       options.db.orm.em
         .fork()
         .getConnection()
@@ -81,6 +75,7 @@ export function createEventMetrics(
            from outbox_events where published_at is null`,
         ),
       GAUGE_DEADLINE_MS,
+      "answer",
     );
     return { backlog: Number(row?.count ?? 0), age: Number(row?.age ?? 0) };
   };
@@ -111,10 +106,8 @@ export function createEventMetrics(
     },
   });
   return {
-    know: (types) => {
-      for (const type of types) known.add(type);
-    },
     prime: (queue, types) => {
+      for (const type of types) known.add(type);
       // Series exist at 0 from the start, so the first failure is an increase alerts can see.
       for (const type of types)
         for (const outcome of ["retried", "dead_lettered"] as const)

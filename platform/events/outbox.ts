@@ -13,6 +13,7 @@ import {
   type PayloadOf,
 } from "./event-bus";
 import { OUTBOX_CHANNEL, OutboxEvent } from "./event-tables";
+import { withTimeout } from "../timeout";
 
 /**
  * Adds the event to the unit of work: it is committed by the same flush (the same transaction)
@@ -186,7 +187,7 @@ export class OutboxRelay {
         rows.map((row) =>
           // Published in the trace of the change that staged it (the AMQP instrumentation reads it).
           context.with(contextFrom(row.traceparent), () =>
-            withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS),
+            withTimeout(this.options.bus.publish(toEnvelope(row)), PUBLISH_TIMEOUT_MS, "broker confirm"),
           ),
         ),
       );
@@ -272,14 +273,6 @@ export class OutboxRelay {
 }
 
 const PUBLISH_TIMEOUT_MS = 10_000;
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no broker confirm within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
-}
 
 function toEnvelope(row: OutboxRow): EventEnvelope {
   return {

@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
 import type { Logger } from "../logger";
-import { ErrorCode, REQUEST_ERROR_CODES } from "../errors";
+import { CLIENT_ERROR_CODES } from "../errors";
 import { REFUSED_OPERATION, type Outcome, type ServiceMetrics } from "../metrics";
 
 interface ObservedContext extends BaseContext {
@@ -12,14 +12,11 @@ interface ObservedContext extends BaseContext {
  * The caller's mistakes and the platform's refusals (bad input, credentials, limits) are
  * "rejected"; anything else is an "error" of ours: what an error-rate alert should watch.
  */
-const CLIENT_CODES = new Set<string>([
-  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
-  ...REQUEST_ERROR_CODES,
-]);
-
 export function outcomeOf(errors: readonly { extensions?: Record<string, unknown> }[]): Outcome {
   if (errors.length === 0) return "ok";
-  return errors.every((error) => CLIENT_CODES.has(String(error.extensions?.code))) ? "rejected" : "error";
+  return errors.every((error) => CLIENT_ERROR_CODES.has(String(error.extensions?.code)))
+    ? "rejected"
+    : "error";
 }
 
 /** One log line and one histogram sample per operation: name, duration, outcome, caller. Never the document. */

@@ -145,9 +145,7 @@ export class UserResolver {
  * snapshot holds every change before it and revisions never repeat.
  */
 async function lockedProfile(em: EntityManager, userId: string): Promise<UserProfile> {
-  const profile = await em.findOne(UserProfile, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-  if (!profile) throw notFound("Profile not found");
-  return profile;
+  return requireProfile(await em.findOne(UserProfile, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE }));
 }
 
 function requireProfile(profile: UserProfile | null): UserProfile {
