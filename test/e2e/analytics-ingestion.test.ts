@@ -83,6 +83,13 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
 
   describe("insights over a seeded history agree with the raw events", () => {
     beforeAll(async () => {
+      const stored = async () => {
+        const [row] = await sql<{ events: string; users: string }>(
+          `select count(*) as events, count(distinct user_id) as users from events`,
+        );
+        return { events: Number(row!.events), users: Number(row!.users) };
+      };
+      const before = await stored();
       const seeded = await seedEvents(env.supergraph.subgraphs.analytics.db.orm.em.fork(), {
         events: 30_000,
         users: 400,
@@ -91,6 +98,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
         now,
       });
       expect(seeded).toEqual({ users: 400, events: 30_000 });
+      // What the database holds, not what the seeder says it did.
+      const after = await stored();
+      expect({ events: after.events - before.events, users: after.users - before.users }).toEqual({
+        events: 30_000,
+        users: 400,
+      });
     });
 
     const firstDay = iso(from).slice(0, 10);
