@@ -1,4 +1,3 @@
-import { spawn } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,7 +6,6 @@ import { parseEnv } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { clusterDirectory } from "../../platform/database/embedded-postgres";
 import { parseSigningKeyBundle } from "../../platform/identity/signing-keys";
-import { PROJECT_ROOT } from "../../platform/paths";
 import { ACCESS_TOKEN_TTL_SECONDS, TokenIssuer } from "../../subgraphs/auth/services/token-issuer";
 import amqp from "amqplib";
 import { createEnvelope, defineEvent, type DeadLetter } from "../../platform/events/event-bus";
@@ -15,6 +13,7 @@ import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";
 import { z } from "zod";
 import { eventually } from "../support/async";
+import { orion } from "../support/cli";
 import { PASSWORD } from "../support/identity";
 import {
   databaseUrl,
@@ -23,21 +22,6 @@ import {
   REAL_SERVICES,
   runId,
 } from "../support/services";
-
-/** The operator's `orion` command, run from source as a separate process, exactly as typed. */
-function orion(args: string[], env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "cli/main.ts", ...args], {
-    cwd: PROJECT_ROOT,
-    env: { PATH: process.env.PATH ?? "", HOME: os.tmpdir(), LOG_LEVEL: "warn", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-  return { child, exited, output: () => ({ stdout, stderr }) };
-}
 
 async function waitFor(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -1,14 +1,13 @@
-import { spawn } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { PROJECT_ROOT } from "../../platform/paths";
 import { DATABASE_VARIABLES, SUBGRAPH_NAMES } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { eventually } from "../support/async";
+import { orion } from "../support/cli";
 import {
   databaseUrl,
   deleteRabbitMqObjects,
@@ -71,34 +70,22 @@ const attribute = (span: OtlpSpan, key: string) => {
 async function followRegistration(env: Record<string, string>): Promise<OtlpSpan[]> {
   const receiver = await startReceiver();
   const dataDir = mkdtempSync(path.join(os.tmpdir(), "orion-trace-"));
-  const child = spawn(process.execPath, ["-r", "@swc-node/register", "cli/main.ts", "start"], {
-    cwd: PROJECT_ROOT,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOME: os.tmpdir(),
-      LOG_LEVEL: "warn",
-      ORION_DATA_DIR: dataDir,
-      ...env,
-      ROUTER_PORT: "0",
-      AUTH_PORT: "0",
-      USER_PORT: "0",
-      NOTIFICATION_PORT: "0",
-      ANALYTICS_PORT: "0",
-      OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
-      OTEL_BSP_SCHEDULE_DELAY: "200",
-    },
-    stdio: ["ignore", "pipe", "pipe"],
+  const { child, exited, output } = orion(["start"], {
+    ORION_DATA_DIR: dataDir,
+    ...env,
+    ROUTER_PORT: "0",
+    AUTH_PORT: "0",
+    USER_PORT: "0",
+    NOTIFICATION_PORT: "0",
+    ANALYTICS_PORT: "0",
+    OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+    OTEL_BSP_SCHEDULE_DELAY: "200",
   });
-  let stdout = "";
-  let stderr = "";
-  child.stdout.on("data", (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on("data", (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on("exit", resolve));
   try {
     const routerUrl = await eventually(
       () => {
-        const match = /Router: +(\S+)/.exec(stdout);
-        if (!match) throw new Error(`not ready yet\n${stderr}`);
+        const match = /Router: +(\S+)/.exec(output().stdout);
+        if (!match) throw new Error(`not ready yet\n${output().stderr}`);
         return match[1]!;
       },
       { timeoutMs: 90_000, intervalMs: 200 },
