@@ -27,7 +27,7 @@ import {
   firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
-import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // Ingestion (single, batched, concurrent, by API key, from domain events), the insights over a
@@ -44,8 +44,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics ingestion, sc
   const from = new Date(Math.floor(now.getTime() / DAY) * DAY - 100 * DAY);
   const to = new Date(now.getTime() + HOUR);
 
-  const sql = async <T>(query: string, params: unknown[] = []) =>
-    env.supergraph.subgraphs.analytics.db.orm.em.fork().getConnection().execute<T[]>(query, params);
+  const sql = <T>(query: string, params: unknown[] = []) => subgraphSql<T>(env, "analytics", query, params);
 
   const activity = async (user: SignedIn) => {
     const response = await env.request(MyActivityDocument, {}, { token: user.token });

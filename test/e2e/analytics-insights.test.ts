@@ -15,7 +15,7 @@ import {
   firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
-import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // ADMIN insights through the router on real PostgreSQL, Redis and RabbitMQ: every number comes from
@@ -41,8 +41,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "analytics insights from
   const at = (day: Date, hours: number, minutes = 0) =>
     iso(new Date(day.getTime() + hours * HOUR + minutes * 60_000));
 
-  const sql = async <T>(query: string, params: unknown[] = []) =>
-    env.supergraph.subgraphs.analytics.db.orm.em.fork().getConnection().execute<T[]>(query, params);
+  const sql = <T>(query: string, params: unknown[] = []) => subgraphSql<T>(env, "analytics", query, params);
 
   const overview = (from: Date, to: Date, limit?: number | null, token = admin.token) =>
     env.request(AnalyticsOverviewDocument, { from: iso(from), to: iso(to), limit }, { token });

@@ -1,3 +1,4 @@
+import type { SubgraphName } from "../../platform/config";
 import { randomUUID } from "node:crypto";
 import { createEnvelope, handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";
 import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
@@ -16,7 +17,7 @@ import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import { PASSWORD, login, register, uniqueEmail, type SignedIn, firstAdmin } from "../support/identity";
 import { describeWithServices } from "../support/services";
-import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 
 // Cross-domain flows through the router on real PostgreSQL, RabbitMQ and Redis: every committed
 // change produces its event through the transactional outbox, and every event has its effect once.
@@ -40,14 +41,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "event flows through the
     await env?.stop();
   });
 
-  const sql = <T>(
-    subgraph: "auth" | "user" | "notification" | "analytics",
-    query: string,
-    params: unknown[] = [],
-  ) =>
-    env.supergraph.subgraphs[subgraph].db.orm.em.fork().getConnection().execute(query, params) as Promise<
-      T[]
-    >;
+  const sql = <T>(subgraph: SubgraphName, query: string, params: unknown[] = []) =>
+    subgraphSql<T>(env, subgraph, query, params);
 
   it("delivers a registration to every consumer within a second of the commit, carrying the request's correlation id", async () => {
     const email = uniqueEmail("flow");

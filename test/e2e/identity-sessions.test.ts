@@ -18,7 +18,12 @@ import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, rawDocument, register, tokenFromMail, uniqueEmail } from "../support/identity";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
 import { eventually } from "../support/async";
-import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import {
+  connectTestRedis,
+  startTestSupergraph,
+  subgraphSql,
+  type TestSupergraph,
+} from "../support/supergraph-fixture";
 import { startTcpProxy } from "../support/tcp-proxy";
 
 // Identity through the router on real PostgreSQL, Redis and RabbitMQ: passwords, tokens, refresh
@@ -51,8 +56,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
     await redisProxy?.close();
   });
 
-  const sqlOf = async <T>(sql: string, params: unknown[] = []) =>
-    (await env.supergraph.subgraphs.auth.db.orm.em.fork().getConnection().execute(sql, params)) as T[];
+  const sqlOf = <T>(sql: string, params: unknown[] = []) => subgraphSql<T>(env, "auth", sql, params);
 
   describe("passwords", () => {
     it("uses the whole of a long non-ASCII password, and tells apart passwords sharing their first 72 bytes", async () => {

@@ -2,7 +2,7 @@ import { RequestPasswordResetDocument, UpdateProfileDocument } from "../../schem
 import { eventually } from "../support/async";
 import { register, tokenFromMail, uniqueEmail } from "../support/identity";
 import { describeWithServices } from "../support/services";
-import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 
 // Localised e-mail through the router: the notification subgraph renders each message in the
 // locale of its own recipient copy, kept current by ProfileUpdated.
@@ -49,10 +49,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "notification templates 
   });
 
   const recipientLocale = async (userId: string) => {
-    const rows = (await env.supergraph.subgraphs.notification.db.orm.em
-      .fork()
-      .getConnection()
-      .execute("select locale from recipients where user_id = ?", [userId])) as { locale: string }[];
+    const rows = await subgraphSql<{ locale: string }>(
+      env,
+      "notification",
+      "select locale from recipients where user_id = ?",
+      [userId],
+    );
     return rows[0]?.locale;
   };
 

@@ -10,7 +10,7 @@ import {
   VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "./async";
-import type { Mailbox, TestSupergraph } from "./supergraph-fixture";
+import { subgraphSql, type Mailbox, type TestSupergraph } from "./supergraph-fixture";
 
 export const PASSWORD = "orion e2e: a long passphrase";
 
@@ -46,10 +46,9 @@ export async function registerKnownRecipient(env: TestSupergraph, label: string)
   await eventually(async () => {
     const inbox = await env.request(MyNotificationsDocument, { first: 1 }, { token: user.token });
     expect(inbox.data?.me?.notifications.totalCount).toBeGreaterThan(0);
-    const recipients = await env.supergraph.subgraphs.notification.db.orm.em
-      .fork()
-      .getConnection()
-      .execute("select 1 from recipients where user_id = ?", [user.id]);
+    const recipients = await subgraphSql(env, "notification", "select 1 from recipients where user_id = ?", [
+      user.id,
+    ]);
     expect(recipients).toHaveLength(1);
   });
   return user;

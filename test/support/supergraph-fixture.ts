@@ -127,5 +127,15 @@ export async function startTestSupergraph(
 
 export type TestSupergraph = Awaited<ReturnType<typeof startTestSupergraph>>;
 
+/** The rows of one SQL query on a subgraph's own database: what a test checks behind the API. */
+export function subgraphSql<T>(
+  env: TestSupergraph,
+  subgraph: SubgraphName,
+  query: string,
+  params: unknown[] = [],
+): Promise<T[]> {
+  return env.supergraph.subgraphs[subgraph].db.orm.em.fork().getConnection().execute<T[]>(query, params);
+}
+
 export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url) =>
   RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent") });
