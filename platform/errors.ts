@@ -8,6 +8,8 @@ export const ErrorCode = {
   NOT_FOUND: "NOT_FOUND",
   CONFLICT: "CONFLICT",
   RATE_LIMITED: "RATE_LIMITED",
+  /** A dependency is down or the work was shed: nothing was done; retry after `extensions.retryAfter`. */
+  SERVICE_UNAVAILABLE: "SERVICE_UNAVAILABLE",
   INTERNAL_SERVER_ERROR: "INTERNAL_SERVER_ERROR",
 } as const;
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
@@ -37,14 +39,15 @@ export function requestError(code: ErrorCode, message: string, httpStatus?: numb
 }
 
 /**
- * A deliberate, retryable outage answer (HTTP 503, `Retry-After`): INTERNAL_SERVER_ERROR whose
- * message is written for the client and so survives masking.
+ * A dependency is out, or the work was shed under load: nothing was done and the client may retry
+ * after `retryAfterSeconds`. `extensions.retryAfter` says when; when the whole operation fails the
+ * answer is HTTP 503 with `Retry-After`.
  */
 export function unavailable(message: string, retryAfterSeconds = 5): GraphQLError {
   return new GraphQLError(message, {
     extensions: {
-      code: ErrorCode.INTERNAL_SERVER_ERROR,
-      retryable: true,
+      code: ErrorCode.SERVICE_UNAVAILABLE,
+      retryAfter: retryAfterSeconds,
       // Apollo Server reads a Map here; graphql-yoga's global typing (pulled in by the router
       // benchmark's Hive Gateway) declares a record, hence the cast.
       http: {
@@ -67,14 +70,21 @@ export const REQUEST_ERROR_CODES: readonly string[] = [
 
 /**
  * The caller's mistakes and the platform's refusals (bad input, credentials, limits): every public
- * code but INTERNAL_SERVER_ERROR, which is a fault of ours.
+ * code but INTERNAL_SERVER_ERROR (a fault of ours) and SERVICE_UNAVAILABLE (an outage or a shed:
+ * not the caller's doing, and what an operator's error-rate alert must see).
  */
 export const CLIENT_ERROR_CODES: ReadonlySet<string> = new Set<string>([
-  ...Object.values(ErrorCode).filter((code) => code !== ErrorCode.INTERNAL_SERVER_ERROR),
+  ...Object.values(ErrorCode).filter(
+    (code) => code !== ErrorCode.INTERNAL_SERVER_ERROR && code !== ErrorCode.SERVICE_UNAVAILABLE,
+  ),
   ...REQUEST_ERROR_CODES,
 ]);
 
-const PUBLIC_CODES = new Set<string>([...CLIENT_ERROR_CODES, ErrorCode.INTERNAL_SERVER_ERROR]);
+const PUBLIC_CODES = new Set<string>([
+  ...CLIENT_ERROR_CODES,
+  ErrorCode.SERVICE_UNAVAILABLE,
+  ErrorCode.INTERNAL_SERVER_ERROR,
+]);
 
 export const INTERNAL_MESSAGE = "Internal server error";
 
@@ -91,8 +101,6 @@ export function maskError(
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     return { ...formatted, extensions };
   }
-  if (code === ErrorCode.INTERNAL_SERVER_ERROR && extensions.retryable === true)
-    return { ...formatted, extensions: { code, retryable: true } };
   // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
   if (!extensions.serviceName) onInternal(formatted.message);
   return {

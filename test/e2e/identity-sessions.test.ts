@@ -316,8 +316,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, to
           { token: user.token },
         );
         expect(write.status).toBe(503);
-        expect(codesOf(write)).toEqual(["INTERNAL_SERVER_ERROR"]);
-        expect(write.errors![0]!.extensions!.retryable).toBe(true);
+        expect(codesOf(write)).toEqual(["SERVICE_UNAVAILABLE"]);
+        expect(write.errors![0]!.extensions!.retryAfter).toBeGreaterThan(0);
         expect(write.data ?? null).toBeNull();
       } finally {
         redisProxy.restore();
