@@ -1,4 +1,5 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
+import { dependencyOutage, type Dependency } from "./outages";
 
 /** The public error codes of ../shared/API.graphql, in one place: clients switch on these. */
 export const ErrorCode = {
@@ -43,7 +44,7 @@ export function requestError(code: ErrorCode, message: string, httpStatus?: numb
  * after `retryAfterSeconds`. `extensions.retryAfter` says when; when the whole operation fails the
  * answer is HTTP 503 with `Retry-After`.
  */
-export function unavailable(message: string, retryAfterSeconds = 5): GraphQLError {
+export function unavailable(message: string, retryAfterSeconds = OUTAGE_RETRY_AFTER_SECONDS): GraphQLError {
   return new GraphQLError(message, {
     extensions: {
       code: ErrorCode.SERVICE_UNAVAILABLE,
@@ -87,6 +88,9 @@ const PUBLIC_CODES = new Set<string>([
 ]);
 
 export const INTERNAL_MESSAGE = "Internal server error";
+const OUTAGE_MESSAGE = "A service this operation needs is unavailable; nothing was done, retry shortly";
+/** Outages seen so far (a cut, a restart) heal within seconds: reconnects back off up to 5 s. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 /**
  * Keeps what a client may see: the message and code of a deliberate public error. Anything else
@@ -95,11 +99,22 @@ export const INTERNAL_MESSAGE = "Internal server error";
 export function maskError(
   formatted: GraphQLFormattedError,
   onInternal: (message: string) => void,
+  original?: unknown,
+  onOutage?: (dependency: Dependency) => void,
 ): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     return { ...formatted, extensions };
+  }
+  const outage = dependencyOutage(original);
+  if (outage) {
+    onOutage?.(outage);
+    return {
+      message: OUTAGE_MESSAGE,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter: OUTAGE_RETRY_AFTER_SECONDS },
+      ...(formatted.path ? { path: formatted.path } : {}),
+    };
   }
   // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
   if (!extensions.serviceName) onInternal(formatted.message);

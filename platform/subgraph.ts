@@ -9,6 +9,7 @@ import { requestError } from "./errors";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
+import { Deadline, DEADLINE_HEADER } from "./requests/deadline";
 import { startHttpService, type RunningService } from "./http/http-service";
 import {
   IDENTITY_HEADER,
@@ -123,6 +124,12 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       unsubscribes.push(await runtime.bus.subscribe(subscription));
     }
 
+    // A request's unit of work may not commit once its caller has stopped waiting (decision 006).
+    const deadlines = new WeakMap<object, Deadline>();
+    db.orm.em.getEventManager().registerSubscriber({
+      beforeFlush: ({ em }) => deadlines.get(em)?.throwIfExpired(),
+    });
+
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
       let assertion: Assertion;
@@ -134,7 +141,15 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
         throw requestError("UNAUTHENTICATED", "Invalid identity assertion");
       }
       const em = db.orm.em.fork();
+      const deadline = Deadline.fromHeader(req.header(DEADLINE_HEADER));
+      deadlines.set(em, deadline);
+      // The router gave up on this request (its timeout) or its connection broke: stop here.
+      req.res?.once("close", () => {
+        if (!req.res?.writableFinished) deadline.abandon();
+        deadline.settle();
+      });
       return {
+        deadline,
         identity: assertion.identity,
         em,
         loaders: definition.createLoaders(em, ready),

@@ -21,7 +21,10 @@ export interface CredentialSettings {
   audience: string;
   store: KeyValueStore;
   logger: Logger;
-  /** How long a confirmed session or key is trusted without asking the store again (default 5 s). */
+  /**
+   * How long a confirmed session or key is trusted without asking the store again (default 1 s):
+   * a revocation whose message this router missed still takes effect within it.
+   */
   cacheSeconds?: number;
   /** Told of every refused credential (the router counts them by reason). */
   onFailure?: (reason: AuthFailureReason) => void;
@@ -79,7 +82,7 @@ export class CredentialVerifier {
   }
 
   static async create(settings: CredentialSettings): Promise<CredentialVerifier> {
-    const cache = new LRUCache<string, CacheEntry>({ max: 50_000, ttl: (settings.cacheSeconds ?? 5) * 1000 });
+    const cache = new LRUCache<string, CacheEntry>({ max: 50_000, ttl: (settings.cacheSeconds ?? 1) * 1000 });
     const revoked = new LRUCache<string, true>({ max: 50_000, ttl: 60_000 });
     const unsubscribe = await settings.store.subscribe(REVOCATION_CHANNEL, (message) => {
       const [kind, id] = splitOnce(message);
@@ -178,6 +181,8 @@ export class CredentialVerifier {
         this.settings.logger.warn({ err: error }, "session store unreachable: API key cannot be checked");
         throw unavailable("Credentials cannot be checked right now; retry shortly");
       }
+      if (!raw && (await this.keysMissing()))
+        throw unavailable("API keys are being reloaded; retry in a moment", 1);
       if (!raw || this.revoked.has(cacheKey))
         throw this.refuse("invalid_api_key", "Invalid or revoked API key");
       key = JSON.parse(raw) as StoredApiKey;
@@ -194,6 +199,15 @@ export class CredentialVerifier {
       apiKeyId: key.id,
       scopes: key.scopes,
     };
+  }
+
+  /** The store lost its data (restarted empty) and auth has not rewritten the keys yet. */
+  private async keysMissing(): Promise<boolean> {
+    try {
+      return (await this.settings.store.get(credentialKeys.apiKeysPublished)) === null;
+    } catch {
+      throw unavailable("Credentials cannot be checked right now; retry shortly");
+    }
   }
 
   /** lastUsedAt, cheaply: at most one store write per key per minute, off the request's path. */

@@ -21,6 +21,7 @@ import type { CryptoKey } from "jose";
 import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
 import { ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
+import { DEADLINE_HEADER } from "../platform/requests/deadline";
 import { AssertionSigner, IDENTITY_HEADER } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import type { FetchOutcome, RouterMetrics } from "./router-metrics";
@@ -93,14 +94,17 @@ const MAX_ERRORS_PER_FETCH = 100;
  * becomes an error on the fields that subgraph owed, and the other subgraphs' data is kept.
  */
 class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
+  private readonly timeoutMs: string;
+
   constructor(
-    config: { url?: string; name: string; fetcher: Fetcher },
+    config: { url?: string; name: string; fetcher: Fetcher; timeoutMs: number },
     private readonly assertions: AssertionSigner,
     private readonly breakers: SubgraphBreakers,
     private readonly logger: Logger,
     private readonly metrics?: RouterMetrics,
   ) {
     super(config);
+    this.timeoutMs = String(config.timeoutMs);
   }
 
   declare readonly name: string;
@@ -113,6 +117,8 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     context.assertion ??= this.assertions.sign(context.identity, context.client);
     request.http?.headers.set(IDENTITY_HEADER, await context.assertion);
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
+    // The subgraph stops (sheds, rolls back) what it cannot finish before this router stops waiting.
+    request.http?.headers.set(DEADLINE_HEADER, this.timeoutMs);
   }
 
   override async process(
@@ -260,6 +266,7 @@ export function createGateway(options: GatewayOptions): GatewayInterface {
               name,
               url: options.subgraphUrls[subgraph] ?? url,
               fetcher: http.fetcher(timeoutFor(subgraph)),
+              timeoutMs: timeoutFor(subgraph),
             },
             assertions,
             breakers,

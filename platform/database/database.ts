@@ -22,7 +22,19 @@ export interface DatabaseOptions {
    * subgraph's EntityManager would answer for another's.
    */
   contextName?: string;
+  /**
+   * Longest a statement may run before PostgreSQL cancels it (default 5 s, below the router's
+   * subgraph timeout: a slow database fails the request with SERVICE_UNAVAILABLE instead of holding
+   * a connection past the point where anyone waits for it). 0: no limit (`orion migrate`).
+   */
+  statementTimeoutMs?: number;
 }
+
+export const DEFAULT_STATEMENT_TIMEOUT_MS = 5_000;
+/** Longest wait for a free pooled connection: an exhausted pool sheds instead of queueing for a minute. */
+const ACQUIRE_TIMEOUT_MS = 2_000;
+/** Longest TCP + start-up handshake with the server. */
+const CONNECT_TIMEOUT_MS = 3_000;
 
 export interface Database {
   orm: MikroORM;
@@ -53,6 +65,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
+    driverOptions: {
+      acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
+      connection: {
+        connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
+        statement_timeout: options.statementTimeoutMs ?? DEFAULT_STATEMENT_TIMEOUT_MS,
+      },
+    },
     allowGlobalContext: false,
     contextName: options.contextName ?? "default",
     ensureDatabase: false,
@@ -87,7 +106,8 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
 
 /** Applies pending migrations and closes: what `orion migrate` and a Kubernetes Job run. */
 export async function migrateDatabase(options: DatabaseOptions): Promise<void> {
-  const db = await openDatabase(options);
+  // A migration may rewrite a large table: no statement limit here.
+  const db = await openDatabase({ ...options, statementTimeoutMs: 0 });
   await db.close();
 }
 

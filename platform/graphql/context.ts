@@ -3,6 +3,7 @@ import { unauthenticated } from "../errors";
 import type { ClientInfo, Identity, UserIdentity } from "../identity/identity";
 import type { Logger } from "../logger";
 import type { EventDefinition, PayloadOf } from "../events/event-bus";
+import type { Deadline } from "../requests/deadline";
 
 /** Per-request state every subgraph resolver receives. Built fresh for each request. */
 export interface SubgraphContext<Loaders = unknown, Deps = unknown> {
@@ -21,6 +22,11 @@ export interface SubgraphContext<Loaders = unknown, Deps = unknown> {
   emit<D extends EventDefinition>(definition: D, payload: PayloadOf<D>, em?: EntityManager): void;
   /** The caller's IP and user agent, from the router's signed assertion (null when not called through it). */
   request: ClientInfo;
+  /**
+   * When the router stops waiting for this answer (or its connection closed). A flush after it is
+   * refused, so no effect commits that no client will be told of; expensive work checks it first.
+   */
+  deadline: Deadline;
 }
 
 /**

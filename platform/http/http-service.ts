@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import {
@@ -11,7 +12,7 @@ import {
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express, type Request } from "express";
 import type { GraphQLFormattedError, GraphQLSchema, ParseOptions, ValidationRule } from "graphql";
-import { maskError } from "../errors";
+import { ErrorCode, maskError, OUTAGE_RETRY_AFTER_SECONDS } from "../errors";
 import type { Logger } from "../logger";
 import type { ServiceMetrics } from "../metrics";
 import { requestLogPlugin } from "./request-log.plugin";
@@ -76,9 +77,14 @@ export async function startHttpService<Ctx extends BaseContext>(
     // ORION's own SIGTERM handler stops services in order (router first, databases last); Apollo's
     // would stop this one server and re-raise the signal, killing the process mid-drain.
     stopOnTerminationSignals: false,
-    formatError: (formatted) =>
+    formatError: (formatted, error) =>
       withoutSuggestions(
-        maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+        maskError(
+          formatted,
+          (message) => logger.error({ error: message }, "internal error"),
+          unwrapResolverError(error),
+          (dependency) => logger.warn({ dependency }, "dependency unavailable: operation refused"),
+        ),
       ),
     validationRules: options.validationRules,
     parseOptions: options.parseOptions,
@@ -94,6 +100,7 @@ export async function startHttpService<Ctx extends BaseContext>(
       // pure per-field cost in every subgraph; what it concluded, no-store, is said once below.
       ApolloServerPluginCacheControlDisabled(),
       privateAnswers as ApolloServerPlugin<Ctx>,
+      unavailableAnswers as ApolloServerPlugin<Ctx>,
       requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
       ...(options.plugins ?? []),
     ],
@@ -182,6 +189,29 @@ const privateAnswers: ApolloServerPlugin = {
     return {
       async willSendResponse({ response }) {
         response.http.headers.set("cache-control", "no-store");
+      },
+    };
+  },
+};
+
+/**
+ * An operation that produced nothing because a dependency was out (every error SERVICE_UNAVAILABLE,
+ * no data) is a 503 with Retry-After, as HTTP clients, proxies and load balancers expect; partial
+ * data stays a 200 with the error on the field that failed.
+ */
+const unavailableAnswers: ApolloServerPlugin = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ response }) {
+        if (response.body.kind !== "single") return;
+        const { data, errors } = response.body.singleResult;
+        if (data || !errors?.length) return;
+        if (!errors.every((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
+        const retryAfter = Math.max(
+          ...errors.map((error) => Number(error.extensions?.retryAfter) || OUTAGE_RETRY_AFTER_SECONDS),
+        );
+        response.http.status = 503;
+        response.http.headers.set("retry-after", String(retryAfter));
       },
     };
   },

@@ -11,6 +11,12 @@ export const credentialKeys = {
   refreshTokenUsed: (tokenHash: string) => `auth:refresh-used:${tokenHash}`,
   apiKey: (secretHash: string) => `auth:api-key:${secretHash}`,
   apiKeyLastUsed: (keyId: string) => `auth:api-key-used:${keyId}`,
+  /**
+   * Present while the lookup copies of every live key are in the store. A store that lost its data
+   * (restarted empty) lacks it: auth rewrites the copies within a second, and meanwhile the router
+   * answers a key it cannot find with SERVICE_UNAVAILABLE rather than calling a live key invalid.
+   */
+  apiKeysPublished: "auth:api-keys:published",
 };
 
 /** Routers drop their cached answer for a credential the moment auth publishes its revocation here. */

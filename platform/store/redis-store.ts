@@ -1,6 +1,7 @@
 import { createClient, type RedisClientType } from "redis";
 import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "../logger";
+import { DependencyUnavailableError } from "../outages";
 import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
 
 /** How long subscribe() waits for the subscriber connection the first time it is opened. */
@@ -8,9 +9,27 @@ const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
 /** How long close() lets pending commands finish before dropping the connection. */
 const CLOSE_TIMEOUT_MS = 2000;
 
-class RedisUnavailableError extends Error {
-  constructor() {
-    super("Redis is unreachable (reconnecting in the background)");
+/**
+ * Every command gets this long by default: Redis answers in well under a millisecond, so a slow one
+ * means a sick server or network, and a request waiting on it would only pile up behind it.
+ */
+export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
+/** Commands waiting to be written or answered, at most: past it new ones fail at once. */
+const MAX_PENDING_COMMANDS = 2_000;
+
+const LIMITER_CALLS = new Set<string | symbol>([
+  "consume",
+  "penalty",
+  "reward",
+  "block",
+  "get",
+  "set",
+  "delete",
+]);
+
+class RedisUnavailableError extends DependencyUnavailableError {
+  constructor(message = "Redis is unreachable (reconnecting in the background)", cause?: unknown) {
+    super("store", message, { cause });
     this.name = "RedisUnavailableError";
   }
 }
@@ -36,43 +55,83 @@ export class RedisKeyValueStore implements KeyValueStore {
   private closed = false;
   readonly rateLimiter: (options: RateLimiterOptions) => RateLimiterAbstract = rateLimiterRegistry(
     (options) =>
-      new RateLimiterRedis({
-        storeClient: this.client,
-        useRedisPackage: true,
-        // Its scripts and MULTIs would otherwise wait for the reconnect.
-        rejectIfRedisNotReady: true,
-        keyPrefix: `${this.prefix}limit:${options.name}`,
-        points: options.points,
-        duration: options.durationSeconds,
-        blockDuration: options.blockSeconds,
-      }),
+      this.withinBudget(
+        new RateLimiterRedis({
+          storeClient: this.client,
+          useRedisPackage: true,
+          // Its scripts and MULTIs would otherwise wait for the reconnect.
+          rejectIfRedisNotReady: true,
+          keyPrefix: `${this.prefix}limit:${options.name}`,
+          points: options.points,
+          duration: options.durationSeconds,
+          blockDuration: options.blockSeconds,
+        }),
+      ),
   );
 
   private constructor(
     private readonly client: RedisClientType,
     private readonly prefix: string,
     private readonly logger: Logger,
+    private readonly commandTimeoutMs: number,
   ) {}
+
+  /**
+   * The limiters' scripts and MULTIs are not timed out by node-redis: each call gets the command
+   * budget here. A limit reached (RateLimiterRes) passes through untouched.
+   */
+  private withinBudget(limiter: RateLimiterAbstract): RateLimiterAbstract {
+    const budget = this.commandTimeoutMs;
+    return new Proxy(limiter, {
+      get(target, property, receiver) {
+        const value = Reflect.get(target, property, receiver) as unknown;
+        if (typeof value !== "function" || !LIMITER_CALLS.has(property)) return value;
+        return (...args: unknown[]) =>
+          withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget);
+      },
+    });
+  }
+
+  /**
+   * Runs one store operation within the command budget (MULTI and pub/sub commands included,
+   * which node-redis does not time out itself); any failure becomes a RedisUnavailableError, so
+   * every caller sees one kind of outage whatever the client said.
+   */
+  private async run<T>(operation: () => Promise<T>): Promise<T> {
+    try {
+      return await withDeadline(operation(), this.commandTimeoutMs);
+    } catch (error) {
+      if (error instanceof RedisUnavailableError) throw error;
+      throw new RedisUnavailableError(`Redis did not serve the command: ${(error as Error).message}`, error);
+    }
+  }
 
   static async connect(options: {
     url: string;
     prefix: string;
     logger: Logger;
+    /** Longest wait for one command (default DEFAULT_COMMAND_TIMEOUT_MS). */
+    commandTimeoutMs?: number;
   }): Promise<RedisKeyValueStore> {
+    const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const client: RedisClientType = createClient({
       url: options.url,
       // Reject commands while disconnected instead of queueing them until Redis is back.
       disableOfflineQueue: true,
+      // A slow Redis fails each command within its budget, and a bounded queue keeps callers from
+      // piling up behind it (the rate limiters' scripts go through the same options).
+      commandOptions: { timeout: commandTimeoutMs },
+      commandsQueueMaxLength: MAX_PENDING_COMMANDS,
       socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5000) },
     });
     // Without a listener an 'error' event would crash the process; reconnects are the client's job.
     client.on("error", (error: Error) => options.logger.warn({ err: error }, "Redis error"));
     await client.connect();
-    return new RedisKeyValueStore(client, options.prefix, options.logger);
+    return new RedisKeyValueStore(client, options.prefix, options.logger, commandTimeoutMs);
   }
 
   async get(key: string): Promise<string | null> {
-    return this.client.get(this.prefix + key);
+    return this.run(() => this.client.get(this.prefix + key));
   }
 
   async set(
@@ -80,24 +139,26 @@ export class RedisKeyValueStore implements KeyValueStore {
     value: string,
     options: { ttlSeconds?: number; onlyIfAbsent?: boolean; onlyIfPresent?: boolean } = {},
   ): Promise<boolean> {
-    const reply = await this.client.set(this.prefix + key, value, {
-      ...(options.ttlSeconds ? { expiration: { type: "EX", value: options.ttlSeconds } } : {}),
-      ...(options.onlyIfAbsent ? { condition: "NX" } : options.onlyIfPresent ? { condition: "XX" } : {}),
-    });
+    const reply = await this.run(() =>
+      this.client.set(this.prefix + key, value, {
+        ...(options.ttlSeconds ? { expiration: { type: "EX", value: options.ttlSeconds } } : {}),
+        ...(options.onlyIfAbsent ? { condition: "NX" } : options.onlyIfPresent ? { condition: "XX" } : {}),
+      }),
+    );
     return reply === "OK";
   }
 
   async delete(...keys: string[]): Promise<number> {
     if (keys.length === 0) return 0;
-    return this.client.del(keys.map((key) => this.prefix + key));
+    return this.run(() => this.client.del(keys.map((key) => this.prefix + key)));
   }
 
   async take(key: string): Promise<string | null> {
-    return this.client.getDel(this.prefix + key);
+    return this.run(() => this.client.getDel(this.prefix + key));
   }
 
   async ttl(key: string): Promise<number | null> {
-    const seconds = await this.client.ttl(this.prefix + key);
+    const seconds = await this.run(() => this.client.ttl(this.prefix + key));
     return seconds < 0 ? null : seconds;
   }
 
@@ -106,19 +167,19 @@ export class RedisKeyValueStore implements KeyValueStore {
     this.assertReady(this.client);
     const multi = this.client.multi().sAdd(this.prefix + key, member);
     if (options.ttlSeconds) multi.expire(this.prefix + key, options.ttlSeconds);
-    await multi.exec();
+    await this.run(() => multi.exec());
   }
 
   async setRemove(key: string, member: string): Promise<void> {
-    await this.client.sRem(this.prefix + key, member);
+    await this.run(() => this.client.sRem(this.prefix + key, member));
   }
 
   async setMembers(key: string): Promise<string[]> {
-    return this.client.sMembers(this.prefix + key);
+    return this.run(() => this.client.sMembers(this.prefix + key));
   }
 
   async publish(channel: string, message: string): Promise<void> {
-    await this.client.publish(this.prefix + channel, message);
+    await this.run(() => this.client.publish(this.prefix + channel, message));
   }
 
   async subscribe(channel: string, listener: (message: string) => void): Promise<() => Promise<void>> {
@@ -149,7 +210,7 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async ping(): Promise<boolean> {
     try {
-      return (await this.client.ping()) === "PONG";
+      return (await this.run(() => this.client.ping())) === "PONG";
     } catch {
       return false;
     }

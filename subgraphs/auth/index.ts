@@ -36,13 +36,16 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
   settingsFromEnv: authSettingsFromEnv,
   createDependencies: async ({ settings, store, logger }, db) => {
     const apiKeys = new ApiKeyDirectory(store);
-    const em = db.orm.em.fork();
-    const republished = await apiKeys.republishAll(
-      em,
-      async (userId) => (await em.findOne(UserAccount, { id: userId }))?.roles ?? [],
-    );
-    logger.info({ apiKeys: republished }, "API key lookup copies written");
+    const republish = () => {
+      const em = db.orm.em.fork();
+      return apiKeys.republishAll(
+        em,
+        async (userId) => (await em.findOne(UserAccount, { id: userId }))?.roles ?? [],
+      );
+    };
+    logger.info({ apiKeys: await republish() }, "API key lookup copies written");
     return {
+      stopWatchingApiKeys: apiKeys.watch(republish, logger),
       tokens: await TokenIssuer.create(settings),
       sessions: new SessionStore(store, settings.sessions),
       passwords: new PasswordHasher(settings.pepper, settings.bcryptCost),
@@ -53,6 +56,7 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
     };
   },
   createLoaders: (em) => createAuthLoaders(em),
+  dispose: (deps) => deps.stopWatchingApiKeys(),
   routes: (app, deps) => {
     app.get("/.well-known/jwks.json", (_req, res) => {
       res.set("cache-control", "public, max-age=300").json(deps.tokens.jwks());

@@ -38,6 +38,8 @@ export async function startTestSupergraph(
   options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
     /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
     routerRedisUrl?: string;
+    /** Services only: every service (router included, unless routerRedisUrl) reaches Redis here. */
+    redisUrl?: string;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
   } = {},
@@ -84,13 +86,13 @@ export async function startTestSupergraph(
     infrastructure = {
       kind: "services",
       databaseUrls,
-      redis: { url: REAL_SERVICES.redis.url, prefix },
+      redis: { url: options.redisUrl ?? REAL_SERVICES.redis.url, prefix },
       amqp: { url: options.amqpUrl ?? REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
       mail: { smtpUrl: smtp.url, from: "ORION <no-reply@orion.test>" },
     };
   }
-  const { routerRedisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
+  const { routerRedisUrl, redisUrl: _redisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
   if (routerRedisUrl && redisPrefix) {
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());

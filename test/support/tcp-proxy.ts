@@ -10,7 +10,9 @@ export interface TcpProxy {
    * nothing is forwarded either way until restore(), so clients wait rather than fail.
    */
   stall(): void;
-  /** Ends the outage or the stall: connections are forwarded again. */
+  /** Simulates a slow network or server: every chunk, either way, arrives `ms` later (0: no delay). */
+  slow(ms: number): void;
+  /** Ends the outage, the stall or the slowness: connections are forwarded again at once. */
   restore(): void;
   close(): Promise<void>;
 }
@@ -25,22 +27,34 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
   let stalled = false;
 
   const track = (socket: Socket) => {
+    // Small request/response protocols (Redis, PostgreSQL) would otherwise wait on Nagle's algorithm.
+    socket.setNoDelay(true);
     open.add(socket);
     socket.once("close", () => open.delete(socket));
     // A reset on either side is expected here (that is what the proxy is for): never crash on it.
     socket.on("error", () => socket.destroy());
   };
 
-  // Each connection's two sockets; piped only while the proxy is neither cut nor stalled (pipe()
-  // resumes a paused socket, so a stall must unpipe, not just pause).
+  // Each connection's two sockets. Bytes are forwarded by hand (not pipe(), which resumes a paused
+  // socket): a stall pauses both, and a latency delays each chunk, in order, per direction.
   const pairs = new Set<{ client: Socket; upstream: Socket }>();
+  let latencyMs = 0;
+  const forward = (from: Socket, to: Socket) => {
+    let releaseAt = 0;
+    from.on("data", (chunk: Buffer) => {
+      const at = Math.max(Date.now() + latencyMs, releaseAt);
+      releaseAt = at;
+      const wait = at - Date.now();
+      if (wait <= 0) to.write(chunk);
+      else setTimeout(() => to.destroyed || to.write(chunk), wait);
+    });
+    from.once("end", () => setTimeout(() => to.end(), Math.max(0, releaseAt - Date.now())));
+  };
   const link = ({ client, upstream }: { client: Socket; upstream: Socket }) => {
-    client.pipe(upstream);
-    upstream.pipe(client);
+    client.resume();
+    upstream.resume();
   };
   const hold = ({ client, upstream }: { client: Socket; upstream: Socket }) => {
-    client.unpipe(upstream);
-    upstream.unpipe(client);
     client.pause();
     upstream.pause();
   };
@@ -61,6 +75,8 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       upstream.destroy();
     });
     upstream.once("close", () => client.destroy());
+    forward(client, upstream);
+    forward(upstream, client);
     if (stalled) hold(pair);
     else link(pair);
   });
@@ -91,8 +107,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       stalled = true;
       for (const pair of pairs) hold(pair);
     },
+    slow(ms: number) {
+      latencyMs = ms;
+    },
     restore() {
       cut = false;
+      latencyMs = 0;
       if (!stalled) return;
       stalled = false;
       for (const pair of pairs) link(pair);

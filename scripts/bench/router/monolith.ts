@@ -23,6 +23,7 @@ import { RedisKeyValueStore } from "../../../platform/store/redis-store";
 import type { AnySubgraphDefinition } from "../../../platform/subgraph";
 import { SUBGRAPHS } from "../../../subgraphs";
 import { identityFromBearer } from "./identity";
+import { Deadline, DEFAULT_REQUEST_BUDGET_MS } from "../../../platform/requests/deadline";
 
 /**
  * Target (d), the practical limit: the same four subgraphs' resolvers, schemas (graphql-shield
@@ -79,6 +80,7 @@ class InProcessSubgraph implements GraphQLDataSource<Context> {
       correlationId,
       logger: logger.child({ correlationId }),
       request: caller.client ?? { ip: null, userAgent: null },
+      deadline: Deadline.after(DEFAULT_REQUEST_BUDGET_MS),
       emit: (event, payload, into) => {
         stageEvent(into ?? em, event, payload, { producer: definition.name, correlationId });
       },

@@ -52,8 +52,21 @@ export class ApiKeyResolver {
       userId: caller.userId,
       details: { apiKeyId: record.id, name, scopes },
     });
-    await ctx.em.flush();
+    // The lookup copy first: should the store be out, no key is recorded that could never be used.
     await ctx.deps.apiKeys.publish(record, roles);
+    try {
+      await ctx.em.flush();
+    } catch (error) {
+      await ctx.deps.apiKeys
+        .withdraw(record)
+        .catch((withdrawError: unknown) =>
+          ctx.logger.warn(
+            { err: withdrawError, apiKeyId: record.id },
+            "could not withdraw an unrecorded key's copy",
+          ),
+        );
+      throw error;
+    }
     return { apiKey: toApiKey(record, null), secret };
   }
 

@@ -10,7 +10,7 @@ import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
 import { LoginInput, RegisterInput, loginSchema, registerSchema } from "./credentials.input";
-import { authPayload, startSession } from "./sign-in";
+import { authPayload, startSessionAndCommit } from "./sign-in";
 
 const BAD_CREDENTIALS = "Invalid e-mail or password";
 
@@ -21,7 +21,7 @@ export class AuthResolver {
     const { email, password, displayName } = validateInput(registerSchema, input);
     const account = Object.assign(new UserAccount(), {
       email,
-      passwordHash: await ctx.deps.passwords.hash(password),
+      passwordHash: await ctx.deps.passwords.hash(password, ctx.deadline),
     });
     ctx.em.persist(account);
     const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
@@ -36,13 +36,12 @@ export class AuthResolver {
     });
     await noteDevice(ctx, account);
     try {
-      await ctx.em.flush();
+      return await startSessionAndCommit(account, ctx);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException)
         throw conflict("This e-mail address is already registered");
       throw error;
     }
-    return startSession(account, ctx);
   }
 
   /**
@@ -61,17 +60,15 @@ export class AuthResolver {
       throw unauthenticated(BAD_CREDENTIALS);
     }
     const account = await ctx.em.findOne(UserAccount, { email });
-    if (!(await passwords.verify(password, account?.passwordHash ?? null)) || !account) {
+    if (!(await passwords.verify(password, account?.passwordHash ?? null, ctx.deadline)) || !account) {
       audit(ctx.em, ctx, AuditEventType.LOGIN_FAILED, { userId: account?.id ?? null, actorId: null });
       await ctx.em.flush();
       throw unauthenticated(BAD_CREDENTIALS);
     }
     await loginThrottle.succeeded(email, ip);
     await noteDevice(ctx, account);
-    const payload = await startSession(account, ctx);
     audit(ctx.em, ctx, AuditEventType.LOGIN_SUCCEEDED, { userId: account.id, actorId: account.id });
-    await ctx.em.flush();
-    return payload;
+    return startSessionAndCommit(account, ctx);
   }
 
   /** Single use: a rotated token presented again ends its whole session and is recorded. */
@@ -80,6 +77,11 @@ export class AuthResolver {
     @Arg("refreshToken") refreshToken: string,
     @Ctx() ctx: AuthContext,
   ): Promise<AuthPayload> {
+    // The account is read before the token is spent: should the database be out, the client's
+    // retry with the same token is a refresh, not a reuse that would end the session.
+    const holder = await ctx.deps.sessions.holderOf(refreshToken);
+    const account = holder ? await ctx.em.findOne(UserAccount, { id: holder.userId }) : null;
+    ctx.deadline.throwIfExpired();
     const result = await ctx.deps.sessions.rotate(refreshToken);
     if (result.kind === "reused") {
       audit(ctx.em, ctx, AuditEventType.REFRESH_TOKEN_REUSED, {
@@ -95,8 +97,7 @@ export class AuthResolver {
       throw unauthenticated("This refresh token was already used; the session has been ended");
     }
     if (result.kind === "invalid") throw unauthenticated("Invalid or expired refresh token");
-    const account = await ctx.em.findOne(UserAccount, { id: result.session.userId });
-    if (!account) {
+    if (!account || account.id !== result.session.userId) {
       await ctx.deps.sessions.revoke(result.session.id);
       throw unauthenticated("Invalid or expired refresh token");
     }

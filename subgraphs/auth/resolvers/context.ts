@@ -20,6 +20,8 @@ export interface AuthDeps {
   mailRequests: RateLimiterAbstract;
   /** Addresses that become ADMIN once verified: how a fresh install gets its first ADMIN. */
   adminEmails: ReadonlySet<string>;
+  /** Stops the loop that rewrites the API keys' lookup copies after the store lost them. */
+  stopWatchingApiKeys: () => void;
 }
 
 export interface AuthLoaders {

@@ -33,7 +33,7 @@ export class PasswordResolver {
     const { currentPassword, newPassword } = validateInput(changePasswordSchema, input);
     const account = await ctx.em.findOneOrFail(UserAccount, { id: caller.userId });
     await confirmPassword(ctx, account, currentPassword, "input.currentPassword");
-    const newHash = await ctx.deps.passwords.hash(newPassword);
+    const newHash = await ctx.deps.passwords.hash(newPassword, ctx.deadline);
     // Sessions end first: should the store fail, the password stays as it was rather than
     // changing while the old sessions live on.
     const ended = await ctx.deps.sessions.revokeAllForUser(account.id, caller.sessionId);
@@ -73,34 +73,41 @@ export class PasswordResolver {
   @Mutation(() => Boolean, { description: "The token is single use and expires" })
   async resetPassword(@Arg("input") input: ResetPasswordInput, @Ctx() ctx: AuthContext): Promise<boolean> {
     const { token, newPassword } = validateInput(resetPasswordSchema, input);
-    const newHash = await ctx.deps.passwords.hash(newPassword);
-    const userId = await consumeOneTimeToken(ctx.em, token, TokenPurpose.PASSWORD_RESET);
-    const account = userId ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
-    if (!account) throw badUserInput("input.token", "input.token: is invalid, used or expired");
-    await ctx.deps.sessions.revokeAllForUser(account.id);
-    account.passwordHash = newHash;
-    audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET, { userId: account.id, actorId: null });
-    ctx.emit(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" });
-    await ctx.em.flush();
+    const newHash = await ctx.deps.passwords.hash(newPassword, ctx.deadline);
+    // One transaction: the token is spent only if the password changes with it, so a client told
+    // "failed" (the store or the database out) can use the same link again.
+    await ctx.em.transactional(async (em) => {
+      const userId = await consumeOneTimeToken(em, token, TokenPurpose.PASSWORD_RESET);
+      const account = userId ? await em.findOne(UserAccount, { id: userId }) : null;
+      if (!account) throw badUserInput("input.token", "input.token: is invalid, used or expired");
+      await ctx.deps.sessions.revokeAllForUser(account.id);
+      account.passwordHash = newHash;
+      audit(em, ctx, AuditEventType.PASSWORD_RESET, { userId: account.id, actorId: null });
+      ctx.emit(PasswordChanged, { userId: account.id, email: account.email, reason: "reset" }, em);
+      ctx.deadline.throwIfExpired();
+    });
     return true;
   }
 
   @Mutation(() => Boolean)
   async verifyEmail(@Arg("token") token: string, @Ctx() ctx: AuthContext): Promise<boolean> {
-    const userId = await consumeOneTimeToken(ctx.em, token, TokenPurpose.EMAIL_VERIFICATION);
-    const account = userId ? await ctx.em.findOne(UserAccount, { id: userId }) : null;
-    if (!account) throw badUserInput("token", "token: is invalid, used or expired");
-    account.emailVerified = true;
-    audit(ctx.em, ctx, AuditEventType.EMAIL_VERIFIED, { userId: account.id, actorId: null });
-    if (ctx.deps.adminEmails.has(account.email) && !account.roles.includes(Role.ADMIN)) {
-      account.roles = [...account.roles, Role.ADMIN];
-      audit(ctx.em, ctx, AuditEventType.ROLES_CHANGED, {
-        userId: account.id,
-        actorId: null,
-        details: { roles: account.roles, reason: "AUTH_ADMIN_EMAILS" },
-      });
-    }
-    await ctx.em.flush();
+    // The token is spent in the same transaction as the verification it confirms.
+    await ctx.em.transactional(async (em) => {
+      const userId = await consumeOneTimeToken(em, token, TokenPurpose.EMAIL_VERIFICATION);
+      const account = userId ? await em.findOne(UserAccount, { id: userId }) : null;
+      if (!account) throw badUserInput("token", "token: is invalid, used or expired");
+      account.emailVerified = true;
+      audit(em, ctx, AuditEventType.EMAIL_VERIFIED, { userId: account.id, actorId: null });
+      if (ctx.deps.adminEmails.has(account.email) && !account.roles.includes(Role.ADMIN)) {
+        account.roles = [...account.roles, Role.ADMIN];
+        audit(em, ctx, AuditEventType.ROLES_CHANGED, {
+          userId: account.id,
+          actorId: null,
+          details: { roles: account.roles, reason: "AUTH_ADMIN_EMAILS" },
+        });
+      }
+      ctx.deadline.throwIfExpired();
+    });
     return true;
   }
 }

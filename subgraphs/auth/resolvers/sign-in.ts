@@ -30,7 +30,27 @@ export async function authPayload(
   return { accessToken, refreshToken, expiresIn: ACCESS_TOKEN_TTL_SECONDS, user: account };
 }
 
-export async function startSession(account: UserAccount, ctx: AuthContext): Promise<AuthPayload> {
+/**
+ * Starts a session, then commits the unit of work that goes with it (the account, the audit
+ * record, the events). The session is written first, so a store outage leaves nothing committed;
+ * should the commit fail (the database, a conflict, a caller that stopped waiting), the session is
+ * ended again: a client told "failed" has neither an account nor a session, and gets no e-mail.
+ */
+export async function startSessionAndCommit(account: UserAccount, ctx: AuthContext): Promise<AuthPayload> {
+  ctx.deadline.throwIfExpired();
   const { session, refreshToken } = await ctx.deps.sessions.create(account.id, ctx.request);
+  try {
+    await ctx.em.flush();
+  } catch (error) {
+    await ctx.deps.sessions
+      .revoke(session.id)
+      .catch((revokeError: unknown) =>
+        ctx.logger.warn(
+          { err: revokeError, sessionId: session.id },
+          "could not end the session of a failed sign-in; nobody holds its tokens and it expires unused",
+        ),
+      );
+    throw error;
+  }
   return authPayload(account, session, refreshToken, ctx);
 }

@@ -65,6 +65,36 @@ export class ApiKeyDirectory {
     const revoked = await em.find(ApiKeyRecord, { revokedAt: { $ne: null } });
     if (revoked.length > 0)
       await this.store.delete(...revoked.map((record) => keys.apiKey(record.secretHash)));
+    await this.store.set(keys.apiKeysPublished, new Date().toISOString());
     return live.length;
+  }
+
+  /**
+   * Republishes every key whenever the store has lost them (see `apiKeysPublished`), checking every
+   * `everyMs`: a Redis restarted empty heals without restarting anything. Returns the stopper.
+   */
+  watch(
+    republish: () => Promise<number>,
+    logger: { info(o: object, m: string): void; warn(o: object, m: string): void },
+    everyMs = 1_000,
+  ): () => void {
+    let running = false;
+    const timer = setInterval(async () => {
+      if (running) return;
+      running = true;
+      try {
+        if ((await this.store.get(keys.apiKeysPublished)) !== null) return;
+        logger.info(
+          { apiKeys: await republish() },
+          "the store had lost the API keys: lookup copies rewritten",
+        );
+      } catch (error) {
+        logger.warn({ err: error }, "could not check or rewrite the API keys' lookup copies; retrying");
+      } finally {
+        running = false;
+      }
+    }, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
   }
 }

@@ -1,4 +1,5 @@
 import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { DependencyUnavailableError } from "../../../platform/outages";
 import type { KeyValueStore } from "../../../platform/store/key-value-store";
 
 export interface LoginLimits {
@@ -21,9 +22,15 @@ export async function admitOne(limiter: RateLimiterAbstract, key: string): Promi
   } catch (error) {
     if (error instanceof RateLimiterRes)
       return { allowed: false, retryAfterSeconds: Math.ceil(error.msBeforeNext / 1000) };
-    throw error;
+    throw storeOutage(error);
   }
 }
+
+/** The limiters reject with a bare Error when their store fails: say which dependency it was. */
+const storeOutage = (error: unknown) =>
+  error instanceof DependencyUnavailableError
+    ? error
+    : new DependencyUnavailableError("store", "the rate-limit store did not answer", { cause: error });
 
 export const DEFAULT_LOGIN_LIMITS: LoginLimits = {
   perAccountAndIp: { points: 10, durationSeconds: 15 * 60, blockSeconds: 15 * 60 },
@@ -62,7 +69,12 @@ export class LoginThrottle {
 
   /** A right password: the attempt is given back and the account+IP counter starts over. */
   async succeeded(account: string, ip: string | null): Promise<void> {
-    await Promise.all([this.byAccountAndIp.delete(pairKey(account, ip)), this.byIp.reward(ipKey(ip), 1)]);
+    await Promise.all([
+      this.byAccountAndIp.delete(pairKey(account, ip)),
+      this.byIp.reward(ipKey(ip), 1),
+    ]).catch((error: unknown) => {
+      throw storeOutage(error);
+    });
   }
 }
 

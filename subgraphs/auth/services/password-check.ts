@@ -19,7 +19,7 @@ export async function confirmPassword(
     throw publicError("RATE_LIMITED", "Too many password attempts; try again later", {
       retryAfter: admission.retryAfterSeconds,
     });
-  if (!(await passwords.verify(password, account.passwordHash)))
+  if (!(await passwords.verify(password, account.passwordHash, ctx.deadline)))
     throw badUserInput(field, `${field}: is not your current password`);
   await loginThrottle.succeeded(account.email, ctx.request.ip);
 }

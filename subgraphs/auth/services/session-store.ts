@@ -61,6 +61,13 @@ export class SessionStore {
     return { session, refreshToken };
   }
 
+  /** Whose session a refresh token belongs to, without spending it (null: not a live token). */
+  async holderOf(refreshToken: string): Promise<RefreshRecord | null> {
+    if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return null;
+    const raw = await this.store.get(keys.refreshToken(hashSecret(refreshToken)));
+    return raw ? (JSON.parse(raw) as RefreshRecord) : null;
+  }
+
   async rotate(refreshToken: string): Promise<RotationResult> {
     if (!REFRESH_TOKEN_PATTERN.test(refreshToken)) return { kind: "invalid" };
     const tokenHash = hashSecret(refreshToken);
