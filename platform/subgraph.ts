@@ -5,17 +5,12 @@ import type { GraphQLSchema } from "graphql";
 import type { Express, Request } from "express";
 import type { ServiceEnv, SubgraphName } from "./config";
 import { openDatabase, type Database } from "./database/database";
-import { requestError } from "./errors";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { startHttpService, type RunningService } from "./http/http-service";
-import {
-  IDENTITY_HEADER,
-  InvalidIdentityAssertion,
-  AssertionVerifier,
-  type Assertion,
-} from "./identity/identity";
+import { AssertionVerifier } from "./identity/identity";
+import { routerOnly, verifiedAssertion } from "./identity/router-only";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { registerPoolMetrics } from "./database/pool-metrics";
@@ -125,14 +120,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
-      let assertion: Assertion;
-      try {
-        assertion = await assertions.verify(req.header(IDENTITY_HEADER));
-      } catch (error) {
-        if (!(error instanceof InvalidIdentityAssertion)) throw error;
-        logger.warn({ correlationId, reason: error.message }, "rejected identity assertion");
-        throw requestError("UNAUTHENTICATED", "Invalid identity assertion");
-      }
+      const assertion = verifiedAssertion(req);
       const em = db.orm.em.fork();
       return {
         identity: assertion.identity,
@@ -156,6 +144,8 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       logger,
       metrics,
       graphql: { schema: definition.buildSchema() },
+      // Nothing but the router is answered: refused before the body is even read (decision 001).
+      graphqlMiddleware: [routerOnly(assertions, logger)],
       context,
       readiness: async () => ({
         database: await db.ping(),
