@@ -128,29 +128,6 @@ describeWithServices(
       },
     );
 
-    it("takes the client's address and user agent from the assertion, never from headers sent with it", async () => {
-      const email = uniqueEmail("asserted");
-      const signed = await routerAssertion(env, undefined, {
-        ip: "198.51.100.7",
-        userAgent: "seen-by-router/1.0",
-      });
-      const registered = await postToSubgraph(env, "auth", registerMutation(email), {
-        ...signed,
-        "x-forwarded-for": "203.0.113.9",
-        "user-agent": "forged/1.0",
-      });
-      expect({ status: registered.status, errors: registered.errors }).toEqual({
-        status: 200,
-        errors: undefined,
-      });
-      const token = (registered.data!.register as { accessToken: string }).accessToken;
-      const sessions = await env.request(MySessionsDocument, {}, { token });
-      expect(sessions.data!.mySessions.find((session) => session.current)).toMatchObject({
-        ipAddress: "198.51.100.7",
-        userAgent: "seen-by-router/1.0",
-      });
-    });
-
     it("keeps the router path working for anonymous and signed-in callers", async () => {
       const email = uniqueEmail("routed");
       const fresh = await register(env, email); // anonymous: register
