@@ -1,6 +1,12 @@
 import { generateKeyPairSync } from "node:crypto";
+import { readFileSync } from "node:fs";
+import type { ApolloGateway } from "@apollo/gateway";
+import { importPKCS8 } from "jose";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { IDENTITY_HEADER, signIdentityAssertion } from "../../platform/identity/identity";
+import { createLogger } from "../../platform/logger";
+import { SUPERGRAPH_PATH } from "../../platform/paths";
+import { createGateway } from "../../router/gateway";
 import { MeDocument, MySessionsDocument } from "../../schema/generated/graphql";
 import { codesOf } from "../support/graphql-client";
 import {
@@ -138,6 +144,30 @@ describeWithServices(
       }
       const anonymous = await env.request(MeDocument, {});
       expect({ status: anonymous.status, me: anonymous.data?.me }).toEqual({ status: 200, me: null });
+    });
+
+    it("signs the router's own calls to subgraphs too (the gateway's subgraph health check)", async () => {
+      const gateway = createGateway({
+        supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
+        supergraphPollIntervalMs: 0,
+        subgraphUrls: Object.fromEntries(
+          SUBGRAPH_NAMES.map((name) => [name, env.supergraph.subgraphs[name].url]),
+        ),
+        identityKey: await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA"),
+        logger: createLogger("router", "silent"),
+      }) as unknown as ApolloGateway;
+      try {
+        await gateway.load();
+        // It throws when a subgraph refuses (401); otherwise every one answered `{ __typename }`.
+        const checked = await gateway.serviceHealthCheck();
+        expect(
+          checked
+            .map(({ name, response }) => ({ name, data: response.data }))
+            .sort((a, b) => a.name.localeCompare(b.name)),
+        ).toEqual([...SUBGRAPH_NAMES].sort().map((name) => ({ name, data: { __typename: "Query" } })));
+      } finally {
+        await gateway.stop();
+      }
     });
 
     it.each(SUBGRAPH_NAMES)(
