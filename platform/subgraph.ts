@@ -5,18 +5,13 @@ import type { GraphQLSchema } from "graphql";
 import type { Express, Request } from "express";
 import type { ServiceEnv, SubgraphName } from "./config";
 import { openDatabase, type Database } from "./database/database";
-import { requestError } from "./errors";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
 import { Deadline, DEADLINE_HEADER } from "./requests/deadline";
 import { startHttpService, type RunningService } from "./http/http-service";
-import {
-  IDENTITY_HEADER,
-  InvalidIdentityAssertion,
-  AssertionVerifier,
-  type Assertion,
-} from "./identity/identity";
+import { AssertionVerifier } from "./identity/identity";
+import { routerOnly, verifiedAssertion } from "./identity/router-only";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
 import { registerPoolMetrics } from "./database/pool-metrics";
@@ -132,14 +127,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
-      let assertion: Assertion;
-      try {
-        assertion = await assertions.verify(req.header(IDENTITY_HEADER));
-      } catch (error) {
-        if (!(error instanceof InvalidIdentityAssertion)) throw error;
-        logger.warn({ correlationId, reason: error.message }, "rejected identity assertion");
-        throw requestError("UNAUTHENTICATED", "Invalid identity assertion");
-      }
+      const assertion = verifiedAssertion(req);
       const em = db.orm.em.fork();
       const deadline = Deadline.fromHeader(req.header(DEADLINE_HEADER));
       deadlines.set(em, deadline);
@@ -171,6 +159,8 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       logger,
       metrics,
       graphql: { schema: definition.buildSchema() },
+      // Nothing but the router is answered: refused before the body is even read (decision 001).
+      graphqlMiddleware: [routerOnly(assertions, logger)],
       context,
       readiness: async () => ({
         database: await db.ping(),

@@ -22,7 +22,7 @@ import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config"
 import { ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { DEADLINE_HEADER } from "../platform/requests/deadline";
-import { AssertionSigner, IDENTITY_HEADER } from "../platform/identity/identity";
+import { ANONYMOUS, AssertionSigner, IDENTITY_HEADER, NO_CLIENT } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import type { FetchOutcome, RouterMetrics } from "./router-metrics";
 import { DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers, type BreakerSettings } from "./circuit-breaker";
@@ -113,8 +113,9 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     request,
     context,
   }: Parameters<RemoteGraphQLDataSource<RouterContext>["willSendRequest"] & {}>[0]) {
-    if (!context.identity) return; // the gateway's own calls (none while the supergraph is static)
-    context.assertion ??= this.assertions.sign(context.identity, context.client);
+    // Subgraphs answer nothing unsigned. The gateway's own calls (health checks, off in ORION) have
+    // no caller: they go as an anonymous one with no client facts.
+    context.assertion ??= this.assertions.sign(context.identity ?? ANONYMOUS, context.client ?? NO_CLIENT);
     request.http?.headers.set(IDENTITY_HEADER, await context.assertion);
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
     // The subgraph stops (sheds, rolls back) what it cannot finish before this router stops waiting.

@@ -42,12 +42,13 @@ export interface ClientInfo {
   userAgent: string | null;
 }
 
-const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
+/** The router's own calls (no client behind them): nothing leaves the router unsigned. */
+export const NO_CLIENT: ClientInfo = { ip: null, userAgent: null };
 
 export interface Assertion {
   identity: Identity;
   client: ClientInfo;
-  /** `exp`, seconds since the epoch (0 for the unsigned anonymous case). */
+  /** `exp`, seconds since the epoch. */
   expiresAt: number;
 }
 
@@ -119,7 +120,7 @@ export class AssertionVerifier {
   constructor(private readonly publicKey: Key) {}
 
   async verify(header: string | undefined): Promise<Assertion> {
-    if (!header) return verifyIdentityAssertion(header, this.publicKey);
+    if (!header) throw new MissingIdentityAssertion();
     const known = this.verified.get(header);
     if (known) return known;
     const assertion = await verifyIdentityAssertion(header, this.publicKey);
@@ -131,14 +132,24 @@ export class AssertionVerifier {
 export class InvalidIdentityAssertion extends Error {}
 
 /**
- * Subgraph side: no header is an anonymous caller that did not come through the router (so its
- * client facts are unknown); a header that does not verify is an attack or a bug.
+ * No assertion at all: the caller did not come through the router (the router signs one for every
+ * request, anonymous callers included), so a subgraph answers it nothing.
+ */
+export class MissingIdentityAssertion extends InvalidIdentityAssertion {
+  constructor() {
+    super("no identity assertion");
+  }
+}
+
+/**
+ * Subgraph side: only the router's signature is believed. No header, or one that does not verify,
+ * is an attack, a misrouted call or a bug (InvalidIdentityAssertion either way).
  */
 export async function verifyIdentityAssertion(
   header: string | undefined,
   publicKey: Key,
 ): Promise<Assertion> {
-  if (!header) return { identity: ANONYMOUS, client: NO_CLIENT, expiresAt: 0 };
+  if (!header) throw new MissingIdentityAssertion();
   try {
     const { payload } = await jwtVerify(header, publicKey, {
       algorithms: ["EdDSA"],

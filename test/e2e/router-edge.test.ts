@@ -10,6 +10,7 @@ import { ABUSE_LIMITS } from "../../router/abuse-limits";
 import { APOLLO_SANDBOX_ORIGIN } from "../../router/http-hygiene";
 import { startRouter } from "../../router/router";
 import { MeDocument, UpdateProfileDocument, UsersDocument } from "../../schema/generated/graphql";
+import { routerAssertion } from "../support/identity";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
 /**
@@ -181,10 +182,11 @@ describe("router edge", () => {
         expect(answer.text).not.toMatch(/Did you mean/);
         expect(answer.json.errors?.length).toBeGreaterThan(0);
       }
-      // A subgraph reached directly (its errors also travel through the router) suggests nothing either.
+      // A subgraph reached directly (its errors also travel through the router) suggests nothing either;
+      // it answers the router only, so the call carries an assertion as the router's would.
       const direct = await call(env().supergraph.subgraphs.user.url, {
         method: "POST",
-        headers: { "content-type": "application/json" },
+        headers: { "content-type": "application/json", ...(await routerAssertion(env())) },
         body: JSON.stringify({ query: "{ _servce { sdl } }" }),
       });
       expect(direct.text).toMatch(/Cannot query field/);

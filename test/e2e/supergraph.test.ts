@@ -376,24 +376,35 @@ function specifySupergraph(kind: "embedded" | "services") {
     const current = sessions.data!.mySessions.find((session) => session.current)!;
     expect(current).toMatchObject({ userAgent: "orion-e2e/1.0", ipAddress: expect.any(String) });
 
-    // Straight to the auth subgraph, claiming an address: no signed assertion, so no client facts at all.
-    const direct = await fetch(env.supergraph.subgraphs.auth.url, {
-      method: "POST",
-      headers: {
-        "content-type": "application/json",
-        "x-forwarded-for": "203.0.113.9",
-        "user-agent": "forged/1.0",
-      },
-      body: JSON.stringify({
-        query: "mutation ($input: LoginInput!) { login(input: $input) { accessToken } }",
-        variables: { input: { email: "bob@example.com", password: PASSWORD } },
-      }),
-    });
+    // Straight to the auth subgraph, claiming an address: without the router's assertion, refused outright.
+    const login = (headers: Record<string, string>) =>
+      fetch(env.supergraph.subgraphs.auth.url, {
+        method: "POST",
+        headers: {
+          "content-type": "application/json",
+          "x-forwarded-for": "203.0.113.9",
+          "user-agent": "forged/1.0",
+          ...headers,
+        },
+        body: JSON.stringify({
+          query: "mutation ($input: LoginInput!) { login(input: $input) { accessToken } }",
+          variables: { input: { email: "bob@example.com", password: PASSWORD } },
+        }),
+      });
+    expect((await login({})).status).toBe(401);
+    // With an assertion, the client facts are the asserted ones, whatever the headers beside it say.
+    const key = await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA");
+    const asserted = await signIdentityAssertion(
+      { kind: "anonymous" },
+      { ip: "198.51.100.7", userAgent: "seen-by-router/1.0" },
+      key,
+    );
+    const direct = await login({ "orion-identity": asserted });
     const directToken = ((await direct.json()) as { data: { login: { accessToken: string } } }).data.login
       .accessToken;
     const listed = await env.request(MySessionsDocument, {}, { token: directToken });
     const recorded = listed.data!.mySessions.find((session) => session.current)!;
-    expect(recorded).toMatchObject({ ipAddress: null, userAgent: null });
+    expect(recorded).toMatchObject({ ipAddress: "198.51.100.7", userAgent: "seen-by-router/1.0" });
   });
 
   it("answers /health and /ready on every service, and publishes the signing key as a JWKS", async () => {
@@ -460,7 +471,7 @@ function specifySupergraph(kind: "embedded" | "services") {
         body: JSON.stringify({ query, variables: { r: [{ __typename: "User", id: alice.id }] } }),
       }).then((r) => r.json() as Promise<{ errors?: { extensions?: { code?: string } }[]; data?: unknown }>);
     const anonymous = await call({});
-    expect(anonymous.errors?.map((e) => e.extensions?.code)).toContain("UNAUTHENTICATED");
+    expect(anonymous.errors?.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);
     expect(JSON.stringify(anonymous.data ?? null)).not.toContain("Alice");
     const forged = await call({ "orion-identity": "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0." });
     expect(forged.errors?.map((e) => e.extensions?.code)).toEqual(["UNAUTHENTICATED"]);

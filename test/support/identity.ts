@@ -1,6 +1,16 @@
 import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
-import { decodeJwt } from "jose";
+import { decodeJwt, importPKCS8 } from "jose";
+import type { SubgraphName } from "../../platform/config";
+import {
+  ANONYMOUS,
+  IDENTITY_HEADER,
+  NO_CLIENT,
+  signIdentityAssertion,
+  type ClientInfo,
+  type Identity,
+} from "../../platform/identity/identity";
+import { Role } from "../../platform/identity/roles";
 import {
   CreateApiKeyDocument,
   LoginDocument,
@@ -10,6 +20,7 @@ import {
   VerifyEmailDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "./async";
+import type { GraphQLResponse } from "./graphql-client";
 import { subgraphSql, type Mailbox, type TestSupergraph } from "./supergraph-fixture";
 
 export const PASSWORD = "orion e2e: a long passphrase";
@@ -130,4 +141,42 @@ export async function firstAdmin(
   const refreshed = await env.request(RefreshSessionDocument, { refreshToken: root.refreshToken });
   const session = refreshed.data!.refreshSession;
   return { ...root, token: session.accessToken, roles: session.user.roles };
+}
+
+/** `user` as the router asserts a session's caller (roles USER; the session id from the token). */
+export const userIdentity = (user: Pick<SignedIn, "id" | "sessionId">): Identity => ({
+  kind: "user",
+  userId: user.id,
+  roles: [Role.USER],
+  sessionId: user.sessionId,
+  apiKeyId: null,
+  scopes: null,
+});
+
+/**
+ * The `orion-identity` header the router would send for `identity` and `client`, signed with this
+ * supergraph's key: subgraphs answer nothing without it, so a test that calls one straight needs it.
+ */
+export async function routerAssertion(
+  env: TestSupergraph,
+  identity: Identity = ANONYMOUS,
+  client: ClientInfo = NO_CLIENT,
+): Promise<Record<string, string>> {
+  const key = await importPKCS8(env.supergraph.keys.identityPrivateKey, "EdDSA");
+  return { [IDENTITY_HEADER]: await signIdentityAssertion(identity, client, key) };
+}
+
+/** A raw POST straight to a subgraph's /graphql (bypassing the router), answered as graphqlClient does. */
+export async function postToSubgraph(
+  env: TestSupergraph,
+  subgraph: SubgraphName,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<GraphQLResponse<Record<string, unknown>>> {
+  const response = await fetch(env.supergraph.subgraphs[subgraph].url, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  return { status: response.status, ...((await response.json()) as object) };
 }

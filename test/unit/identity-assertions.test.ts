@@ -8,6 +8,7 @@ import {
   AssertionSigner,
   AssertionVerifier,
   InvalidIdentityAssertion,
+  MissingIdentityAssertion,
   type Identity,
 } from "../../platform/identity/identity";
 import { Role } from "../../platform/identity/roles";
@@ -60,6 +61,14 @@ describe("identity assertions", () => {
     const foreign = await new AssertionSigner(otherKeys.privateKey).sign(alice, laptop);
     await expect(verifier.verify(foreign)).rejects.toBeInstanceOf(InvalidIdentityAssertion);
     await expect(verifier.verify(foreign)).rejects.toBeInstanceOf(InvalidIdentityAssertion);
+  });
+
+  it("refuses a missing assertion: no header is never an anonymous caller", async () => {
+    const verifier = new AssertionVerifier(routerKeys.publicKey);
+    for (const header of [undefined, ""]) {
+      await expect(verifier.verify(header)).rejects.toBeInstanceOf(MissingIdentityAssertion);
+      await expect(verifier.verify(header)).rejects.toBeInstanceOf(InvalidIdentityAssertion);
+    }
   });
 
   it("never remembers an assertion past its expiry", async () => {

@@ -16,7 +16,7 @@ import { identityFromBearer, targetSettings, withSubgraphUrls } from "./identity
  * Target (b): a stock @apollo/gateway in @apollo/server (startStandaloneServer), all defaults.
  * The one addition is willSendRequest signing the caller into the `orion-identity` assertion
  * the subgraphs require (as router/gateway.ts does: once per request, reused for every fetch);
- * without it every subgraph treats the caller as anonymous. Who the caller is comes from the
+ * without it every subgraph refuses the request (HTTP 401). Who the caller is comes from the
  * bearer token's claims, unverified (see identity.ts).
  */
 
