@@ -40,6 +40,8 @@ export async function startTestSupergraph(
     routerRedisUrl?: string;
     /** Services only: every service (router included, unless routerRedisUrl) reaches Redis here. */
     redisUrl?: string;
+    /** Services only: a subgraph reaches PostgreSQL on this local port (e.g. a proxy a test can cut). */
+    databasePorts?: Partial<Record<SubgraphName, number>>;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
   } = {},
@@ -67,12 +69,22 @@ export async function startTestSupergraph(
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
     mailbox = { messages: () => smtp.received };
-    const databaseUrls = Object.fromEntries(
+    const directUrls = Object.fromEntries(
       SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
     ) as Record<SubgraphName, string>;
     cleanups.push(async () => {
-      for (const url of Object.values(databaseUrls)) await dropDatabase(url);
+      for (const url of Object.values(directUrls)) await dropDatabase(url);
     });
+    const databaseUrls = Object.fromEntries(
+      SUBGRAPH_NAMES.map((name) => {
+        const port = options.databasePorts?.[name];
+        if (port === undefined) return [name, directUrls[name]];
+        const url = new URL(directUrls[name]);
+        url.hostname = "127.0.0.1";
+        url.port = String(port);
+        return [name, url.toString()];
+      }),
+    ) as Record<SubgraphName, string>;
     exchange = `orion.test.${id}`;
     const runExchange = exchange;
     cleanups.push(() => deleteRabbitMqObjects(runExchange, consumerQueues()));
@@ -92,7 +104,13 @@ export async function startTestSupergraph(
       mail: { smtpUrl: smtp.url, from: "ORION <no-reply@orion.test>" },
     };
   }
-  const { routerRedisUrl, redisUrl: _redisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
+  const {
+    routerRedisUrl,
+    redisUrl: _redisUrl,
+    amqpUrl: _amqpUrl,
+    databasePorts: _databasePorts,
+    ...supergraphOptions
+  } = options;
   if (routerRedisUrl && redisPrefix) {
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());
