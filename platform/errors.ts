@@ -90,7 +90,9 @@ export const INTERNAL_MESSAGE = "Internal server error";
 
 /**
  * Keeps what a client may see: the message and code of a deliberate public error. Anything else
- * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it.
+ * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it, and
+ * must log it through the logger's error serializer: the message of a driver error holds the
+ * statement's values (docs/decisions/005-no-secrets-in-logs.md).
  */
 export function maskError(
   formatted: GraphQLFormattedError,

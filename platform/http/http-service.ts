@@ -1,6 +1,7 @@
 import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
 import { ApolloServer, type ApolloServerPlugin, type BaseContext } from "@apollo/server";
+import { unwrapResolverError } from "@apollo/server/errors";
 import type { GatewayInterface } from "@apollo/server-gateway-interface";
 import { ApolloServerPluginLandingPageLocalDefault } from "@apollo/server/plugin/landingPage/default";
 import {
@@ -76,9 +77,11 @@ export async function startHttpService<Ctx extends BaseContext>(
     // ORION's own SIGTERM handler stops services in order (router first, databases last); Apollo's
     // would stop this one server and re-raise the signal, killing the process mid-drain.
     stopOnTerminationSignals: false,
-    formatError: (formatted) =>
+    // The original error goes to the logger's error serializer, which keeps its type, code and
+    // stack and takes the values out (a driver error's message holds the statement's parameters).
+    formatError: (formatted, error) =>
       withoutSuggestions(
-        maskError(formatted, (message) => logger.error({ error: message }, "internal error")),
+        maskError(formatted, () => logger.error({ err: unwrapResolverError(error) }, "internal error")),
       ),
     validationRules: options.validationRules,
     parseOptions: options.parseOptions,

@@ -40,6 +40,16 @@ export async function startTestSupergraph(
     routerRedisUrl?: string;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
+    /**
+     * Services only: the subgraphs' store (and the router's, unless routerRedisUrl is given) reaches
+     * Redis at this address (e.g. a proxy a test can cut).
+     */
+    redisUrl?: string;
+    /**
+     * Services only: these subgraphs reach PostgreSQL through 127.0.0.1:<port> (e.g. a proxy a
+     * test can cut) instead of directly; their databases are still the run's own.
+     */
+    databasePorts?: Partial<Record<SubgraphName, number>>;
   } = {},
 ) {
   const id = runId();
@@ -71,6 +81,13 @@ export async function startTestSupergraph(
     cleanups.push(async () => {
       for (const url of Object.values(databaseUrls)) await dropDatabase(url);
     });
+    const subgraphDatabaseUrls = { ...databaseUrls };
+    for (const [name, port] of Object.entries(options.databasePorts ?? {}) as [SubgraphName, number][]) {
+      const proxied = new URL(databaseUrls[name]);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(port);
+      subgraphDatabaseUrls[name] = proxied.toString();
+    }
     exchange = `orion.test.${id}`;
     const runExchange = exchange;
     cleanups.push(() => deleteRabbitMqObjects(runExchange, consumerQueues()));
@@ -83,14 +100,20 @@ export async function startTestSupergraph(
     });
     infrastructure = {
       kind: "services",
-      databaseUrls,
-      redis: { url: REAL_SERVICES.redis.url, prefix },
+      databaseUrls: subgraphDatabaseUrls,
+      redis: { url: options.redisUrl ?? REAL_SERVICES.redis.url, prefix },
       amqp: { url: options.amqpUrl ?? REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
       mail: { smtpUrl: smtp.url, from: "ORION <no-reply@orion.test>" },
     };
   }
-  const { routerRedisUrl, amqpUrl: _amqpUrl, ...supergraphOptions } = options;
+  const {
+    routerRedisUrl,
+    amqpUrl: _amqpUrl,
+    redisUrl: _redisUrl,
+    databasePorts: _databasePorts,
+    ...supergraphOptions
+  } = options;
   if (routerRedisUrl && redisPrefix) {
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());
