@@ -90,21 +90,19 @@ export const INTERNAL_MESSAGE = "Internal server error";
 
 /**
  * Keeps what a client may see: the message and code of a deliberate public error. Anything else
- * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it, and
- * must log it through the logger's error serializer: the message of a driver error holds the
- * statement's values (docs/decisions/005-no-secrets-in-logs.md).
+ * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it. It
+ * gets no message to log: the caller logs the original error as `err`, through the logger's error
+ * serializer, since a driver error's message holds the statement's values
+ * (docs/decisions/005-no-secrets-in-logs.md).
  */
-export function maskError(
-  formatted: GraphQLFormattedError,
-  onInternal: (message: string) => void,
-): GraphQLFormattedError {
+export function maskError(formatted: GraphQLFormattedError, onInternal: () => void): GraphQLFormattedError {
   const code = formatted.extensions?.code;
   const { stacktrace: _stacktrace, exception: _exception, ...extensions } = formatted.extensions ?? {};
   if (typeof code === "string" && PUBLIC_CODES.has(code) && code !== ErrorCode.INTERNAL_SERVER_ERROR) {
     return { ...formatted, extensions };
   }
   // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
-  if (!extensions.serviceName) onInternal(formatted.message);
+  if (!extensions.serviceName) onInternal();
   return {
     message: INTERNAL_MESSAGE,
     extensions: {
