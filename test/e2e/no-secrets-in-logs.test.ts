@@ -159,6 +159,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log li
     ...[...statement.matchAll(/[\w.+-]+@[\w-]+(?:\.[\w-]+)+/g)].map((m) => m[0]),
   ];
 
+  /** The fault reached the client as one error saying it was ours, nothing done. */
+  const expectRefused = (response: GraphQLResponse<unknown>) => {
+    expect(codesOf(response)).toHaveLength(1);
+    expect(INTERNAL_OR_UNAVAILABLE).toContain(codesOf(response)[0]);
+  };
+
   /** Lines at warn or above since `from`, from `service`. */
   const problems = (from: number, service: string) =>
     logs.since(from).filter((line) => line.level >= WARN && line.service === service);
@@ -247,8 +253,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log li
         input: { email: bob.email, password: bob.password, displayName: "Bob" },
       }),
     );
-    expect(INTERNAL_OR_UNAVAILABLE).toEqual(expect.arrayContaining(codesOf(registering.response)));
-    expect(codesOf(registering.response)).toHaveLength(1);
+    expectRefused(registering.response);
     const carried = secretsIn(registering.statement);
     expect(carried.length).toBeGreaterThanOrEqual(2); // the test would prove nothing otherwise
     remember(...carried);
@@ -257,14 +262,14 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log li
     const loggingIn = await faultWhileWaiting("users", "ACCESS EXCLUSIVE", "kill", () =>
       env.request(LoginDocument, { input: { email: alice.email, password: alice.password } }),
     );
-    expect(codesOf(loggingIn.response)).toHaveLength(1);
+    expectRefused(loggingIn.response);
     expect(loggingIn.statement.toLowerCase()).toContain(alice.email.toLowerCase());
 
     // requestPasswordReset: the outbox insert carries the address and the reset token.
     const requesting = await faultWhileWaiting("outbox_events", "SHARE", "kill", () =>
       env.request(RequestPasswordResetDocument, { email: alice.email }),
     );
-    expect(codesOf(requesting.response)).toHaveLength(1);
+    expectRefused(requesting.response);
     remember(...secretsIn(requesting.statement));
 
     // changePassword: the outbox insert carries the address.
@@ -277,13 +282,13 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log li
         { token: alice.token },
       ),
     );
-    expect(codesOf(changing.response)).toHaveLength(1);
+    expectRefused(changing.response);
 
     // The same lookup with the connection cut mid-query instead (a network fault, not the server).
     const cutLogin = await faultWhileWaiting("users", "ACCESS EXCLUSIVE", "cut", () =>
       env.request(LoginDocument, { input: { email: alice.email, password: alice.password } }),
     );
-    expect(codesOf(cutLogin.response)).toHaveLength(1);
+    expectRefused(cutLogin.response);
 
     const logged = problems(from, "auth");
     expect(logged.length).toBeGreaterThanOrEqual(5);
@@ -306,19 +311,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log li
       }),
       await env.request(RefreshSessionDocument, { refreshToken: alice.refreshToken }),
     ];
-    for (const answer of answers) {
-      expect(answer.errors).toBeDefined();
-      remember(
-        ...[answer.data].flatMap((data) =>
-          Object.values(data ?? {}).flatMap((value) => [
-            (value as { accessToken?: string } | null)?.accessToken,
-            (value as { refreshToken?: string } | null)?.refreshToken,
-          ]),
-        ),
-      );
-    }
+    for (const answer of answers) expectRefused(answer);
     redis.restore();
-    expect(problems(from, "auth").length).toBeGreaterThan(0);
     expect(logs.since(from).some((line) => line.level >= WARN && /^Redis/.test(line.msg))).toBe(true);
     // The store reconnects: flows work again.
     await eventually(
