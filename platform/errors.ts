@@ -94,11 +94,14 @@ export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
 /**
  * Keeps what a client may see: the message and code of a deliberate public error. Anything else
- * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it.
+ * (a driver error, a bug) becomes INTERNAL_SERVER_ERROR with no detail; `onInternal` logs it. It
+ * gets no message to log: the caller logs the original error as `err`, through the logger's error
+ * serializer, since a driver error's message holds the statement's values
+ * (docs/decisions/005-no-secrets-in-logs.md).
  */
 export function maskError(
   formatted: GraphQLFormattedError,
-  onInternal: (message: string) => void,
+  onInternal: () => void,
   original?: unknown,
   onOutage?: (dependency: Dependency) => void,
 ): GraphQLFormattedError {
@@ -117,7 +120,7 @@ export function maskError(
     };
   }
   // A subgraph's error reaches the router already masked (serviceName set); the subgraph logged its detail.
-  if (!extensions.serviceName) onInternal(formatted.message);
+  if (!extensions.serviceName) onInternal();
   return {
     message: INTERNAL_MESSAGE,
     extensions: {

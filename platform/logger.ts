@@ -1,8 +1,14 @@
 import pino, { type Logger } from "pino";
+import { serializeError, withoutSecretFields } from "./log-redaction";
 
 export type { Logger };
 
-/** JSON logs; secrets never reach them because the paths that could carry one are redacted. */
+/**
+ * JSON logs that hold no secret (docs/decisions/005-no-secrets-in-logs.md): fields named like one
+ * are censored on every line, and errors (`err`, `error`, `reason`) are written by a serializer
+ * that keeps their type, code and stack but takes the values out of their messages and leaves out
+ * the fields that carry a caller's data (a driver's SQL parameters, `detail`, an envelope).
+ */
 export function createLogger(
   service: string,
   level: string = process.env.LOG_LEVEL ?? "info",
@@ -11,21 +17,8 @@ export function createLogger(
   const options: pino.LoggerOptions = {
     level,
     base: { service },
-    redact: {
-      paths: [
-        "password",
-        "*.password",
-        "*.*.password",
-        "token",
-        "*.token",
-        "*.refreshToken",
-        "*.accessToken",
-        "headers.authorization",
-        'headers["x-api-key"]',
-        'headers["orion-identity"]',
-      ],
-      censor: "[redacted]",
-    },
+    serializers: { err: serializeError, error: serializeError, reason: serializeError },
+    formatters: { log: withoutSecretFields },
   };
   return pino(options, destination ?? standardOutput());
 }

@@ -66,6 +66,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     discovery: { warnWhenNoEntities: false },
     pool: { min: 0, max: options.poolMax ?? 10 },
     driverOptions: {
+      // knex reports pool and connection trouble on the console by default, past the JSON log and
+      // its serializer: into the service's log instead.
+      log: knexLog(options.logger),
       acquireConnectionTimeout: ACQUIRE_TIMEOUT_MS,
       connection: {
         connectionTimeoutMillis: CONNECT_TIMEOUT_MS,
@@ -75,6 +78,9 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     allowGlobalContext: false,
     contextName: options.contextName ?? "default",
     ensureDatabase: false,
+    // Never on: MikroORM's query log writes each statement with its parameters inlined (passwords'
+    // hashes, e-mails, one-time tokens in outbox payloads). Failed statements reach the log as
+    // errors, through the logger's serializer, which takes the values out.
     debug: false,
     onQuery: (sql) => {
       queries++;
@@ -102,6 +108,13 @@ export async function openDatabase(options: DatabaseOptions): Promise<Database> 
     },
     close: () => orm.close(true),
   };
+}
+
+/** knex's logger hooks (warn, error, deprecate, debug) writing to the service's JSON log. */
+function knexLog(logger: Logger) {
+  const write = (level: "debug" | "warn" | "error") => (message: unknown) =>
+    logger[level]({ error: message }, "database driver");
+  return { debug: write("debug"), warn: write("warn"), error: write("error"), deprecate: write("warn") };
 }
 
 /** Applies pending migrations and closes: what `orion migrate` and a Kubernetes Job run. */

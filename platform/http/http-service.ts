@@ -77,13 +77,19 @@ export async function startHttpService<Ctx extends BaseContext>(
     // ORION's own SIGTERM handler stops services in order (router first, databases last); Apollo's
     // would stop this one server and re-raise the signal, killing the process mid-drain.
     stopOnTerminationSignals: false,
+    // The original error goes to the logger's error serializer, which keeps its type, code and
+    // stack and takes the values out (a driver error's message holds the statement's parameters).
     formatError: (formatted, error) =>
       withoutSuggestions(
         maskError(
           formatted,
-          (message) => logger.error({ error: message }, "internal error"),
+          () => logger.error({ err: unwrapResolverError(error) }, "internal error"),
           unwrapResolverError(error),
-          (dependency) => logger.warn({ dependency }, "dependency unavailable: operation refused"),
+          (dependency) =>
+            logger.warn(
+              { dependency, err: unwrapResolverError(error) },
+              "dependency unavailable: operation refused",
+            ),
         ),
       ),
     validationRules: options.validationRules,

@@ -38,12 +38,18 @@ export async function startTestSupergraph(
   options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
     /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
     routerRedisUrl?: string;
-    /** Services only: every service (router included, unless routerRedisUrl) reaches Redis here. */
-    redisUrl?: string;
-    /** Services only: a subgraph reaches PostgreSQL on this local port (e.g. a proxy a test can cut). */
-    databasePorts?: Partial<Record<SubgraphName, number>>;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
+    /**
+     * Services only: the subgraphs' store (and the router's, unless routerRedisUrl is given) reaches
+     * Redis at this address (e.g. a proxy a test can cut).
+     */
+    redisUrl?: string;
+    /**
+     * Services only: these subgraphs reach PostgreSQL through 127.0.0.1:<port> (e.g. a proxy a
+     * test can cut) instead of directly; their databases are still the run's own.
+     */
+    databasePorts?: Partial<Record<SubgraphName, number>>;
   } = {},
 ) {
   const id = runId();
@@ -69,22 +75,19 @@ export async function startTestSupergraph(
     const smtp = await startSmtpServer();
     cleanups.push(() => smtp.close());
     mailbox = { messages: () => smtp.received };
-    const directUrls = Object.fromEntries(
+    const databaseUrls = Object.fromEntries(
       SUBGRAPH_NAMES.map((name) => [name, databaseUrl(`orion_test_${id}_${name}`)]),
     ) as Record<SubgraphName, string>;
     cleanups.push(async () => {
-      for (const url of Object.values(directUrls)) await dropDatabase(url);
+      for (const url of Object.values(databaseUrls)) await dropDatabase(url);
     });
-    const databaseUrls = Object.fromEntries(
-      SUBGRAPH_NAMES.map((name) => {
-        const port = options.databasePorts?.[name];
-        if (port === undefined) return [name, directUrls[name]];
-        const url = new URL(directUrls[name]);
-        url.hostname = "127.0.0.1";
-        url.port = String(port);
-        return [name, url.toString()];
-      }),
-    ) as Record<SubgraphName, string>;
+    const subgraphDatabaseUrls = { ...databaseUrls };
+    for (const [name, port] of Object.entries(options.databasePorts ?? {}) as [SubgraphName, number][]) {
+      const proxied = new URL(databaseUrls[name]);
+      proxied.hostname = "127.0.0.1";
+      proxied.port = String(port);
+      subgraphDatabaseUrls[name] = proxied.toString();
+    }
     exchange = `orion.test.${id}`;
     const runExchange = exchange;
     cleanups.push(() => deleteRabbitMqObjects(runExchange, consumerQueues()));
@@ -97,7 +100,7 @@ export async function startTestSupergraph(
     });
     infrastructure = {
       kind: "services",
-      databaseUrls,
+      databaseUrls: subgraphDatabaseUrls,
       redis: { url: options.redisUrl ?? REAL_SERVICES.redis.url, prefix },
       amqp: { url: options.amqpUrl ?? REAL_SERVICES.rabbitmq.url, exchange: runExchange },
       keys: generateKeyMaterial(),
@@ -106,8 +109,8 @@ export async function startTestSupergraph(
   }
   const {
     routerRedisUrl,
-    redisUrl: _redisUrl,
     amqpUrl: _amqpUrl,
+    redisUrl: _redisUrl,
     databasePorts: _databasePorts,
     ...supergraphOptions
   } = options;
