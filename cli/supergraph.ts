@@ -22,7 +22,7 @@ import { MemoryKeyValueStore } from "../platform/store/memory-store";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../platform/subgraph";
 import { rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
-import { RESILIENCE_VARIABLES, resilienceFromEnv } from "../router/gateway";
+import { RESILIENCE_VARIABLES, resilienceFromEnv, type SubgraphResilience } from "../router/gateway";
 import { startRouter } from "../router/router";
 import { SUBGRAPHS } from "../subgraphs";
 import type { MailSettings } from "../subgraphs/notification/services/mailer";
@@ -84,6 +84,8 @@ export interface SupergraphOptions {
   logDestination?: DestinationStream;
   /** Only the operations of codegen's manifest run at the router (default: OPERATION_SAFELIST). */
   operationSafelist?: boolean;
+  /** Router subgraph timeouts and breaker settings that differ from SUBGRAPH_* (tests: short timeouts). */
+  subgraphResilience?: SubgraphResilience;
 }
 
 function webhookSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
@@ -209,7 +211,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       supergraphSdl: options.supergraphSdl ?? readFileSync(SUPERGRAPH_PATH, "utf8"),
       // The committed file is watched: `npm run schema:compose` reaches a running router without a restart.
       supergraphPath: options.supergraphSdl === undefined ? SUPERGRAPH_PATH : undefined,
-      ...resilienceFromEnv(parseEnv(RESILIENCE_VARIABLES)),
+      ...withResilience(resilienceFromEnv(parseEnv(RESILIENCE_VARIABLES)), options.subgraphResilience),
       subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])),
       jwksUrl: new URL("/.well-known/jwks.json", subgraphs.auth.url).toString(),
       issuer,
@@ -244,3 +246,12 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
 }
 
 export type { Logger };
+
+function withResilience<R extends { subgraphs: SubgraphResilience }>(
+  fromEnv: R,
+  overrides: SubgraphResilience | undefined,
+): R {
+  if (!overrides) return fromEnv;
+  const breaker = { ...fromEnv.subgraphs.breaker, ...overrides.breaker };
+  return { ...fromEnv, subgraphs: { ...fromEnv.subgraphs, ...overrides, breaker } };
+}

@@ -10,10 +10,11 @@ export const DEADLINE_HEADER = "orion-timeout-ms";
 export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 
 /**
- * The answer must leave before the router stops waiting: this much of the budget is kept for the
- * response to travel back and be read.
+ * The answer must reach the router before it stops waiting: a tenth of the budget (at least 100 ms)
+ * is kept for the request's and the response's travel, so work that commits is work the router
+ * still takes.
  */
-const RESPONSE_MARGIN_MS = 50;
+const responseMarginMs = (budgetMs: number) => Math.max(100, budgetMs / 10);
 
 /**
  * When the caller stops waiting: at the router's deadline, or as soon as its connection closes.
@@ -34,7 +35,7 @@ export class Deadline {
       Number.isFinite(given) && given > 0
         ? Math.min(given, DEFAULT_REQUEST_BUDGET_MS * 6)
         : DEFAULT_REQUEST_BUDGET_MS;
-    return new Deadline(now + Math.max(0, budget - RESPONSE_MARGIN_MS));
+    return new Deadline(now + Math.max(0, budget - responseMarginMs(budget)));
   }
 
   static after(ms: number): Deadline {

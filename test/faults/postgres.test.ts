@@ -89,11 +89,18 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: PostgreSQL unde
       await locker.query("rollback").catch(() => undefined);
       await locker.end();
     }
-    const after = await env.request(UpdateProfileDocument, { input: { bio: "fast again" } }, { token: user.token });
+    const after = await env.request(
+      UpdateProfileDocument,
+      { input: { bio: "fast again" } },
+      { token: user.token },
+    );
     expect(after.errors).toBeUndefined();
-    const [profile] = await subgraphSql<{ bio: string }>(env, "user", "select bio from profiles where user_id = ?", [
-      user.id,
-    ]);
+    const [profile] = await subgraphSql<{ bio: string }>(
+      env,
+      "user",
+      "select bio from profiles where user_id = ?",
+      [user.id],
+    );
     expect(profile!.bio).toBe("fast again");
   });
 });
