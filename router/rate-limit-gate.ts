@@ -1,4 +1,4 @@
-import type { Request, RequestHandler } from "express";
+import type { Request, RequestHandler, Response } from "express";
 import type { Identity } from "../platform/identity/identity";
 import type { VerifiedCaller } from "./credentials";
 import type { RouterMetrics } from "./router-metrics";
@@ -6,6 +6,7 @@ import {
   rateLimitedBody,
   rateLimitHeaders,
   rateLimitSubject,
+  type RateLimitDecision,
   type RateLimitSubject,
   type RefusalNotes,
   type RouterRateLimiter,
@@ -52,6 +53,15 @@ const requests = new WeakMap<Request, RequestRefusals>();
 const ANONYMOUS: Identity = { kind: "anonymous" };
 
 /**
+ * How long the 429 of a caller already known to be over budget is held before it leaves (never
+ * longer than its Retry-After). However cheap a refusal, a client that sends the next request the
+ * moment an answer arrives keeps an event loop busy on its own; held, 20 requests in flight cost
+ * 20 refusals a second instead of thousands. At most MAX_HELD answers wait at once; beyond, they leave at once.
+ */
+export const EXHAUSTED_ANSWER_DELAY_MS = 1_000;
+const MAX_HELD = 10_000;
+
+/**
  * In front of /graphql (after CORS, so a browser can read the refusal): verifies the caller's
  * credentials from the headers (once; `callerOf` hands the outcome to the GraphQL context), picks
  * the budget that pays (the key or user when a credential verified, else the client's address),
@@ -62,7 +72,32 @@ export function rateLimitGate(
   limiter: RouterRateLimiter,
   verify: (req: Request) => Promise<VerifiedCaller>,
   metrics?: Pick<RouterMetrics, "rateLimited">,
+  holdMs = EXHAUSTED_ANSWER_DELAY_MS,
 ): RequestHandler {
+  let held = 0;
+  const refuse = (res: Response, refusal: RateLimitDecision, identity: Identity) => {
+    metrics?.rateLimited(identity);
+    const answer = () => {
+      res.status(429);
+      res.setHeader("retry-after", String(refusal.resetSeconds));
+      res.setHeader("cache-control", "no-store");
+      for (const [name, value] of rateLimitHeaders(refusal)) res.setHeader(name, value);
+      res.json(rateLimitedBody(refusal.resetSeconds));
+    };
+    const delay = Math.min(holdMs, refusal.msBeforeReset);
+    if (delay <= 0 || held >= MAX_HELD) return answer();
+    held += 1;
+    const release = () => {
+      clearTimeout(timer);
+      held -= 1;
+    };
+    const timer = setTimeout(() => {
+      res.off("close", release);
+      release();
+      answer();
+    }, delay);
+    res.once("close", release); // the client gave up waiting
+  };
   return (req, res, next) => {
     const caller = verify(req);
     caller
@@ -75,15 +110,7 @@ export function rateLimitGate(
         const record = new RequestRefusals(rateLimitSubject(identity, { ip: req.ip ?? null }), caller);
         requests.set(req, record);
         const refusal = await limiter.refusedEarly(record.subject);
-        if (refusal) {
-          metrics?.rateLimited(identity);
-          res.status(429);
-          res.setHeader("retry-after", String(refusal.resetSeconds));
-          res.setHeader("cache-control", "no-store");
-          for (const [name, value] of rateLimitHeaders(refusal)) res.setHeader(name, value);
-          res.json(rateLimitedBody(refusal.resetSeconds));
-          return;
-        }
+        if (refusal) return refuse(res, refusal, identity);
         res.once("finish", () =>
           limiter.chargeRefusal(
             record.subject,

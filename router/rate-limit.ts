@@ -104,6 +104,8 @@ export interface RateLimitDecision {
   windowSeconds: number;
   /** Points this answer charged (0 when refused from memory). */
   charged: number;
+  /** Milliseconds until the window ends (`resetSeconds`, unrounded). */
+  msBeforeReset: number;
 }
 
 /** Who pays for a request: the API key, else the user, else the client's address. */
@@ -289,6 +291,7 @@ export class RouterRateLimiter {
       resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
       windowSeconds: this.settings.windowSeconds,
       charged,
+      msBeforeReset: Math.max(0, res.msBeforeNext),
     };
   }
 
