@@ -2,6 +2,7 @@
 // each sending the same request again as soon as the previous answer has arrived, until stopped
 // or `seconds` have passed. Raw HTTP/1.1 over node:net: a load generator that costs the machine
 // far less than the server it loads, so that on a small machine the test measures the server.
+const { Buffer } = require("node:buffer");
 const net = require("node:net");
 const { parentPort, workerData } = require("node:worker_threads");
 
