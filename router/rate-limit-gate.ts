@@ -56,7 +56,8 @@ const ANONYMOUS: Identity = { kind: "anonymous" };
  * How long the 429 of a caller already known to be over budget is held before it leaves (never
  * longer than its Retry-After). However cheap a refusal, a client that sends the next request the
  * moment an answer arrives keeps an event loop busy on its own; held, 20 requests in flight cost
- * 20 refusals a second instead of thousands. At most MAX_HELD answers wait at once; beyond, they leave at once.
+ * 20 refusals a second instead of thousands. At most MAX_HELD answers wait at once (a held answer
+ * costs a timer and the caller's own open connection); beyond that they leave at once.
  */
 export const EXHAUSTED_ANSWER_DELAY_MS = 1_000;
 const MAX_HELD = 10_000;
