@@ -223,6 +223,10 @@ export const VARIABLES = {
     z.coerce.number().int().min(1).default(5),
     "router: points a mutation costs",
   ),
+  RATE_LIMIT_REFUSAL_COST: variable(
+    z.coerce.number().int().min(1).default(3),
+    "router: points a refused request costs once its body was read (unparsable, invalid, oversized, unknown hash...)",
+  ),
   OPERATION_SAFELIST: variable(
     z.stringbool().default(false),
     "router: `true` runs only the operations in schema/generated/persisted-documents.json",
@@ -275,6 +279,7 @@ export const RATE_LIMIT_VARIABLES = [
   "RATE_LIMIT_API_KEY_POINTS",
   "RATE_LIMIT_QUERY_COST",
   "RATE_LIMIT_MUTATION_COST",
+  "RATE_LIMIT_REFUSAL_COST",
 ] as const satisfies readonly VariableName[];
 
 const COMMON = [

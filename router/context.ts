@@ -1,5 +1,6 @@
 import type { BaseContext } from "@apollo/server";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
+import type { RefusalNotes } from "./rate-limit";
 
 export interface RouterContext extends BaseContext {
   identity: Identity;
@@ -7,6 +8,8 @@ export interface RouterContext extends BaseContext {
   unconfirmed: boolean;
   correlationId: string;
   client: ClientInfo;
+  /** Where an operation that ends as a refusal is noted, to be charged (router/rate-limit-gate.ts). */
+  refusals?: RefusalNotes;
   /** Signed once per request, on the first subgraph fetch, then reused. */
   assertion?: Promise<string>;
 }

@@ -34,6 +34,12 @@ export interface RateLimitSettings {
   queryCost: number;
   /** What a mutation costs. */
   mutationCost: number;
+  /**
+   * What a refused request costs once the router started reading its body (malformed JSON, body or
+   * document over a limit, parse or validation failure, unknown persisted hash, not safelisted, bad
+   * credentials, CSRF...). Refused on its headers alone it costs `queryCost`.
+   */
+  refusalCost: number;
 }
 
 type RateLimitEnv = ReturnType<typeof parseEnv<(typeof RATE_LIMIT_VARIABLES)[number]>>;
@@ -46,6 +52,7 @@ export function rateLimitSettingsFromEnv(env: RateLimitEnv): RateLimitSettings {
     apiKeyPoints: env.RATE_LIMIT_API_KEY_POINTS,
     queryCost: env.RATE_LIMIT_QUERY_COST,
     mutationCost: env.RATE_LIMIT_MUTATION_COST,
+    refusalCost: env.RATE_LIMIT_REFUSAL_COST,
   };
 }
 
@@ -74,6 +81,12 @@ const FALLBACK_WARNING_EVERY_MS = 30_000;
 
 type CallerClass = "anonymous" | "user" | "apiKey";
 
+/** Whose budget a request is charged to. */
+export interface RateLimitSubject {
+  kind: CallerClass;
+  key: string;
+}
+
 const LIMITER_NAMES: Record<CallerClass, string> = {
   anonymous: "router-anonymous",
   user: "router-user",
@@ -89,10 +102,14 @@ export interface RateLimitDecision {
   /** Seconds until the current window ends and the budget is whole again (at least 1). */
   resetSeconds: number;
   windowSeconds: number;
+  /** Points this answer charged (0 when refused from memory). */
+  charged: number;
+  /** Milliseconds until the window ends (`resetSeconds`, unrounded). */
+  msBeforeReset: number;
 }
 
 /** Who pays for a request: the API key, else the user, else the client's address. */
-export function rateLimitSubject(identity: Identity, client: ClientInfo): { kind: CallerClass; key: string } {
+export function rateLimitSubject(identity: Identity, client: Pick<ClientInfo, "ip">): RateLimitSubject {
   if (identity.kind === "user" && identity.apiKeyId) return { kind: "apiKey", key: identity.apiKeyId };
   if (identity.kind === "user") return { kind: "user", key: identity.userId };
   return { kind: "anonymous", key: addressKey(client.ip) };
@@ -160,6 +177,8 @@ export class RouterRateLimiter {
   private readonly points: Record<CallerClass, number>;
   /** Callers refused in their current window: `${class}:${key}` → when that window ends (epoch ms). */
   private readonly exhausted = new LRUCache<string, number>({ max: 100_000 });
+  /** Refusal charges still being counted, by `${class}:${key}` (the latest one per caller). */
+  private readonly pendingRefusals = new Map<string, Promise<unknown>>();
   private lastFallbackWarning = 0;
 
   constructor(
@@ -194,23 +213,20 @@ export class RouterRateLimiter {
   }
 
   /** Charges one operation to the caller and says whether it may run. */
-  async check(identity: Identity, client: ClientInfo, operation: string): Promise<RateLimitDecision> {
-    const { kind, key } = rateLimitSubject(identity, client);
-    const limit = this.points[kind];
+  check(identity: Identity, client: ClientInfo, operation: string): Promise<RateLimitDecision> {
     const cost = operation === "mutation" ? this.settings.mutationCost : this.settings.queryCost;
-    const decision = (res: RateLimiterRes, allowed: boolean): RateLimitDecision => ({
-      allowed,
-      limit,
-      remaining: allowed ? Math.max(0, res.remainingPoints) : 0,
-      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
-      windowSeconds: this.settings.windowSeconds,
-    });
-    const exhaustedKey = `${kind}:${key}`;
-    const until = this.exhausted.get(exhaustedKey);
-    if (until !== undefined && until > Date.now())
-      return decision(new RateLimiterRes(0, until - Date.now()), false);
+    return this.consume(rateLimitSubject(identity, client), cost);
+  }
+
+  /**
+   * Charges `points` to the subject. Over budget the subject is remembered as exhausted until its
+   * window ends: every later request of it is refused from memory, without a store round trip.
+   */
+  async consume(subject: RateLimitSubject, points: number): Promise<RateLimitDecision> {
+    const refused = this.refusedFromMemory(subject);
+    if (refused) return refused;
     try {
-      return decision(await this.limiters[kind].consume(key, cost), true);
+      return this.decision(subject, await this.limiters[subject.kind].consume(subject.key, points), points);
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) {
         // Both the store and the per-process counter failed: refuse rather than let the request through.
@@ -218,11 +234,65 @@ export class RouterRateLimiter {
         throw unavailable("Rate limits cannot be checked right now; retry shortly");
       }
       // The window's counter only grows until it ends: every request before then is refused too.
-      this.exhausted.set(exhaustedKey, Date.now() + error.msBeforeNext, {
+      this.exhausted.set(exhaustedKey(subject), Date.now() + error.msBeforeNext, {
         ttl: Math.max(1, error.msBeforeNext),
       });
-      return decision(error, false);
+      return this.decision(subject, error, points, false);
     }
+  }
+
+  /**
+   * The refusal for a subject known to be over budget, or null: an in-process lookup, no store.
+   * Waits for the subject's refusal charges still being counted, so that a client sending one
+   * request after another is refused as soon as the refusal that spent its budget has answered.
+   */
+  async refusedEarly(subject: RateLimitSubject): Promise<RateLimitDecision | null> {
+    const pending = this.pendingRefusals.get(exhaustedKey(subject));
+    if (pending) await pending;
+    return this.refusedFromMemory(subject);
+  }
+
+  /**
+   * Charges a refused request after its answer left (the refusal needs no permission); a failure
+   * is logged, as the request was refused anyway. Running charges are kept for `refusedEarly`.
+   */
+  chargeRefusal(subject: RateLimitSubject, points: number): void {
+    if (points <= 0) return;
+    const key = exhaustedKey(subject);
+    const charge: Promise<unknown> = this.consume(subject, points)
+      .catch(() => undefined) // consume logged it
+      .finally(() => {
+        if (this.pendingRefusals.get(key) === charge) this.pendingRefusals.delete(key);
+      });
+    this.pendingRefusals.set(key, charge);
+  }
+
+  /** What a refused request costs: `refusalCost` once its body was being read, `queryCost` before. */
+  refusalCost(bodyRead: boolean): number {
+    return bodyRead ? this.settings.refusalCost : this.settings.queryCost;
+  }
+
+  private refusedFromMemory(subject: RateLimitSubject): RateLimitDecision | null {
+    const until = this.exhausted.get(exhaustedKey(subject));
+    const left = until === undefined ? 0 : until - Date.now();
+    return left > 0 ? this.decision(subject, new RateLimiterRes(0, left), 0, false) : null;
+  }
+
+  private decision(
+    subject: RateLimitSubject,
+    res: RateLimiterRes,
+    charged: number,
+    allowed = true,
+  ): RateLimitDecision {
+    return {
+      allowed,
+      limit: this.points[subject.kind],
+      remaining: allowed ? Math.max(0, res.remainingPoints) : 0,
+      resetSeconds: Math.max(1, Math.ceil(res.msBeforeNext / 1000)),
+      windowSeconds: this.settings.windowSeconds,
+      charged,
+      msBeforeReset: Math.max(0, res.msBeforeNext),
+    };
   }
 
   private warnFallback(): void {
@@ -232,6 +302,8 @@ export class RouterRateLimiter {
     this.logger.warn("rate-limit store unreachable: budgets are counted per router process meanwhile");
   }
 }
+
+const exhaustedKey = (subject: RateLimitSubject) => `${subject.kind}:${subject.key}`;
 
 function validate(settings: RateLimitSettings): void {
   const problems: string[] = [];
@@ -243,11 +315,15 @@ function validate(settings: RateLimitSettings): void {
     apiKeyPoints: settings.apiKeyPoints,
   };
   for (const [name, points] of Object.entries(budgets)) {
-    if (settings.mutationCost > points || settings.queryCost > points)
-      problems.push(`${name} (${points}) is below the cost of one operation: such callers could do nothing`);
+    if (settings.mutationCost > points || settings.queryCost > points || settings.refusalCost > points)
+      problems.push(
+        `${name} (${points}) is below the cost of one operation or refusal: such callers could do nothing`,
+      );
   }
   if (problems.length > 0) throw new Error(`Invalid rate limits: ${problems.join("; ")}`);
 }
+
+const tooManyRequests = (retryAfterSeconds: number) => `Too many requests; retry in ${retryAfterSeconds} s`;
 
 /** RATE_LIMITED, HTTP 429 with `Retry-After`, and `extensions.retryAfter` in seconds. */
 export function rateLimited(retryAfterSeconds: number): GraphQLError {
@@ -257,13 +333,43 @@ export function rateLimited(retryAfterSeconds: number): GraphQLError {
     retryAfter: retryAfterSeconds,
     http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) },
   };
-  return new GraphQLError(`Too many requests; retry in ${retryAfterSeconds} s`, { extensions });
+  return new GraphQLError(tooManyRequests(retryAfterSeconds), { extensions });
+}
+
+/** The same answer as `rateLimited`, for a request refused before it reaches Apollo Server. */
+export function rateLimitedBody(retryAfterSeconds: number) {
+  return {
+    errors: [
+      {
+        message: tooManyRequests(retryAfterSeconds),
+        extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: retryAfterSeconds },
+      },
+    ],
+  };
+}
+
+/** The draft-ietf-httpapi-ratelimit-headers fields of a decision (lowercase names). */
+export function rateLimitHeaders(decision: RateLimitDecision): [string, string][] {
+  return [
+    ["ratelimit-limit", String(decision.limit)],
+    ["ratelimit-remaining", String(decision.remaining)],
+    ["ratelimit-reset", String(decision.resetSeconds)],
+    ["ratelimit-policy", `${decision.limit};w=${decision.windowSeconds}`],
+  ];
+}
+
+/** What the plugin needs of the request's refusal record (router/rate-limit-gate.ts). */
+export interface RefusalNotes {
+  /** An operation was refused (its request failed as a whole, 4xx); it had been charged `charged` points. */
+  refusedOperation(charged: number): void;
 }
 
 /**
  * Charges each operation once it is resolved (its type is known; nothing has reached a subgraph
  * yet) and sets the `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers) on every such
- * response; over budget it answers 429 RATE_LIMITED before anything executes.
+ * response; over budget it answers 429 RATE_LIMITED before anything executes. An operation that
+ * ends as a refusal (a parse or validation failure, an unknown persisted hash, not safelisted...)
+ * is noted on the request, whose refusal is charged when its answer has left.
  */
 export function rateLimitPlugin(
   limiter: RouterRateLimiter,
@@ -271,22 +377,36 @@ export function rateLimitPlugin(
 ): ApolloServerPlugin<RouterContext> {
   return {
     async requestDidStart() {
+      // What this operation was charged; another plugin may refuse it while the charge is counted.
+      let charged: Promise<number> = Promise.resolve(0);
       return {
         async didResolveOperation({ contextValue, operation, response }) {
-          const decision = await limiter.check(
+          const checked = limiter.check(
             contextValue.identity,
             contextValue.client,
             operation?.operation ?? "query",
           );
-          const headers = response.http.headers;
-          headers.set("ratelimit-limit", String(decision.limit));
-          headers.set("ratelimit-remaining", String(decision.remaining));
-          headers.set("ratelimit-reset", String(decision.resetSeconds));
-          headers.set("ratelimit-policy", `${decision.limit};w=${decision.windowSeconds}`);
+          charged = checked.then(
+            (decision) => decision.charged,
+            () => 0,
+          );
+          const decision = await checked;
+          for (const [name, value] of rateLimitHeaders(decision)) response.http.headers.set(name, value);
           if (!decision.allowed) {
             metrics?.rateLimited(contextValue.identity);
             throw rateLimited(decision.resetSeconds);
           }
+        },
+        async willSendResponse({ contextValue, response }) {
+          // A request error (no `data`): the operation never ran. Over budget or the server's fault is no refusal.
+          const status = response.http.status ?? 200;
+          if (
+            response.body.kind === "single" &&
+            response.body.singleResult.data === undefined &&
+            status !== 429 &&
+            status < 500
+          )
+            contextValue.refusals?.refusedOperation(await charged);
         },
       };
     },

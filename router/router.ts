@@ -1,4 +1,5 @@
 import type { ApolloServerPlugin } from "@apollo/server";
+import type { Request } from "express";
 import { importPKCS8 } from "jose";
 import type { SubgraphName } from "../platform/config";
 import { unavailable } from "../platform/errors";
@@ -25,6 +26,7 @@ import {
   securityHeaders,
 } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
+import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
 import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
 import {
   DEFAULT_RATE_LIMITS,
@@ -86,6 +88,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     logger: options.logger,
     onFailure: routerMetrics.authFailure,
   });
+  const verifyCaller = (req: Request) =>
+    credentials.verify({ authorization: req.header("authorization"), apiKey: req.header("x-api-key") });
   const gateway = createGateway({
     supergraphSdl: options.supergraphSdl,
     supergraphPath: options.supergraphPath,
@@ -121,11 +125,14 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
         production: options.production,
         exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS],
       }),
-      refuseUnsupportedCharsets,
       (req, res, next) => {
         res.setHeader(REQUEST_ID_HEADER, correlationIdFrom(req.headers[REQUEST_ID_HEADER]));
         next();
       },
+      // Before anything reads the body: a caller over budget is refused here, at the cost of a lookup.
+      rateLimitGate(rateLimiter, verifyCaller, routerMetrics),
+      refuseUnsupportedCharsets,
+      bodyReadStarts,
     ],
     // Abuse limits (router/abuse-limits.ts): documents over them never reach planning or a subgraph.
     bodyMiddleware: [refuseOversizedRequests(ABUSE_LIMITS, options.batchLimit ?? 0)],
@@ -144,10 +151,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
       }),
     ],
     context: async (req) => ({
-      ...(await credentials.verify({
-        authorization: req.header("authorization"),
-        apiKey: req.header("x-api-key"),
-      })),
+      // Verified once, by the rate-limit gate (which needs to know who pays before the body is read).
+      ...(await (callerOf(req) ?? verifyCaller(req))),
+      refusals: refusalNotesOf(req),
       correlationId: String(req.res?.getHeader(REQUEST_ID_HEADER) ?? correlationIdFrom(undefined)),
       // req.ip honours Express's `trust proxy` (loopback here): a client cannot claim another address.
       client: { ip: req.ip ?? null, userAgent: req.header("user-agent") ?? null },

@@ -298,6 +298,18 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "router rate limiting", 
       await redis.close();
     }
   });
+
+  it("charges refusals per router process too while Redis is unreachable", async () => {
+    const ip = freshIp();
+    redisProxy.cut();
+    try {
+      // Unparsable documents cost 3 points (RATE_LIMIT_REFUSAL_COST's default): the fifth overspends 12.
+      for (let sent = 1; sent <= 5; sent++) expect((await send("{ __typename", { ip })).status).toBe(400);
+      expectRateLimited(await send(TYPENAME, { ip }));
+    } finally {
+      redisProxy.restore();
+    }
+  });
 });
 
 describe("router rate limiting on embedded defaults (in-memory counters)", () => {
