@@ -25,6 +25,7 @@ import {
   securityHeaders,
 } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
+import { outageStatusPlugin } from "./outage-status";
 import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
 import {
   DEFAULT_RATE_LIMITS,
@@ -134,6 +135,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     allowBatchedHttpRequests: (options.batchLimit ?? 0) > 0,
     plugins: [
       operationResolutionPlugin,
+      outageStatusPlugin,
       pageSizeCostPlugin(ABUSE_LIMITS),
       refuseUnconfirmedMutations,
       rateLimitPlugin(rateLimiter, routerMetrics),

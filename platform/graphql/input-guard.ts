@@ -8,7 +8,7 @@ import {
   type GraphQLInputType,
   type GraphQLSchema,
 } from "graphql";
-import type { IMiddlewareFieldMap, IMiddlewareResolver } from "graphql-middleware";
+import type { IMiddlewareFunction, IMiddlewareTypeMap } from "graphql-middleware";
 import { badUserInput } from "../errors";
 import { isUuid } from "../database/loaders";
 
@@ -50,6 +50,8 @@ function checkJson(value: unknown, field: string): void {
 }
 
 type Check = (value: unknown, field: string) => void;
+// graphql-middleware's resolver form (its type is not exported by name).
+type MiddlewareResolver = Extract<IMiddlewareFunction, (...args: never[]) => unknown>;
 
 /**
  * How each scalar an argument can hold is checked. A scalar missing here fails the schema build, so
@@ -111,9 +113,9 @@ function checkFor(type: GraphQLInputType, memo: Map<string, Check | null>): Chec
  * surrogates, strings over MAX_STRING_LENGTH and IDs that are not UUIDs are BAD_USER_INPUT with
  * `extensions.field` naming the argument path (`input.displayName`, `input.userIds.2`).
  */
-export function inputGuard(schema: GraphQLSchema): IMiddlewareFieldMap {
+export function inputGuard(schema: GraphQLSchema): IMiddlewareTypeMap {
   const memo = new Map<string, Check | null>();
-  const guard: Record<string, Record<string, IMiddlewareResolver>> = {};
+  const guard: Record<string, Record<string, MiddlewareResolver>> = {};
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || isIntrospectionType(type)) continue;
     for (const field of Object.values(type.getFields())) {
