@@ -27,7 +27,10 @@ export const outageStatusPlugin: ApolloServerPlugin = {
   },
 };
 
-/** No data, or every root field null with an error at or under it (not a field that is null by itself). */
+/**
+ * No data, or every root field null with an error at or under it (not a field that is null by
+ * itself). An error without a path (a subgraph that refused the whole fetch) may explain any of them.
+ */
 function nothingAnswered(
   data: Record<string, unknown> | null | undefined,
   errors: readonly GraphQLFormattedError[],
@@ -35,5 +38,6 @@ function nothingAnswered(
   if (data === undefined) return false; // a request error: its status is already set
   if (data === null) return true;
   const failedRoots = new Set(errors.map((error) => error.path?.[0]));
-  return Object.entries(data).every(([key, value]) => value === null && failedRoots.has(key));
+  const explained = (key: string) => failedRoots.has(key) || failedRoots.has(undefined);
+  return Object.entries(data).every(([key, value]) => value === null && explained(key));
 }

@@ -298,6 +298,83 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     expect(messages()).toContain("circuit closed: the subgraph answers again");
   });
 
+  it("passes a subgraph's own SERVICE_UNAVAILABLE answer (HTTP 503) on with its retryAfter, without opening its circuit", async () => {
+    const shedding = await fakeSubgraph((_request, res) => {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
+      res.end(
+        JSON.stringify({
+          errors: [
+            {
+              message: "Too busy right now; retry shortly",
+              extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 7 },
+            },
+          ],
+        }),
+      );
+    });
+    cleanups.push(shedding.close);
+    const { logger, messages } = capturingLogger();
+    const router = await startEdge({
+      logger,
+      subgraphUrls: { analytics: shedding.url },
+      subgraphs: { breaker: { minimumCalls: 1, failureThresholdPercent: 1, cooldownMs: 60_000 } },
+    });
+    for (let i = 1; i <= 3; i++) {
+      const response = await post(router.url, ACTIVITY, alice.token);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("7");
+      expect(response.body).toEqual({
+        data: { me: null },
+        errors: [
+          {
+            message: "Too busy right now; retry shortly",
+            extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 7, serviceName: "analytics" },
+          },
+        ],
+      });
+      expect(shedding.hits()).toBe(i); // asked every time: a shed is an answer, not a failure
+    }
+    expect(messages()).not.toContain("circuit open: calls to this subgraph fail fast");
+  });
+
+  it("counts a 5xx without a deliberate answer as a failure: INTERNAL_SERVER_ERROR, and the circuit opens", async () => {
+    const broken = await fakeSubgraph((_request, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("stack trace of something that broke");
+    });
+    cleanups.push(broken.close);
+    const { logger, messages } = capturingLogger();
+    const router = await startEdge({
+      logger,
+      subgraphUrls: { analytics: broken.url },
+      subgraphs: { breaker: { minimumCalls: 1, failureThresholdPercent: 1, cooldownMs: 60_000 } },
+    });
+    const first = await post(router.url, EVERYWHERE, alice.token);
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ me: { id: alice.id }, activityOfMe: null });
+    expect(first.body.errors).toEqual([
+      {
+        message: "Internal server error",
+        path: ["activityOfMe", "activity"],
+        extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "analytics" },
+      },
+    ]);
+    expect(JSON.stringify(first.body)).not.toContain("stack trace");
+    expect(messages()).toContain("Subgraph analytics answered HTTP 500");
+    expect(messages()).toContain("circuit open: calls to this subgraph fail fast");
+
+    // Open: refused without a call, as an outage the client may retry after the cool-down.
+    const second = await post(router.url, EVERYWHERE, alice.token);
+    expect(broken.hits()).toBe(1);
+    expect(second.body.errors).toEqual([
+      {
+        message: "The analytics service is unavailable; retry in 60 s",
+        path: ["activityOfMe", "activity"],
+        extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 60, serviceName: "analytics" },
+      },
+    ]);
+  });
+
   it("starts from the committed supergraph with every subgraph down, is ready, and answers with errors", async () => {
     const ports = await Promise.all(SUBGRAPH_NAMES.map(() => closedPort()));
     const down = Object.fromEntries(
