@@ -18,12 +18,7 @@ import {
 import { CredentialVerifier } from "./credentials";
 import type { RouterContext } from "./context";
 import { createGateway, type SubgraphResilience } from "./gateway";
-import {
-  corsPolicy,
-  operationResolutionPlugin,
-  refuseUnsupportedCharsets,
-  securityHeaders,
-} from "./http-hygiene";
+import { corsPolicy, operationResolutionPlugin } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
 import { outageStatusPlugin } from "./outage-status";
 import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
@@ -115,14 +110,12 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     drainTimeoutMs: options.drainTimeoutMs,
     // The auth subgraph's key set, at the same path: verifiers need to reach only the router.
     routes: (app) => mountJwksRoute(app, { jwksUrl: options.jwksUrl, logger: options.logger }),
-    middleware: [securityHeaders({ production: options.production })],
     graphqlMiddleware: [
       ...corsPolicy({
         origins: options.corsOrigins,
         production: options.production,
         exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS],
       }),
-      refuseUnsupportedCharsets,
       (req, res, next) => {
         res.setHeader(REQUEST_ID_HEADER, correlationIdFrom(req.headers[REQUEST_ID_HEADER]));
         next();
