@@ -28,14 +28,17 @@ export const isOpenCircuit = (error: unknown): boolean =>
   (error as { code?: unknown } | null)?.code === "EOPENBREAKER";
 
 /**
- * One circuit per subgraph (opossum). A call counts as failed when `isFailure` says so (timeouts,
- * unreachable, 5xx), not when the subgraph answered with GraphQL errors. Once open, calls are refused
+ * One circuit per subgraph (opossum). A call counts as failed when `isFailure` says so (unreachable,
+ * a 5xx that is not a deliberate answer), not when the subgraph answered with GraphQL errors nor
+ * when one call ran out of time (gateway.ts, `isSubgraphFailure`). Once open, calls are refused
  * immediately for the cool-down; then one probe goes through (half-open) and its outcome closes the
  * circuit or opens it for another cool-down. Shared by every data source the gateway builds for the
  * same subgraph, so a supergraph reload keeps the state.
  */
 export class SubgraphBreakers {
   private readonly breakers = new Map<string, CircuitBreaker<[Task], unknown>>();
+  /** When each circuit last opened: how long a refused caller should wait. */
+  private readonly openedAt = new Map<string, number>();
 
   constructor(
     private readonly settings: BreakerSettings,
@@ -52,6 +55,16 @@ export class SubgraphBreakers {
     const breaker = this.breakers.get(subgraph);
     if (!breaker || breaker.closed) return "closed";
     return breaker.halfOpen ? "half-open" : "open";
+  }
+
+  /** Seconds until an open circuit lets a probe through (at least 1; the cool-down when not open). */
+  retryAfterSeconds(subgraph: string): number {
+    const opened = this.openedAt.get(subgraph);
+    const remainingMs =
+      opened === undefined || this.state(subgraph) === "closed"
+        ? this.settings.cooldownMs
+        : opened + this.settings.cooldownMs - Date.now();
+    return Math.max(1, Math.ceil(remainingMs / 1000));
   }
 
   shutdown(): void {
@@ -76,9 +89,10 @@ export class SubgraphBreakers {
       errorFilter: (error: unknown) => !this.isFailure(error),
     });
     const log = this.logger.child({ subgraph });
-    breaker.on("open", () =>
-      log.warn({ cooldownMs: settings.cooldownMs }, "circuit open: calls to this subgraph fail fast"),
-    );
+    breaker.on("open", () => {
+      this.openedAt.set(subgraph, Date.now());
+      log.warn({ cooldownMs: settings.cooldownMs }, "circuit open: calls to this subgraph fail fast");
+    });
     breaker.on("halfOpen", () => log.info("circuit half-open: probing the subgraph"));
     breaker.on("close", () => log.info("circuit closed: the subgraph answers again"));
     this.breakers.set(subgraph, breaker);

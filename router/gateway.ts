@@ -19,7 +19,7 @@ import {
 } from "graphql";
 import type { CryptoKey } from "jose";
 import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
-import { ErrorCode } from "../platform/errors";
+import { CLIENT_ERROR_CODES, ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { DEADLINE_HEADER } from "../platform/requests/deadline";
 import { ANONYMOUS, AssertionSigner, IDENTITY_HEADER, NO_CLIENT } from "../platform/identity/identity";
@@ -91,7 +91,8 @@ const MAX_ERRORS_PER_FETCH = 100;
 /**
  * Forwards each request's identity as a short-lived signed assertion, and its correlation id. A
  * fetch that fails (timeout, unreachable, 5xx, open circuit) never fails the whole request: it
- * becomes an error on the fields that subgraph owed, and the other subgraphs' data is kept.
+ * becomes an error on the fields that subgraph owed, and the other subgraphs' data is kept. A
+ * subgraph's deliberate non-2xx answer (a client error, a shed) reaches the client unchanged.
  */
 class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
   private readonly timeoutMs: string;
@@ -130,26 +131,73 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     const observe = (outcome: FetchOutcome) =>
       this.metrics?.subgraphFetch(this.name as SubgraphName, outcome, (performance.now() - started) / 1000);
     try {
-      const response = await this.breakers.run(this.name, () => super.process(options));
-      observe("ok");
+      // An answer the subgraph gave on purpose (a refusal, a shed) is a success to the circuit.
+      const response = await this.breakers.run(this.name, async () => {
+        try {
+          return await super.process(options);
+        } catch (error) {
+          const answer = deliberateAnswer(error);
+          if (answer) return answer;
+          throw error;
+        }
+      });
+      observe(response.errors?.some(isUnavailable) ? "unavailable" : "ok");
       return response;
     } catch (error) {
       observe(
         isOpenCircuit(error) ? "circuit_open" : error instanceof SubgraphTimeoutError ? "timeout" : "error",
       );
-      const message = failureMessage(this.name, error);
+      const failure = describeFailure(this.name, error, this.breakers.retryAfterSeconds(this.name));
       if (!isOpenCircuit(error))
         this.logger.warn(
           { subgraph: this.name, err: error, correlationId: options.context.correlationId },
-          message,
+          failure.log,
         );
-      return { errors: failedFetchErrors(options.request, message) };
+      return { errors: failedFetchErrors(options.request, failure.client) };
     }
   }
 }
 
-/** A fetch failure the circuit counts: the subgraph is slow, gone or broken (not a 4xx refusal). */
+/** Codes a subgraph's non-2xx answer may carry to the client as they are. */
+const DELIVERABLE_CODES: ReadonlySet<string> = new Set(
+  [...CLIENT_ERROR_CODES, ErrorCode.SERVICE_UNAVAILABLE].filter(
+    // A subgraph's 401 refuses the router's identity assertion, not the client's credential: ours to fix.
+    (code) => code !== ErrorCode.UNAUTHENTICATED,
+  ),
+);
+
+const codeOf = (error: GraphQLFormattedError): unknown => error.extensions?.code;
+const isUnavailable = (error: GraphQLFormattedError) => codeOf(error) === ErrorCode.SERVICE_UNAVAILABLE;
+
+/**
+ * Apollo Server answers a request it refuses with a non-2xx status and a GraphQL body: 400 for a
+ * document or variables it will not run (an invalid DateTime literal is GRAPHQL_VALIDATION_FAILED,
+ * an invalid variable BAD_USER_INPUT), 503 when the subgraph sheds or lost a dependency.
+ * RemoteGraphQLDataSource throws on any non-2xx; a body whose every error has a code the client may
+ * see is the subgraph's answer, returned as such (data included). Anything else stays a failure.
+ */
+export function deliberateAnswer(error: unknown): GatewayGraphQLResponse | undefined {
+  if (!(error instanceof GraphQLError)) return undefined;
+  const body = (error.extensions.response as { body?: unknown } | undefined)?.body;
+  if (!body || typeof body !== "object") return undefined;
+  const { data, errors } = body as { data?: unknown; errors?: unknown };
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  const formatted = errors as GraphQLFormattedError[];
+  if (!formatted.every((e) => typeof codeOf(e) === "string" && DELIVERABLE_CODES.has(codeOf(e) as string)))
+    return undefined;
+  return {
+    ...(data && typeof data === "object" ? { data: data as Record<string, unknown> } : {}),
+    errors: formatted,
+  };
+}
+
+/**
+ * A fetch failure the circuit counts: the subgraph is gone or broken (unreachable, or a 5xx without a
+ * deliberate answer). Not a 4xx refusal, and not a timeout: one slow operation must not open the
+ * circuit for the subgraph's other, fast operations (the timeout already bounds what it costs).
+ */
 export function isSubgraphFailure(error: unknown): boolean {
+  if (error instanceof SubgraphTimeoutError) return false;
   const status = httpStatusOf(error);
   return status === undefined || status >= 500;
 }
@@ -160,15 +208,45 @@ function httpStatusOf(error: unknown): number | undefined {
   return typeof status === "number" ? status : undefined;
 }
 
-function failureMessage(subgraph: string, error: unknown): string {
-  if (isOpenCircuit(error)) return `Subgraph ${subgraph} is unavailable (circuit open); retry shortly`;
-  if (error instanceof SubgraphTimeoutError)
-    return `Subgraph ${subgraph} did not answer within ${error.timeoutMs} ms`;
-  if (error instanceof SubgraphUnreachableError) return `Subgraph ${subgraph} is unreachable`;
-  const status = httpStatusOf(error);
-  if (status !== undefined) return `Subgraph ${subgraph} answered HTTP ${status}`;
-  return `Subgraph ${subgraph} failed`;
+/** Statuses a proxy or load balancer in front of a subgraph answers when it is out: an outage, not a bug. */
+const OUTAGE_STATUSES = new Set([502, 503, 504]);
+
+interface Failure {
+  /** What the router logs. */
+  log: string;
+  /** What the client gets, with `extensions` (the gateway adds serviceName). */
+  client: GraphQLFormattedError;
 }
+
+/**
+ * An outage (no answer in time, unreachable, an open circuit, a gateway status) is
+ * SERVICE_UNAVAILABLE with `retryAfter`: nothing of that part was done and a retry may succeed.
+ * Anything else the subgraph answered (a 500, a 4xx without a deliverable body) is ours to fix:
+ * INTERNAL_SERVER_ERROR, masked by the router's error formatting.
+ */
+export function describeFailure(subgraph: string, error: unknown, circuitRetryAfter: number): Failure {
+  const outage = (log: string, retryAfter = DEFAULT_RETRY_AFTER_SECONDS): Failure => ({
+    log,
+    client: {
+      message: `The ${subgraph} service is unavailable; retry in ${retryAfter} s`,
+      extensions: { code: ErrorCode.SERVICE_UNAVAILABLE, retryAfter },
+    },
+  });
+  if (isOpenCircuit(error))
+    return outage(`Subgraph ${subgraph} is unavailable (circuit open); retry shortly`, circuitRetryAfter);
+  if (error instanceof SubgraphTimeoutError)
+    return outage(`Subgraph ${subgraph} did not answer within ${error.timeoutMs} ms`);
+  if (error instanceof SubgraphUnreachableError) return outage(`Subgraph ${subgraph} is unreachable`);
+  const status = httpStatusOf(error);
+  if (status !== undefined && OUTAGE_STATUSES.has(status))
+    return outage(`Subgraph ${subgraph} answered HTTP ${status}`);
+  const log =
+    status !== undefined ? `Subgraph ${subgraph} answered HTTP ${status}` : `Subgraph ${subgraph} failed`;
+  return { log, client: { message: log, extensions: { code: ErrorCode.INTERNAL_SERVER_ERROR } } };
+}
+
+/** How long a client is told to wait after a subgraph timed out or could not be reached. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 5;
 
 /**
  * The errors of a fetch that produced no response, placed where the subgraph's own errors would
@@ -176,11 +254,13 @@ function failureMessage(subgraph: string, error: unknown): string {
  * which the gateway maps onto the entity's path in the client's response). The gateway adds
  * `serviceName`; the router's error masking keeps the path, the code and the service name.
  */
-export function failedFetchErrors(request: GatewayGraphQLRequest, message: string): GraphQLFormattedError[] {
-  const extensions = { code: ErrorCode.INTERNAL_SERVER_ERROR };
+export function failedFetchErrors(
+  request: GatewayGraphQLRequest,
+  error: GraphQLFormattedError,
+): GraphQLFormattedError[] {
   const paths = requestedPaths(request);
-  if (paths.length === 0) return [{ message, extensions }];
-  return paths.map((path) => ({ message, path, extensions }));
+  if (paths.length === 0) return [error];
+  return paths.map((path) => ({ ...error, path }));
 }
 
 function requestedPaths(request: GatewayGraphQLRequest): (string | number)[][] {

@@ -12,8 +12,12 @@ export type AuthFailureReason =
   | "invalid_api_key"
   | "expired_api_key";
 
-/** How a subgraph fetch ended. */
-export type FetchOutcome = "ok" | "error" | "timeout" | "circuit_open";
+/**
+ * How a subgraph fetch ended. "ok" includes answers refusing the client's input (a client error is
+ * not the subgraph's failure); "unavailable": the subgraph answered SERVICE_UNAVAILABLE (shed, or a
+ * dependency of its own is out).
+ */
+export type FetchOutcome = "ok" | "unavailable" | "error" | "timeout" | "circuit_open";
 
 /** What only the router measures: its subgraph fetches, the callers it turns away and why. */
 export interface RouterMetrics {
@@ -25,7 +29,7 @@ export interface RouterMetrics {
 export function createRouterMetrics(registry: Registry): RouterMetrics {
   const fetches = new Histogram({
     name: "orion_subgraph_fetch_duration_seconds",
-    help: "Router fetches to a subgraph, by subgraph and outcome (ok, error, timeout, circuit_open)",
+    help: "Router fetches to a subgraph, by subgraph and outcome (ok, unavailable, error, timeout, circuit_open)",
     labelNames: ["subgraph", "outcome"],
     buckets: LATENCY_BUCKETS,
     registers: [registry],

@@ -19,14 +19,10 @@ import {
 import { CredentialVerifier } from "./credentials";
 import type { RouterContext } from "./context";
 import { createGateway, type SubgraphResilience } from "./gateway";
-import {
-  corsPolicy,
-  operationResolutionPlugin,
-  refuseUnsupportedCharsets,
-  securityHeaders,
-} from "./http-hygiene";
+import { corsPolicy, operationResolutionPlugin } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
 import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
+import { outageStatusPlugin } from "./outage-status";
 import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
 import {
   DEFAULT_RATE_LIMITS,
@@ -118,7 +114,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     drainTimeoutMs: options.drainTimeoutMs,
     // The auth subgraph's key set, at the same path: verifiers need to reach only the router.
     routes: (app) => mountJwksRoute(app, { jwksUrl: options.jwksUrl, logger: options.logger }),
-    middleware: [securityHeaders({ production: options.production })],
     graphqlMiddleware: [
       ...corsPolicy({
         origins: options.corsOrigins,
@@ -131,9 +126,9 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
       },
       // Before anything reads the body: a caller over budget is refused here, at the cost of a lookup.
       rateLimitGate(rateLimiter, verifyCaller, routerMetrics),
-      refuseUnsupportedCharsets,
-      bodyReadStarts,
     ],
+    // Past the charset check (a refusal on headers alone costs less): from here the body is read.
+    beforeBodyMiddleware: [bodyReadStarts],
     // Abuse limits (router/abuse-limits.ts): documents over them never reach planning or a subgraph.
     bodyMiddleware: [refuseOversizedRequests(ABUSE_LIMITS, options.batchLimit ?? 0)],
     parseOptions: parseOptions(ABUSE_LIMITS),
@@ -141,6 +136,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     allowBatchedHttpRequests: (options.batchLimit ?? 0) > 0,
     plugins: [
       operationResolutionPlugin,
+      outageStatusPlugin,
       pageSizeCostPlugin(ABUSE_LIMITS),
       refuseUnconfirmedMutations,
       rateLimitPlugin(rateLimiter, routerMetrics),

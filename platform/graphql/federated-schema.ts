@@ -6,6 +6,7 @@ import { deny, shield } from "graphql-shield";
 import gql from "graphql-tag";
 import { buildSchemaSync, createResolversMap } from "type-graphql";
 import { forbidden } from "../errors";
+import { inputGuard } from "./input-guard";
 import { FEDERATION_RULES, type RuleMap } from "./rules";
 import { SCALARS_MAP } from "./scalars";
 
@@ -35,8 +36,9 @@ const FEDERATION_IMPORTS = [
 ];
 
 /**
- * type-graphql classes -> Federation 2 subgraph schema -> graphql-shield, deny by default. Pure:
- * no I/O, so `schema:compose` prints SDL from code without starting anything.
+ * type-graphql classes -> Federation 2 subgraph schema -> graphql-shield, deny by default -> the
+ * input guard (input-guard.ts), which runs first. Pure: no I/O, so `schema:compose` prints SDL from
+ * code without starting anything.
  */
 export function buildFederatedSchema(options: FederatedSchemaOptions): GraphQLSchema {
   const classSchema = buildSchemaSync({
@@ -61,7 +63,9 @@ export function buildFederatedSchema(options: FederatedSchemaOptions): GraphQLSc
     // Resolvers throw deliberate public errors (NOT_FOUND, CONFLICT...); shield must let them through.
     allowExternalErrors: true,
   });
-  return applyMiddleware(subgraph, permissions);
+  // Applied last, so it wraps the shielded resolvers: malformed text is refused before a rule
+  // reads the arguments (isSelfOrAdmin compares ids) and before a resolver hands it to PostgreSQL.
+  return applyMiddleware(applyMiddleware(subgraph, permissions), inputGuard(subgraph));
 }
 
 function mergeRules(base: RuleMap, extra: RuleMap): RuleMap {

@@ -15,6 +15,7 @@ import type { GraphQLFormattedError, GraphQLSchema, ParseOptions, ValidationRule
 import { ErrorCode, maskError, OUTAGE_RETRY_AFTER_SECONDS } from "../errors";
 import type { Logger } from "../logger";
 import type { ServiceMetrics } from "../metrics";
+import { refuseUnsupportedCharsets, securityHeaders } from "./hygiene";
 import { requestLogPlugin } from "./request-log.plugin";
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
@@ -41,8 +42,8 @@ export interface HttpServiceOptions<Ctx extends BaseContext> {
   routes?: (app: Express) => void;
   /** Middleware in front of /graphql (e.g. CORS at the router). */
   graphqlMiddleware?: express.RequestHandler[];
-  /** Middleware in front of everything, /health included (e.g. security headers at the router). */
-  middleware?: express.RequestHandler[];
+  /** Middleware on /graphql once the request passed the HTTP hygiene, just before its body is read. */
+  beforeBodyMiddleware?: express.RequestHandler[];
   /** Middleware on /graphql after the JSON body is parsed, before Apollo (e.g. request size limits). */
   bodyMiddleware?: express.RequestHandler[];
   /** Extra validation (abuse limits), parser limits and HTTP batching (off unless given). */
@@ -61,12 +62,14 @@ export interface RunningService {
 
 /**
  * Every ORION process serves the same way: Express 5 with a body limit, Apollo Server on /graphql,
- * /health (alive), /ready (dependencies answer) and /metrics. Errors leave with a public code only.
+ * /health (alive), /ready (dependencies answer) and /metrics, behind the same HTTP hygiene
+ * (hygiene.ts: security headers, UTF-8 bodies only). Errors leave with a public code only.
  */
 export async function startHttpService<Ctx extends BaseContext>(
   options: HttpServiceOptions<Ctx>,
 ): Promise<RunningService> {
   const { logger } = options;
+  const sandbox = Boolean(options.sandbox) && !options.production;
   const apollo = new ApolloServer<Ctx>({
     ...("schema" in options.graphql
       ? { schema: options.graphql.schema }
@@ -96,7 +99,7 @@ export async function startHttpService<Ctx extends BaseContext>(
     parseOptions: options.parseOptions,
     allowBatchedHttpRequests: options.allowBatchedHttpRequests ?? false,
     plugins: [
-      options.sandbox && !options.production
+      sandbox
         ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
         : ApolloServerPluginLandingPageDisabled(),
       // Federated tracing (ftv1) would hand resolver timings to whoever asks; ORION exports traces over OTLP instead.
@@ -134,7 +137,7 @@ export async function startHttpService<Ctx extends BaseContext>(
   // Only these proxies' X-Forwarded-For is believed: req.ip is otherwise the socket's peer, so a
   // client cannot claim another address (rate limits and audit records depend on it).
   app.set("trust proxy", options.trustedProxies ?? ["loopback"]);
-  if (options.middleware?.length) app.use(...options.middleware);
+  app.use(securityHeaders({ landingPage: sandbox }));
   app.get("/health", (_req, res) => {
     res.json({ status: "ok", service: options.name });
   });
@@ -151,6 +154,9 @@ export async function startHttpService<Ctx extends BaseContext>(
   app.use(
     "/graphql",
     ...(options.graphqlMiddleware ?? []),
+    // After the caller's middleware (CORS), so a browser can read the refusal.
+    refuseUnsupportedCharsets,
+    ...(options.beforeBodyMiddleware ?? []),
     express.json({ limit: options.bodyLimit ?? "100kb" }),
     ...(options.bodyMiddleware ?? []),
     expressMiddleware(apollo, { context: async ({ req }) => options.context(req) }),

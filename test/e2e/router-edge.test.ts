@@ -367,6 +367,53 @@ describe("router edge", () => {
       },
     );
 
+    it.each([
+      "charset=utf-8; charset=latin1",
+      "charset=latin1; charset=utf-8",
+      "charset=utf-8;charset=UTF-8",
+    ])("refuses a Content-Type naming two charsets (%s) with 415", async (parameters) => {
+      const answer = await reachesNoSubgraph(() =>
+        post({ query: "{ __typename }" }, { "content-type": `application/json; ${parameters}` }),
+      );
+      expect(answer.status).toBe(415);
+      expect(codes(answer)).toEqual(["BAD_REQUEST"]);
+      expect(answer.json.errors![0]!.message).toMatch(/more than one charset/);
+    });
+
+    it("applies the same hygiene at every subgraph: security headers, UTF-8 only, one charset", async () => {
+      for (const name of SUBGRAPH_NAMES) {
+        const subgraph = env().supergraph.subgraphs[name].url;
+        const send = (contentType: string) =>
+          call(subgraph, {
+            method: "POST",
+            headers: { "content-type": contentType },
+            body: JSON.stringify({ query: "{ __typename }" }),
+          });
+        for (const contentType of [
+          "application/json; charset=latin1",
+          "application/json; charset=utf-8; charset=latin1",
+        ]) {
+          const refused = await send(contentType);
+          expect({ name, contentType, status: refused.status, codes: codes(refused) }).toEqual({
+            name,
+            contentType,
+            status: 415,
+            codes: ["BAD_REQUEST"],
+          });
+        }
+        for (const answer of [
+          await send("application/json"),
+          await call(new URL("/health", subgraph).href),
+        ]) {
+          expect(answer.headers.get("content-security-policy")).toBe(
+            "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
+          );
+          expect(answer.headers.get("x-content-type-options")).toBe("nosniff");
+          expect(answer.headers.get("x-frame-options")).toBe("DENY");
+        }
+      }
+    });
+
     it("accepts UTF-8, however it is spelled", async () => {
       for (const contentType of ["application/json; charset=utf-8", 'application/json; charset="UTF-8"'])
         expect((await post({ query: "{ __typename }" }, { "content-type": contentType })).status).toBe(200);

@@ -66,13 +66,13 @@ async function post(
   url: string,
   query: string,
   token?: string,
-): Promise<{ status: number; body: GraphQLBody }> {
+): Promise<{ status: number; headers: Headers; body: GraphQLBody }> {
   const response = await fetch(url, {
     method: "POST",
     headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
     body: JSON.stringify({ query }),
   });
-  return { status: response.status, body: (await response.json()) as GraphQLBody };
+  return { status: response.status, headers: response.headers, body: (await response.json()) as GraphQLBody };
 }
 
 /** Log records of a router, to check what it said about a failure. */
@@ -214,7 +214,7 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     await env?.stop();
   });
 
-  it("answers a slow subgraph's part with an error after its timeout, then fails fast without calling it", async () => {
+  it("answers a slow subgraph's part with SERVICE_UNAVAILABLE after its timeout, without opening its circuit", async () => {
     const silent = await fakeSubgraph(() => undefined); // takes the request, never answers
     cleanups.push(silent.close);
     const { logger, messages } = capturingLogger();
@@ -228,7 +228,7 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     });
 
     const first = await post(router.url, EVERYWHERE, alice.token);
-    expect(first.status).toBe(200);
+    expect(first.status).toBe(200); // the other subgraphs' part was answered
     expect(first.body.data).toMatchObject({
       me: {
         id: alice.id,
@@ -242,20 +242,19 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     });
     expect(first.body.errors).toEqual([
       {
-        message: "Internal server error",
+        message: "The analytics service is unavailable; retry in 5 s",
         path: ["activityOfMe", "activity"],
-        extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "analytics" },
+        extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 5, serviceName: "analytics" },
       },
     ]);
     expect(silent.hits()).toBe(1);
     expect(messages()).toContain("Subgraph analytics did not answer within 300 ms");
-    expect(messages()).toContain("circuit open: calls to this subgraph fail fast");
 
-    // The circuit is open: the same part fails at once and the silent subgraph is not called again.
+    // One slow operation is not an outage: the circuit stays closed, the next request is tried again.
     const second = await post(router.url, EVERYWHERE, alice.token);
-    expect(second.body.data).toMatchObject({ me: { id: alice.id }, activityOfMe: null });
     expect(second.body.errors).toEqual(first.body.errors);
-    expect(silent.hits()).toBe(1);
+    expect(silent.hits()).toBe(2);
+    expect(messages()).not.toContain("circuit open: calls to this subgraph fail fast");
   });
 
   it("fails fast while a subgraph is down, probes it after the cool-down, and recovers", async () => {
@@ -273,13 +272,15 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     proxy.cut();
     for (let i = 0; i < 2; i++) {
       const down = await post(router.url, ACTIVITY, alice.token);
-      expect(down.status).toBe(200);
-      // `me.activity` is non-null: its error nulls `me` (the user subgraph's part is lost with it).
+      // `me.activity` is non-null: its error nulls `me` (the user subgraph's part is lost with it),
+      // so the operation got nothing: 503, and when to retry.
+      expect(down.status).toBe(503);
+      expect(down.headers.get("retry-after")).toBe("5");
       expect(down.body.data).toEqual({ me: null });
       expect(down.body.errors).toEqual([
         expect.objectContaining({
           path: ["me", "activity"],
-          extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "analytics" },
+          extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 5, serviceName: "analytics" },
         }),
       ]);
     }
@@ -295,6 +296,83 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     expect(recovered).toMatchObject({ me: { id: alice.id, activity: { eventCount: expect.any(Number) } } });
     expect(messages()).toContain("circuit half-open: probing the subgraph");
     expect(messages()).toContain("circuit closed: the subgraph answers again");
+  });
+
+  it("passes a subgraph's own SERVICE_UNAVAILABLE answer (HTTP 503) on with its retryAfter, without opening its circuit", async () => {
+    const shedding = await fakeSubgraph((_request, res) => {
+      res.writeHead(503, { "content-type": "application/json", "retry-after": "7" });
+      res.end(
+        JSON.stringify({
+          errors: [
+            {
+              message: "Too busy right now; retry shortly",
+              extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 7 },
+            },
+          ],
+        }),
+      );
+    });
+    cleanups.push(shedding.close);
+    const { logger, messages } = capturingLogger();
+    const router = await startEdge({
+      logger,
+      subgraphUrls: { analytics: shedding.url },
+      subgraphs: { breaker: { minimumCalls: 1, failureThresholdPercent: 1, cooldownMs: 60_000 } },
+    });
+    for (let i = 1; i <= 3; i++) {
+      const response = await post(router.url, ACTIVITY, alice.token);
+      expect(response.status).toBe(503);
+      expect(response.headers.get("retry-after")).toBe("7");
+      expect(response.body).toEqual({
+        data: { me: null },
+        errors: [
+          {
+            message: "Too busy right now; retry shortly",
+            extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 7, serviceName: "analytics" },
+          },
+        ],
+      });
+      expect(shedding.hits()).toBe(i); // asked every time: a shed is an answer, not a failure
+    }
+    expect(messages()).not.toContain("circuit open: calls to this subgraph fail fast");
+  });
+
+  it("counts a 5xx without a deliberate answer as a failure: INTERNAL_SERVER_ERROR, and the circuit opens", async () => {
+    const broken = await fakeSubgraph((_request, res) => {
+      res.writeHead(500, { "content-type": "text/plain" });
+      res.end("stack trace of something that broke");
+    });
+    cleanups.push(broken.close);
+    const { logger, messages } = capturingLogger();
+    const router = await startEdge({
+      logger,
+      subgraphUrls: { analytics: broken.url },
+      subgraphs: { breaker: { minimumCalls: 1, failureThresholdPercent: 1, cooldownMs: 60_000 } },
+    });
+    const first = await post(router.url, EVERYWHERE, alice.token);
+    expect(first.status).toBe(200);
+    expect(first.body.data).toMatchObject({ me: { id: alice.id }, activityOfMe: null });
+    expect(first.body.errors).toEqual([
+      {
+        message: "Internal server error",
+        path: ["activityOfMe", "activity"],
+        extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "analytics" },
+      },
+    ]);
+    expect(JSON.stringify(first.body)).not.toContain("stack trace");
+    expect(messages()).toContain("Subgraph analytics answered HTTP 500");
+    expect(messages()).toContain("circuit open: calls to this subgraph fail fast");
+
+    // Open: refused without a call, as an outage the client may retry after the cool-down.
+    const second = await post(router.url, EVERYWHERE, alice.token);
+    expect(broken.hits()).toBe(1);
+    expect(second.body.errors).toEqual([
+      {
+        message: "The analytics service is unavailable; retry in 60 s",
+        path: ["activityOfMe", "activity"],
+        extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 60, serviceName: "analytics" },
+      },
+    ]);
   });
 
   it("starts from the committed supergraph with every subgraph down, is ready, and answers with errors", async () => {
@@ -328,14 +406,15 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
     expect(await ready.json()).toMatchObject({ status: "ready", checks: { supergraph: true } });
 
     const response = await post(router.url, "query { me { id } }");
-    expect(response.status).toBe(200);
+    expect(response.status).toBe(503);
+    expect(response.headers.get("retry-after")).toBe("5");
     expect(response.body).toEqual({
       data: { me: null },
       errors: [
         {
-          message: "Internal server error",
+          message: "The user service is unavailable; retry in 5 s",
           path: ["me"],
-          extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "user" },
+          extensions: { code: "SERVICE_UNAVAILABLE", retryAfter: 5, serviceName: "user" },
         },
       ],
     });
@@ -447,12 +526,16 @@ describe("the router when subgraphs fail, the supergraph changes, or it is stopp
         me: { id: alice.id, email: "alice@example.com", profile: { displayName: "Alice" } },
         activityOfMe: null,
       });
+      // Unreachable first, then refused by the open circuit: SERVICE_UNAVAILABLE either way.
       expect(response.body.errors).toEqual([
-        {
-          message: "Internal server error",
+        expect.objectContaining({
           path: ["activityOfMe", "activity"],
-          extensions: { code: "INTERNAL_SERVER_ERROR", serviceName: "analytics" },
-        },
+          extensions: {
+            code: "SERVICE_UNAVAILABLE",
+            retryAfter: expect.any(Number),
+            serviceName: "analytics",
+          },
+        }),
       ]);
     }
     expect((await fetch(new URL("/ready", env.supergraph.routerUrl))).status).toBe(200);
