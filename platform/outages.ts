@@ -8,12 +8,19 @@ export type Dependency = "database" | "store" | "broker";
  * there. Clients see SERVICE_UNAVAILABLE (decision 006), never INTERNAL_SERVER_ERROR.
  */
 export class DependencyUnavailableError extends Error {
+  /**
+   * True when the command was sent and only its answer is missing (a timeout): the dependency may
+   * still carry it out. False when it never left (no connection).
+   */
+  readonly mayHaveTakenEffect: boolean;
+
   constructor(
     readonly dependency: Dependency,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; mayHaveTakenEffect?: boolean },
   ) {
     super(message, options);
+    this.mayHaveTakenEffect = options?.mayHaveTakenEffect ?? false;
     this.name = "DependencyUnavailableError";
   }
 }

@@ -22,7 +22,6 @@ import { createGateway, type SubgraphResilience } from "./gateway";
 import { corsPolicy, operationResolutionPlugin } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
 import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
-import { outageStatusPlugin } from "./outage-status";
 import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
 import {
   DEFAULT_RATE_LIMITS,
@@ -136,7 +135,6 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     allowBatchedHttpRequests: (options.batchLimit ?? 0) > 0,
     plugins: [
       operationResolutionPlugin,
-      outageStatusPlugin,
       pageSizeCostPlugin(ABUSE_LIMITS),
       refuseUnconfirmedMutations,
       rateLimitPlugin(rateLimiter, routerMetrics),

@@ -12,10 +12,11 @@ import {
 import { expressMiddleware } from "@as-integrations/express5";
 import express, { type Express, type Request } from "express";
 import type { GraphQLFormattedError, GraphQLSchema, ParseOptions, ValidationRule } from "graphql";
-import { ErrorCode, maskError, OUTAGE_RETRY_AFTER_SECONDS } from "../errors";
+import { maskError } from "../errors";
 import type { Logger } from "../logger";
 import type { ServiceMetrics } from "../metrics";
 import { refuseUnsupportedCharsets, securityHeaders } from "./hygiene";
+import { outageStatusPlugin } from "./outage-status";
 import { requestLogPlugin } from "./request-log.plugin";
 
 export type ReadinessCheck = () => Promise<Record<string, boolean>>;
@@ -109,7 +110,7 @@ export async function startHttpService<Ctx extends BaseContext>(
       // pure per-field cost in every subgraph; what it concluded, no-store, is said once below.
       ApolloServerPluginCacheControlDisabled(),
       privateAnswers as ApolloServerPlugin<Ctx>,
-      unavailableAnswers as ApolloServerPlugin<Ctx>,
+      outageStatusPlugin as ApolloServerPlugin<Ctx>,
       requestLogPlugin(logger, options.metrics) as ApolloServerPlugin<Ctx>,
       ...(options.plugins ?? []),
     ],
@@ -201,29 +202,6 @@ const privateAnswers: ApolloServerPlugin = {
     return {
       async willSendResponse({ response }) {
         response.http.headers.set("cache-control", "no-store");
-      },
-    };
-  },
-};
-
-/**
- * An operation that produced nothing because a dependency was out (every error SERVICE_UNAVAILABLE,
- * no data) is a 503 with Retry-After, as HTTP clients, proxies and load balancers expect; partial
- * data stays a 200 with the error on the field that failed.
- */
-const unavailableAnswers: ApolloServerPlugin = {
-  async requestDidStart() {
-    return {
-      async willSendResponse({ response }) {
-        if (response.body.kind !== "single") return;
-        const { data, errors } = response.body.singleResult;
-        if (data || !errors?.length) return;
-        if (!errors.every((error) => error.extensions?.code === ErrorCode.SERVICE_UNAVAILABLE)) return;
-        const retryAfter = Math.max(
-          ...errors.map((error) => Number(error.extensions?.retryAfter) || OUTAGE_RETRY_AFTER_SECONDS),
-        );
-        response.http.status = 503;
-        response.http.headers.set("retry-after", String(retryAfter));
       },
     };
   },

@@ -28,11 +28,22 @@ const LIMITER_CALLS = new Set<string | symbol>([
 ]);
 
 class RedisUnavailableError extends DependencyUnavailableError {
-  constructor(message = "Redis is unreachable (reconnecting in the background)", cause?: unknown) {
-    super("store", message, { cause });
+  constructor(
+    message = "Redis is unreachable (reconnecting in the background)",
+    cause?: unknown,
+    mayHaveTakenEffect = false,
+  ) {
+    super("store", message, { cause, mayHaveTakenEffect });
     this.name = "RedisUnavailableError";
   }
 }
+
+/** No answer within the budget: the command was sent, and Redis may still run it. */
+const noAnswerInTime = () => new RedisUnavailableError("Redis did not answer in time", undefined, true);
+
+/** node-redis's own command timeout (its TimeoutError sets no name of its own). */
+const isCommandTimeout = (error: unknown) =>
+  error instanceof Error && (error.constructor.name === "TimeoutError" || /timeout/i.test(error.message));
 
 /**
  * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
@@ -87,7 +98,17 @@ export class RedisKeyValueStore implements KeyValueStore {
         const value = Reflect.get(target, property, receiver) as unknown;
         if (typeof value !== "function" || !LIMITER_CALLS.has(property)) return value;
         return (...args: unknown[]) =>
-          withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget);
+          withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget).catch(
+            (error: unknown) => {
+              // A limit reached (RateLimiterRes) is an answer, not a failure.
+              if (!(error instanceof Error) || error instanceof RedisUnavailableError) throw error;
+              throw new RedisUnavailableError(
+                "the rate limiter's store did not answer",
+                error,
+                isCommandTimeout(error),
+              );
+            },
+          );
       },
     });
   }
@@ -102,7 +123,11 @@ export class RedisKeyValueStore implements KeyValueStore {
       return await withDeadline(operation(), this.commandTimeoutMs);
     } catch (error) {
       if (error instanceof RedisUnavailableError) throw error;
-      throw new RedisUnavailableError(`Redis did not serve the command: ${(error as Error).message}`, error);
+      throw new RedisUnavailableError(
+        `Redis did not serve the command: ${(error as Error).message}`,
+        error,
+        isCommandTimeout(error),
+      );
     }
   }
 
@@ -293,7 +318,7 @@ async function shutDown(client: RedisClientType): Promise<void> {
 async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new RedisUnavailableError()), ms);
+    timer = setTimeout(() => reject(noAnswerInTime()), ms);
   });
   try {
     return await Promise.race([promise, deadline]);

@@ -58,10 +58,27 @@ export class LoginThrottle {
    * thrown: the check fails closed.
    */
   async admit(account: string, ip: string | null): Promise<Admission> {
-    const results = await Promise.all([
-      admitOne(this.byAccountAndIp, pairKey(account, ip)),
-      admitOne(this.byIp, ipKey(ip)),
-    ]);
+    const counters: [RateLimiterAbstract, string][] = [
+      [this.byAccountAndIp, pairKey(account, ip)],
+      [this.byIp, ipKey(ip)],
+    ];
+    const settled = await Promise.allSettled(counters.map(([limiter, key]) => admitOne(limiter, key)));
+    const failed = settled.flatMap((result, index) => (result.status === "rejected" ? [index] : []));
+    if (failed.length > 0) {
+      // A point whose answer timed out may still be taken by a slow store: it is given back (the
+      // store runs that too, in order), so a slow Redis never locks anyone out. Nobody's password
+      // was checked meanwhile.
+      for (const [index, result] of settled.entries()) {
+        const [limiter, key] = counters[index]!;
+        const spent =
+          result.status === "fulfilled"
+            ? result.value.allowed
+            : result.reason instanceof DependencyUnavailableError && result.reason.mayHaveTakenEffect;
+        if (spent) void limiter.reward(key, 1).catch(() => undefined);
+      }
+      throw (settled[failed[0]!] as PromiseRejectedResult).reason;
+    }
+    const results = settled.map((result) => (result as PromiseFulfilledResult<Admission>).value);
     const refusals = results.filter((result) => !result.allowed);
     if (refusals.length === 0) return { allowed: true };
     return { allowed: false, retryAfterSeconds: Math.max(...refusals.map((r) => r.retryAfterSeconds)) };

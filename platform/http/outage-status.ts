@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { GraphQLFormattedError } from "graphql";
-import { ErrorCode } from "../platform/errors";
+import { ErrorCode } from "../errors";
 
 /**
  * An operation that got nothing because the subgraphs it needed are out (every error
