@@ -8,7 +8,9 @@ import { openDatabase, type Database } from "./database/database";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
-import { Deadline, DEADLINE_HEADER } from "./requests/deadline";
+import { Deadline } from "./requests/deadline";
+import { idempotencyHooks, idempotencyPlugin } from "./requests/idempotency";
+import { currentRequest, openRequestScope, requestScopeOf } from "./requests/request-scope";
 import { startHttpService, type RunningService } from "./http/http-service";
 import { AssertionVerifier } from "./identity/identity";
 import { routerOnly, verifiedAssertion } from "./identity/router-only";
@@ -119,25 +121,23 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       unsubscribes.push(await runtime.bus.subscribe(subscription));
     }
 
-    // A request's unit of work may not commit once its caller has stopped waiting (decision 006).
-    const deadlines = new WeakMap<object, Deadline>();
+    // A request's unit of work may not commit once its caller has stopped waiting, and a keyed
+    // mutation's record commits with its effect (decision 006).
+    const ownRequest = () => {
+      const scope = currentRequest();
+      return scope?.subgraph === definition.name ? scope : undefined;
+    };
+    db.orm.em.getEventManager().registerSubscriber(idempotencyHooks(ownRequest));
     db.orm.em.getEventManager().registerSubscriber({
-      beforeFlush: ({ em }) => deadlines.get(em)?.throwIfExpired(),
+      beforeFlush: () => ownRequest()?.deadline.throwIfExpired(),
     });
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
       const correlationId = correlationIdFrom(req.headers[REQUEST_ID_HEADER]);
       const assertion = verifiedAssertion(req);
       const em = db.orm.em.fork();
-      const deadline = Deadline.fromHeader(req.header(DEADLINE_HEADER));
-      deadlines.set(em, deadline);
-      // The router gave up on this request (its timeout) or its connection broke: stop here.
-      req.res?.once("close", () => {
-        if (!req.res?.writableFinished) deadline.abandon();
-        deadline.settle();
-      });
       return {
-        deadline,
+        deadline: requestScopeOf(req)?.deadline ?? Deadline.fromHeader(undefined),
         identity: assertion.identity,
         em,
         loaders: definition.createLoaders(em, ready),
@@ -161,6 +161,8 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       graphql: { schema: definition.buildSchema() },
       // Nothing but the router is answered: refused before the body is even read (decision 001).
       graphqlMiddleware: [routerOnly(assertions, logger)],
+      bodyMiddleware: [openRequestScope(definition.name)],
+      plugins: [idempotencyPlugin({ db, subgraph: definition.name, logger })],
       context,
       readiness: async () => ({
         database: await db.ping(),

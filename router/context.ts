@@ -10,6 +10,10 @@ export interface RouterContext extends BaseContext {
   client: ClientInfo;
   /** Where an operation that ends as a refusal is noted, to be charged (router/rate-limit-gate.ts). */
   refusals?: RefusalNotes;
+  /** The client's Idempotency-Key: forwarded with the subgraph fetches that run its mutation. */
+  idempotencyKey?: string;
+  /** A subgraph answered this request's mutation from its idempotency record (the first outcome). */
+  idempotentReplay?: boolean;
   /** Signed once per request, on the first subgraph fetch, then reused. */
   assertion?: Promise<string>;
 }

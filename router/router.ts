@@ -2,7 +2,12 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import type { Request } from "express";
 import { importPKCS8 } from "jose";
 import type { SubgraphName } from "../platform/config";
-import { unavailable } from "../platform/errors";
+import { requestError, unavailable } from "../platform/errors";
+import {
+  IDEMPOTENCY_KEY_HEADER,
+  isValidIdempotencyKey,
+  REPLAYED_HEADER,
+} from "../platform/requests/idempotency";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { startHttpService, type RunningService } from "../platform/http/http-service";
 import type { Logger } from "../platform/logger";
@@ -117,7 +122,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
       ...corsPolicy({
         origins: options.corsOrigins,
         production: options.production,
-        exposedHeaders: [REQUEST_ID_HEADER, ...RATE_LIMIT_HEADERS],
+        exposedHeaders: [REQUEST_ID_HEADER, REPLAYED_HEADER, ...RATE_LIMIT_HEADERS],
       }),
       (req, res, next) => {
         res.setHeader(REQUEST_ID_HEADER, correlationIdFrom(req.headers[REQUEST_ID_HEADER]));
@@ -134,6 +139,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     validationRules: armorValidationRules(ABUSE_LIMITS),
     allowBatchedHttpRequests: (options.batchLimit ?? 0) > 0,
     plugins: [
+      replayedAnswers,
       operationResolutionPlugin,
       pageSizeCostPlugin(ABUSE_LIMITS),
       refuseUnconfirmedMutations,
@@ -148,6 +154,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
       // Verified once, by the rate-limit gate (which needs to know who pays before the body is read).
       ...(await (callerOf(req) ?? verifyCaller(req))),
       refusals: refusalNotesOf(req),
+      idempotencyKey: idempotencyKeyOf(req),
       correlationId: String(req.res?.getHeader(REQUEST_ID_HEADER) ?? correlationIdFrom(undefined)),
       // req.ip honours Express's `trust proxy` (loopback here): a client cannot claim another address.
       client: { ip: req.ip ?? null, userAgent: req.header("user-agent") ?? null },
@@ -174,6 +181,34 @@ const refuseUnconfirmedMutations: ApolloServerPlugin<RouterContext> = {
       async didResolveOperation({ contextValue, operation }) {
         if (contextValue.unconfirmed && operation?.operation === "mutation")
           throw unavailable("Your session cannot be checked right now; retry shortly");
+      },
+    };
+  },
+};
+
+/**
+ * The client's Idempotency-Key (header, or `extensions.idempotencyKey` for clients that cannot set
+ * headers), checked here so a malformed one is refused before anything runs.
+ */
+function idempotencyKeyOf(req: Request): string | undefined {
+  const extensions = (req.body as { extensions?: { idempotencyKey?: unknown } } | undefined)?.extensions;
+  const key = req.header(IDEMPOTENCY_KEY_HEADER) ?? extensions?.idempotencyKey;
+  if (key === undefined) return undefined;
+  if (typeof key !== "string" || !isValidIdempotencyKey(key))
+    throw requestError(
+      "BAD_USER_INPUT",
+      "Idempotency-Key: 8 to 255 visible ASCII characters (a UUID is a good choice)",
+      400,
+    );
+  return key;
+}
+
+/** `Idempotent-Replayed: true` on an answer that is a mutation's first outcome, returned again. */
+const replayedAnswers: ApolloServerPlugin<RouterContext> = {
+  async requestDidStart() {
+    return {
+      async willSendResponse({ contextValue, response }) {
+        if (contextValue.idempotentReplay) response.http.headers.set(REPLAYED_HEADER, "true");
       },
     };
   },

@@ -1,19 +1,22 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../events/event-tables";
+import { IDEMPOTENCY_MIGRATIONS, IdempotencyRecord } from "../requests/idempotency-table";
 
 interface SchemaParts {
   entities: Function[];
   migrations: MigrationObject[];
 }
 
-/** A subgraph's tables: its own entities plus the platform's outbox and inbox. */
+/** A subgraph's tables: its own entities plus the platform's outbox, inbox and idempotency records. */
 export const subgraphEntities = (definition: SchemaParts): Function[] => [
   ...EVENT_TABLES,
+  IdempotencyRecord,
   ...definition.entities,
 ];
 
-/** The platform's event-table migration first, then the subgraph's own, in order. */
+/** The platform's migrations first (tables no subgraph migration touches), then the subgraph's own. */
 export const subgraphMigrations = (definition: SchemaParts): MigrationObject[] => [
   ...EVENT_TABLE_MIGRATIONS,
+  ...IDEMPOTENCY_MIGRATIONS,
   ...definition.migrations,
 ];
