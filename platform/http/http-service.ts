@@ -101,7 +101,11 @@ export async function startHttpService<Ctx extends BaseContext>(
     allowBatchedHttpRequests: options.allowBatchedHttpRequests ?? false,
     plugins: [
       sandbox
-        ? ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false })
+        ? ApolloServerPluginLandingPageLocalDefault({
+            embed: true,
+            includeCookies: false,
+            document: SANDBOX_DOCUMENT,
+          })
         : ApolloServerPluginLandingPageDisabled(),
       // Federated tracing (ftv1) would hand resolver timings to whoever asks; ORION exports traces over OTLP instead.
       ApolloServerPluginInlineTraceDisabled(),
@@ -206,6 +210,19 @@ const privateAnswers: ApolloServerPlugin = {
     };
   },
 };
+
+/** What Sandbox opens with: how to retry a mutation safely, then a first query to run. */
+const SANDBOX_DOCUMENT = `# Retrying a mutation safely: send it with an Idempotency-Key header (Headers tab), a new UUID per
+# logical operation, e.g. Idempotency-Key: 6f1c1c3e-9a0b-4c6e-8f1e-2d7c0f3b5a91
+# A retry with the same key and input within 24 h returns the first outcome (marked
+# Idempotent-Replayed: true) without running again; the same key with other input is refused.
+query Me {
+  me {
+    id
+    email
+  }
+}
+`;
 
 /**
  * graphql-js suggests the names it knows ("Cannot query field "emial" on type "User". Did you mean

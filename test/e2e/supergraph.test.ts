@@ -324,7 +324,10 @@ function specifySupergraph(kind: "embedded" | "services") {
   it("serves Apollo Sandbox to a browser on the router's GraphQL URL", async () => {
     const page = await fetch(env.supergraph.routerUrl, { headers: { accept: "text/html" } });
     expect(page.status).toBe(200);
-    expect(await page.text()).toMatch(/sandbox/i);
+    const html = await page.text();
+    expect(html).toMatch(/sandbox/i);
+    // It opens on a document that shows how to retry a mutation safely.
+    expect(html).toContain("Idempotency-Key");
   });
 
   it("applies each subgraph's ownership rules to fields the router reaches through _entities", async () => {
