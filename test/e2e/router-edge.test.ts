@@ -381,12 +381,14 @@ describe("router edge", () => {
     });
 
     it("applies the same hygiene at every subgraph: security headers, UTF-8 only, one charset", async () => {
+      // As the router calls them: a subgraph answers nothing else (decision 001).
+      const assertion = await routerAssertion(env());
       for (const name of SUBGRAPH_NAMES) {
         const subgraph = env().supergraph.subgraphs[name].url;
         const send = (contentType: string) =>
           call(subgraph, {
             method: "POST",
-            headers: { "content-type": contentType },
+            headers: { "content-type": contentType, ...assertion },
             body: JSON.stringify({ query: "{ __typename }" }),
           });
         for (const contentType of [

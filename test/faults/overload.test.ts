@@ -21,7 +21,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: a login burst b
       // About 75 ms a hash here: 80 logins are about 3 s of two cores, twice the router's patience.
       auth: { bcryptCost: 10 },
       subgraphResilience: { timeoutMs: ROUTER_TIMEOUT_MS },
-      logLevel: process.env.DEBUG_LOG ?? "silent",
+      logLevel: process.env.DEBUG_LOG || "silent",
     });
     users = [];
     for (let i = 0; i < ACCOUNTS; i++) users.push(await register(env, uniqueEmail(`burst-${i}`)));

@@ -26,7 +26,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: PostgreSQL unde
     env = await startTestSupergraph("services", {
       databasePorts: { auth: authDb.port },
       auth: { bcryptCost: 4 },
-      logLevel: process.env.DEBUG_LOG ?? "silent",
+      logLevel: process.env.DEBUG_LOG || "silent",
     });
   }, 60_000);
 

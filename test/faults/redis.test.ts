@@ -43,7 +43,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: Redis under the
       redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
       routerRedisUrl: REAL_SERVICES.redis.url,
       auth: { bcryptCost: 4 },
-      logLevel: process.env.DEBUG_LOG ?? "silent",
+      logLevel: process.env.DEBUG_LOG || "silent",
     });
   }, 60_000);
 

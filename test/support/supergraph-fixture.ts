@@ -134,6 +134,8 @@ export async function startTestSupergraph(
   });
   return {
     supergraph,
+    /** Where the services run (databases, Redis, exchange, keys, SMTP): what another replica needs. */
+    infrastructure,
     mailbox,
     redisPrefix,
     request: graphqlClient(supergraph.routerUrl),

@@ -182,7 +182,13 @@ export class DeliveryDispatcher {
   private async deliver(d: DueDelivery): Promise<void> {
     if (d.channel === NotificationChannel.EMAIL) {
       if (d.to === null) throw new Error("the rendered mail is missing");
-      await this.mailer.send({ to: d.to, subject: d.subject ?? "", text: d.text ?? "", html: d.html ?? "" });
+      await this.mailer.send({
+        messageId: `<${d.id}@orion.notification>`,
+        to: d.to,
+        subject: d.subject ?? "",
+        text: d.text ?? "",
+        html: d.html ?? "",
+      });
       return;
     }
     if (!this.webhooks) throw new Error(`no provider configured for ${d.channel}`);

@@ -3,6 +3,12 @@ import path from "node:path";
 import nodemailer, { type Transporter } from "nodemailer";
 
 export interface MailMessage {
+  /**
+   * The same for every attempt at one notification (`<id@orion>`): should a send be repeated (a
+   * replica killed after the server took it, before it was marked sent), mail systems and clients
+   * recognise the copy by its Message-ID.
+   */
+  messageId?: string;
   to: string;
   subject: string;
   text: string;
