@@ -1,4 +1,3 @@
-import { Writable } from "node:stream";
 import {
   AnalyticsOverviewDocument,
   CreateApiKeyDocument,
@@ -18,6 +17,7 @@ import { firstAdmin, PASSWORD, rawDocument, register, uniqueEmail, type SignedIn
 import { scrape, total } from "../support/prometheus";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 import type { GraphQLResponse } from "../support/graphql-client";
+import { logCapture } from "../support/log-capture";
 
 /**
  * Client errors stay client errors through every hop, on real PostgreSQL, Redis and RabbitMQ: text
@@ -43,20 +43,14 @@ describe("client errors through the router", () => {
   let env: TestSupergraph;
   let admin: SignedIn;
   let alice: SignedIn;
-  const lines: string[] = [];
-  const logs = () => lines.map((line) => JSON.parse(line) as LogLine);
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split("\n").filter(Boolean));
-      done();
-    },
-  });
+  const capture = logCapture<LogLine>();
+  const logs = capture.all;
 
   beforeAll(async () => {
     env = await startTestSupergraph("services", {
       auth: { adminEmails: [ADMIN_EMAIL] },
       logLevel: "info",
-      logDestination: sink,
+      logDestination: capture.stream,
     });
     admin = await firstAdmin(env, ADMIN_EMAIL);
     alice = await register(env, uniqueEmail("alice"));

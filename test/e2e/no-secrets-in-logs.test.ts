@@ -1,5 +1,4 @@
 import { randomBytes } from "node:crypto";
-import { Writable } from "node:stream";
 import pg from "pg";
 import {
   ChangePasswordDocument,
@@ -17,6 +16,7 @@ import { codesOf, type GraphQLResponse } from "../support/graphql-client";
 import { tokenFromMail } from "../support/identity";
 import { databaseUrl, describeWithServices, REAL_SERVICES } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
+import { logCapture } from "../support/log-capture";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 // Every log line of every service, at every level, while the secret-carrying auth flows run and
@@ -36,31 +36,10 @@ interface LogLine {
 const WARN = 40;
 const INTERNAL_OR_UNAVAILABLE = ["INTERNAL_SERVER_ERROR", "SERVICE_UNAVAILABLE"];
 
-/** Captures every JSON line the services write, raw, and parsed for the non-vacuity checks. */
-function logCapture() {
-  const raw: string[] = [];
-  let pending = "";
-  const stream = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      pending += chunk.toString("utf8");
-      const lines = pending.split("\n");
-      pending = lines.pop()!;
-      raw.push(...lines.filter((line) => line.length > 0));
-      done();
-    },
-  });
-  return {
-    stream,
-    raw,
-    /** Parsed lines from index `from` on (a fault's window). */
-    since: (from: number) => raw.slice(from).map((line) => JSON.parse(line) as LogLine),
-  };
-}
-
 const secretPassword = () => `pw ${randomBytes(12).toString("base64url")} never logged`;
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "no secret in any log line", () => {
-  const logs = logCapture();
+  const logs = logCapture<LogLine>();
   const secrets = new Set<string>();
   const remember = (...values: (string | null | undefined)[]) => {
     for (const value of values) {

@@ -1,5 +1,4 @@
 import { randomUUID } from "node:crypto";
-import { Writable } from "node:stream";
 import { createEnvelope } from "../../platform/events/event-bus";
 import { UserRegistered } from "../../subgraphs/auth/events/auth.events";
 import {
@@ -14,6 +13,7 @@ import { PASSWORD, register, uniqueEmail, type SignedIn } from "../support/ident
 import { scrape, total, type Sample } from "../support/prometheus";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { logCapture } from "../support/log-capture";
 
 // What operators see: /metrics of every service and the JSON logs, after real traffic through the
 // router on real PostgreSQL, Redis and RabbitMQ.
@@ -23,14 +23,8 @@ type LogLine = Record<string, unknown> & { service: string; msg: string };
 describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics and logs", () => {
   let env: TestSupergraph;
   let alice: SignedIn;
-  const lines: string[] = [];
-  const logs = () => lines.map((line) => JSON.parse(line) as LogLine);
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      lines.push(...chunk.toString().split("\n").filter(Boolean));
-      done();
-    },
-  });
+  const capture = logCapture<LogLine>();
+  const logs = capture.all;
 
   const metricsOf = async (service: "router" | "auth" | "user" | "notification" | "analytics") =>
     scrape(
@@ -40,7 +34,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
   beforeAll(async () => {
     env = await startTestSupergraph("services", {
       logLevel: "info",
-      logDestination: sink,
+      logDestination: capture.stream,
       rateLimit: { apiKeyPoints: 5, queryCost: 1 },
     });
     alice = await register(env, uniqueEmail("observed"));
@@ -269,7 +263,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
         expect.arrayContaining(["notification.welcome", "user.profiles", "analytics.domain-events"]),
       );
       // No secret ever reaches a log line.
-      const all = lines.join("\n");
+      const all = capture.raw.join("\n");
       expect(all).not.toContain(PASSWORD);
       expect(all).not.toContain(data.register.accessToken);
       expect(all).not.toContain(alice.token);
@@ -290,7 +284,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
         if (!logs().some((line) => line.correlationId === replaced && line.msg === "graphql request"))
           throw new Error("not logged yet");
       });
-      expect(lines.join("\n")).not.toContain("<script>");
+      expect(capture.raw.join("\n")).not.toContain("<script>");
       const long = "x".repeat(200);
       const tooLong = await fetch(env.supergraph.routerUrl, {
         method: "POST",
@@ -320,7 +314,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "observability: metrics 
       });
       expect(line).toMatchObject({ outcome: "ok", durationMs: expect.any(Number) });
       expect(Object.keys(line)).not.toContain("query");
-      expect(lines.join("\n")).not.toContain("s3cr3t-prop");
+      expect(capture.raw.join("\n")).not.toContain("s3cr3t-prop");
     });
   });
 });
