@@ -130,6 +130,9 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     db.orm.em.getEventManager().registerSubscriber(idempotencyHooks(ownRequest));
     db.orm.em.getEventManager().registerSubscriber({
       beforeFlush: () => ownRequest()?.deadline.throwIfExpired(),
+      // Checked again at the last moment: a flush that waited for a connection or a lock may reach
+      // its COMMIT after the router stopped waiting; it rolls back instead.
+      beforeTransactionCommit: () => ownRequest()?.deadline.throwIfExpired(),
     });
 
     const context = async (req: Request): Promise<SubgraphContext<Loaders, Deps>> => {
@@ -137,7 +140,7 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
       const assertion = verifiedAssertion(req);
       const em = db.orm.em.fork();
       return {
-        deadline: requestScopeOf(req)?.deadline ?? Deadline.fromHeader(undefined),
+        deadline: requestScopeOf(req)?.deadline ?? Deadline.fromHeaders(undefined, undefined),
         identity: assertion.identity,
         em,
         loaders: definition.createLoaders(em, ready),

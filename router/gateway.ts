@@ -21,7 +21,7 @@ import type { CryptoKey } from "jose";
 import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
 import { CLIENT_ERROR_CODES, ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
-import { DEADLINE_HEADER } from "../platform/requests/deadline";
+import { DEADLINE_HEADER, SENT_AT_HEADER } from "../platform/requests/deadline";
 import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from "../platform/requests/idempotency";
 import { ANONYMOUS, AssertionSigner, IDENTITY_HEADER, NO_CLIENT } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
@@ -127,6 +127,7 @@ class OrionDataSource extends RemoteGraphQLDataSource<RouterContext> {
     request.http?.headers.set(REQUEST_ID_HEADER, context.correlationId);
     // The subgraph stops (sheds, rolls back) what it cannot finish before this router stops waiting.
     request.http?.headers.set(DEADLINE_HEADER, this.timeoutMs);
+    request.http?.headers.set(SENT_AT_HEADER, String(Date.now()));
     // Only the fetches that run the mutation itself: the entity fetches after it are reads.
     if (context.idempotencyKey && request.query?.trimStart().startsWith("mutation"))
       request.http?.headers.set(IDEMPOTENCY_KEY_HEADER, context.idempotencyKey);

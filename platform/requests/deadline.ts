@@ -6,6 +6,14 @@ import { unavailable } from "../errors";
  */
 export const DEADLINE_HEADER = "orion-timeout-ms";
 
+/**
+ * When the router sent the request (epoch milliseconds). Time the request spent queued before the
+ * subgraph read it (a busy host, a backlog) counts against its budget too, as long as the two clocks
+ * agree within MAX_CLOCK_SKEW_MS; otherwise the subgraph counts from its receipt.
+ */
+export const SENT_AT_HEADER = "orion-sent-at";
+const MAX_CLOCK_SKEW_MS = 5_000;
+
 /** What a subgraph allows a request when no router said (the router's own default timeout). */
 export const DEFAULT_REQUEST_BUDGET_MS = 10_000;
 
@@ -28,14 +36,20 @@ export class Deadline {
 
   private constructor(readonly at: number) {}
 
-  /** `headerValue` is the router's DEADLINE_HEADER; absent or malformed: the default budget. */
-  static fromHeader(headerValue: string | undefined, now = Date.now()): Deadline {
-    const given = headerValue === undefined ? NaN : Number(headerValue);
+  /**
+   * From the router's DEADLINE_HEADER and SENT_AT_HEADER; absent or malformed: the default budget
+   * from now.
+   */
+  static fromHeaders(timeoutMs: string | undefined, sentAt: string | undefined, now = Date.now()): Deadline {
+    const given = timeoutMs === undefined ? NaN : Number(timeoutMs);
     const budget =
       Number.isFinite(given) && given > 0
         ? Math.min(given, DEFAULT_REQUEST_BUDGET_MS * 6)
         : DEFAULT_REQUEST_BUDGET_MS;
-    return new Deadline(now + Math.max(0, budget - responseMarginMs(budget)));
+    const sent = sentAt === undefined ? NaN : Number(sentAt);
+    const start =
+      Number.isFinite(sent) && Math.abs(now - sent) <= MAX_CLOCK_SKEW_MS ? Math.min(now, sent) : now;
+    return new Deadline(start + Math.max(0, budget - responseMarginMs(budget)));
   }
 
   static after(ms: number): Deadline {

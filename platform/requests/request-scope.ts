@@ -1,6 +1,6 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import type { RequestHandler, Request } from "express";
-import { Deadline, DEADLINE_HEADER } from "./deadline";
+import { Deadline, DEADLINE_HEADER, SENT_AT_HEADER } from "./deadline";
 import type { IdempotencyClaim } from "./idempotency";
 
 /**
@@ -27,7 +27,7 @@ export const requestScopeOf = (req: Request): RequestScope | undefined => scopes
  */
 export function openRequestScope(subgraph: string): RequestHandler {
   return (req, res, next) => {
-    const deadline = Deadline.fromHeader(req.header(DEADLINE_HEADER));
+    const deadline = Deadline.fromHeaders(req.header(DEADLINE_HEADER), req.header(SENT_AT_HEADER));
     // The router gave up on this request (its timeout) or its connection broke: stop here.
     res.once("close", () => {
       if (!res.writableFinished) deadline.abandon();

@@ -64,6 +64,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: PostgreSQL unde
 
   it("cancels statements past the statement timeout, sheds what cannot get a connection, and serves normally once the database is fast again", async () => {
     const user = await register(env, uniqueEmail("pg-slow"));
+    // Its profile comes from the registration event: there before the table is locked.
+    await eventually(async () =>
+      expect(
+        await subgraphSql(env, "user", "select 1 from profiles where user_id = ?", [user.id]),
+      ).toHaveLength(1),
+    );
     // A long lock on the profiles table: every statement that touches it waits, as on a sick server.
     const [database] = await subgraphSql<{ db: string }>(env, "user", "select current_database() as db");
     const url = new URL(REAL_SERVICES.postgres.url);
