@@ -75,6 +75,14 @@ export async function startHttpService<Ctx extends BaseContext>(
     ...("schema" in options.graphql
       ? { schema: options.graphql.schema }
       : { gateway: options.graphql.gateway }),
+    // Apollo's own messages ("Unexpected error processing request: …") go to the JSON log, through
+    // its error serializer, never raw to the console.
+    logger: {
+      debug: (message: unknown) => logger.debug({ apollo: String(message) }, "apollo server"),
+      info: (message: unknown) => logger.info({ apollo: String(message) }, "apollo server"),
+      warn: (message: unknown) => logger.warn({ err: new Error(String(message)) }, "apollo server"),
+      error: (message: unknown) => logger.error({ err: new Error(String(message)) }, "apollo server"),
+    },
     introspection: !options.production,
     includeStacktraceInErrorResponses: false,
     csrfPrevention: true,

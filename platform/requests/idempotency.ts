@@ -3,7 +3,8 @@ import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from "@apoll
 import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { GraphQLFormattedError } from "graphql";
 import type { Database } from "../database/database";
-import { ErrorCode } from "../errors";
+import { ErrorCode, OUTAGE_MESSAGE, OUTAGE_RETRY_AFTER_SECONDS } from "../errors";
+import { dependencyOutage } from "../outages";
 import type { Identity } from "../identity/identity";
 import type { Logger } from "../logger";
 import type { RequestScope } from "./request-scope";
@@ -141,6 +142,67 @@ export function idempotencyPlugin(options: {
     ).catch((error: unknown) => logger.warn({ err: error }, "could not sweep expired idempotency records"));
   };
 
+  /** Claims the record for this request, or answers from it (replay, other input, still running). */
+  async function claimOrReplay(
+    key: string,
+    scope: RequestScope,
+    query: string,
+    variables: unknown,
+    identity: Identity,
+  ): Promise<GraphQLResponse | null> {
+    if (!isValidIdempotencyKey(key))
+      return refusal(400, ErrorCode.BAD_USER_INPUT, "Idempotency-Key: 8 to 255 visible ASCII characters", {
+        field: "Idempotency-Key",
+      });
+    sweep();
+    const id = recordId(subgraph, identity, key);
+    const hash = requestHash(key, query, variables);
+    const claimed = await sql<{ id: string }>(
+      `insert into idempotency_records (id, request_hash, state, created_at, expires_at)
+       values (?, ?, 'started', now(), now() + interval '${IDEMPOTENCY_WINDOW_HOURS} hours')
+       on conflict (id) do update set request_hash = excluded.request_hash, state = 'started',
+         response = null, created_at = now(), expires_at = excluded.expires_at
+       where idempotency_records.expires_at < now()
+         or (idempotency_records.state = 'started'
+             and idempotency_records.created_at < now() - interval '${ABANDONED_AFTER}'
+             and idempotency_records.request_hash = excluded.request_hash)
+       returning id`,
+      [id, hash],
+    );
+    if (claimed.length > 0) {
+      scope.idempotency = { id, key, state: "claimed" };
+      return null;
+    }
+    const [record] = await sql<{ request_hash: string; state: string; response: Buffer | null }>(
+      `select request_hash, state, response from idempotency_records where id = ?`,
+      [id],
+    );
+    if (!record) return null; // swept between the two statements: nothing to replay
+    if (record.request_hash !== hash)
+      return refusal(
+        422,
+        ErrorCode.BAD_USER_INPUT,
+        "This Idempotency-Key was already used with other input; use a new key for a new request",
+        { field: "Idempotency-Key" },
+      );
+    if (record.state !== "completed" || !record.response)
+      return refusal(
+        409,
+        ErrorCode.CONFLICT,
+        record.state === "started"
+          ? "A request with this Idempotency-Key is still being processed; retry shortly"
+          : "A request with this Idempotency-Key took effect, but its answer was lost; check the outcome before retrying with a new key",
+        record.state === "started" ? { retryAfter: 1 } : {},
+      );
+    scope.idempotency = { id, key, state: "replayed" };
+    const stored = JSON.parse(unseal(key, id, record.response)) as StoredAnswer;
+    const headers = new HeaderMap([[REPLAYED_HEADER, "true"]]);
+    return {
+      http: { status: stored.status, headers },
+      body: { kind: "single", singleResult: stored.body },
+    } as GraphQLResponse;
+  }
+
   return {
     async requestDidStart() {
       return {
@@ -148,62 +210,22 @@ export function idempotencyPlugin(options: {
           const key = request.http?.headers.get(IDEMPOTENCY_KEY_HEADER);
           const scope = currentRequest();
           if (operation?.operation !== "mutation" || !key || !scope) return null;
-          if (!isValidIdempotencyKey(key))
-            return refusal(
-              400,
-              ErrorCode.BAD_USER_INPUT,
-              "Idempotency-Key: 8 to 255 visible ASCII characters",
-              {
-                field: "Idempotency-Key",
-              },
+          try {
+            return await claimOrReplay(
+              key,
+              scope,
+              request.query ?? "",
+              request.variables,
+              contextValue.identity,
             );
-          sweep();
-          const id = recordId(subgraph, contextValue.identity, key);
-          const hash = requestHash(key, request.query ?? "", request.variables);
-          const claimed = await sql<{ id: string }>(
-            `insert into idempotency_records (id, request_hash, state, created_at, expires_at)
-             values (?, ?, 'started', now(), now() + interval '${IDEMPOTENCY_WINDOW_HOURS} hours')
-             on conflict (id) do update set request_hash = excluded.request_hash, state = 'started',
-               response = null, created_at = now(), expires_at = excluded.expires_at
-             where idempotency_records.expires_at < now()
-               or (idempotency_records.state = 'started'
-                   and idempotency_records.created_at < now() - interval '${ABANDONED_AFTER}'
-                   and idempotency_records.request_hash = excluded.request_hash)
-             returning id`,
-            [id, hash],
-          );
-          if (claimed.length > 0) {
-            scope.idempotency = { id, key, state: "claimed" };
-            return null;
+          } catch (error) {
+            // The record cannot be checked (the database is out): nothing runs, the client retries.
+            if (!dependencyOutage(error)) throw error;
+            logger.warn({ err: error }, "idempotency record unavailable: keyed mutation refused");
+            return refusal(503, ErrorCode.SERVICE_UNAVAILABLE, OUTAGE_MESSAGE, {
+              retryAfter: OUTAGE_RETRY_AFTER_SECONDS,
+            });
           }
-          const [record] = await sql<{ request_hash: string; state: string; response: Buffer | null }>(
-            `select request_hash, state, response from idempotency_records where id = ?`,
-            [id],
-          );
-          if (!record) return null; // swept between the two statements: nothing to replay
-          if (record.request_hash !== hash)
-            return refusal(
-              422,
-              ErrorCode.BAD_USER_INPUT,
-              "This Idempotency-Key was already used with other input; use a new key for a new request",
-              { field: "Idempotency-Key" },
-            );
-          if (record.state !== "completed" || !record.response)
-            return refusal(
-              409,
-              ErrorCode.CONFLICT,
-              record.state === "started"
-                ? "A request with this Idempotency-Key is still being processed; retry shortly"
-                : "A request with this Idempotency-Key took effect, but its answer was lost; check the outcome before retrying with a new key",
-              record.state === "started" ? { retryAfter: 1 } : {},
-            );
-          scope.idempotency = { id, key, state: "replayed" };
-          const stored = JSON.parse(unseal(key, id, record.response)) as StoredAnswer;
-          const headers = new HeaderMap([[REPLAYED_HEADER, "true"]]);
-          return {
-            http: { status: stored.status, headers },
-            body: { kind: "single", singleResult: stored.body },
-          } as GraphQLResponse;
         },
 
         async willSendResponse({ response }) {

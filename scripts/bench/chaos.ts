@@ -56,9 +56,19 @@ const ledger = {
   trackFailed: [] as string[],
 };
 
-const count = (code: string) => ledger.outcomes.set(code, (ledger.outcomes.get(code) ?? 0) + 1);
+const unexpected = new Map<string, number>();
+const count = (code: string, operation = "Me", message?: string) => {
+  ledger.outcomes.set(code, (ledger.outcomes.get(code) ?? 0) + 1);
+  // Answers no client should get under faults: where they come from, for the report.
+  if (code === "INTERNAL_SERVER_ERROR" || code === "UNAUTHENTICATED") {
+    const what = `${operation} ${code}: ${message ?? ""}`;
+    unexpected.set(what, (unexpected.get(what) ?? 0) + 1);
+  }
+};
 const codeOf = (answer: GraphQLResponse<unknown> | null) =>
   answer === null ? "NETWORK_ERROR" : String(answer.errors?.[0]?.extensions?.code ?? "OK");
+const operationName = (document: { definitions: readonly { name?: { value: string } }[] }) =>
+  document.definitions.map((d) => d.name?.value).find(Boolean) ?? "anonymous";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
@@ -127,7 +137,7 @@ async function mutate<T, V>(
       .request(document, variables, { token, headers: { "idempotency-key": key } })
       .catch(() => null);
     const code = codeOf(answer);
-    count(code);
+    count(code, operationName(document), answer?.errors?.[0]?.message);
     const retryable =
       code === "NETWORK_ERROR" ||
       code === "SERVICE_UNAVAILABLE" ||
@@ -169,7 +179,8 @@ async function act(env: TestSupergraph, user: User, roll: number): Promise<User>
     return payload ? { ...user, token: payload.accessToken, refreshToken: payload.refreshToken } : user;
   }
   if (roll < 0.8) {
-    count(codeOf(await env.request(MeDocument, {}, { token: user.token }).catch(() => null)));
+    const answer = await env.request(MeDocument, {}, { token: user.token }).catch(() => null);
+    count(codeOf(answer), "Me", answer?.errors?.[0]?.message);
     return user;
   }
   const probe = randomUUID();
@@ -354,6 +365,7 @@ async function verify(env: TestSupergraph, faults: Fault[]) {
     seconds: SECONDS,
     clients: CLIENTS,
     requests: Object.fromEntries([...ledger.outcomes.entries()].sort((a, b) => b[1] - a[1])),
+    unexpectedAnswers: Object.fromEntries([...unexpected.entries()].sort((a, b) => b[1] - a[1])),
     registered: ledger.registered.length,
     events: { published, consumed },
     effects: settled,

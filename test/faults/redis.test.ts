@@ -2,6 +2,9 @@ import {
   CreateApiKeyDocument,
   LoginDocument,
   LogoutDocument,
+  LogoutEverywhereDocument,
+  RevokeApiKeyDocument,
+  RevokeSessionDocument,
   MyApiKeysDocument,
   RefreshSessionDocument,
   RegisterDocument,
@@ -9,7 +12,7 @@ import {
 import { credentialKeys } from "../../platform/identity/credential-store";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
-import { apiKeyHeaders, PASSWORD, rawDocument, register, uniqueEmail } from "../support/identity";
+import { apiKeyHeaders, login, PASSWORD, rawDocument, register, uniqueEmail } from "../support/identity";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
 import {
   connectTestRedis,
@@ -84,13 +87,27 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: Redis under the
     expect(await staged("auth.user.registered", email)).toHaveLength(1);
   });
 
-  it("answers login, refresh, logout and createApiKey with SERVICE_UNAVAILABLE, and nothing was spent or recorded", async () => {
+  it("answers login, refresh, logout, session and key management with SERVICE_UNAVAILABLE, and nothing was spent or recorded", async () => {
     const user = await register(env, uniqueEmail("redis-cut-ops"));
-    const keysBefore = await subgraphSql(env, "auth", "select id from api_keys where user_id = ?", [user.id]);
+    const key = await apiKeyHeaders(env, user, ["user:read"]);
+    const other = await login(env, user.email);
+    const keysBefore = await subgraphSql<{ id: string }>(
+      env,
+      "auth",
+      "select id from api_keys where user_id = ? and revoked_at is null",
+      [user.id],
+    );
     redisProxy.cut();
     expectUnavailable(await env.request(LoginDocument, { input: { email: user.email, password: PASSWORD } }));
     expectUnavailable(await env.request(RefreshSessionDocument, { refreshToken: user.refreshToken }));
     expectUnavailable(await env.request(LogoutDocument, {}, { token: user.token }));
+    expectUnavailable(await env.request(LogoutEverywhereDocument, {}, { token: user.token }));
+    expectUnavailable(
+      await env.request(RevokeSessionDocument, { id: other.sessionId }, { token: user.token }),
+    );
+    expectUnavailable(
+      await env.request(RevokeApiKeyDocument, { id: keysBefore[0]!.id }, { token: user.token }),
+    );
     expectUnavailable(
       await env.request(
         CreateApiKeyDocument,
@@ -106,8 +123,16 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "faults: Redis under the
       expect(response.errors).toBeUndefined();
       return response;
     });
-    const keysAfter = await subgraphSql(env, "auth", "select id from api_keys where user_id = ?", [user.id]);
+    const keysAfter = await subgraphSql(
+      env,
+      "auth",
+      "select id from api_keys where user_id = ? and revoked_at is null",
+      [user.id],
+    );
     expect(keysAfter).toEqual(keysBefore);
+    // The key and the other session were not ended: they work as before.
+    expect((await env.request(ME, {}, key)).data?.me?.id).toBe(user.id);
+    expect((await env.request(ME, {}, { token: other.token })).data?.me?.id).toBe(user.id);
     const listed = await env.request(
       MyApiKeysDocument,
       {},
