@@ -12,6 +12,7 @@ import {
   TrackEventDocument,
 } from "../../schema/generated/graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { getOperationAST } from "graphql";
 import type { GraphQLResponse } from "../../test/support/graphql-client";
 import { REAL_SERVICES } from "../../test/support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../../test/support/supergraph-fixture";
@@ -67,8 +68,8 @@ const count = (code: string, operation = "Me", message?: string) => {
 };
 const codeOf = (answer: GraphQLResponse<unknown> | null) =>
   answer === null ? "NETWORK_ERROR" : String(answer.errors?.[0]?.extensions?.code ?? "OK");
-const operationName = (document: { definitions: readonly { name?: { value: string } }[] }) =>
-  document.definitions.map((d) => d.name?.value).find(Boolean) ?? "anonymous";
+const operationName = (document: TypedDocumentNode<unknown, never>) =>
+  getOperationAST(document)?.name?.value ?? "anonymous";
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const pick = <T>(items: readonly T[]): T => items[Math.floor(Math.random() * items.length)]!;
 
