@@ -32,6 +32,9 @@ export class DependencyUnavailableError extends Error {
  */
 const DATABASE_OUTAGE_STATES = [/^08/, /^53/, /^57/, /^55P03$/];
 
+const DATABASE_OUTAGE_MESSAGES =
+  /Connection terminated|Timeout acquiring a connection|\btimeout expired\b|connection error|Connection refused/i;
+
 /** Transport failures of any client (pg, node-redis, amqplib): the peer is gone or unreachable. */
 const NETWORK_CODES = new Set([
   "ECONNREFUSED",
@@ -58,7 +61,9 @@ export function dependencyOutage(error: unknown): Dependency | null {
     }
     // The pool (knex/tarn) found no free connection within its acquire timeout.
     if (name === "KnexTimeoutError") return "database";
-    if (typeof message === "string" && /^Connection terminated/.test(message)) return "database";
+    // What pg and the pool say when the server is gone or slow to accept (MikroORM's DriverException
+    // keeps the message but not always the original error).
+    if (typeof message === "string" && DATABASE_OUTAGE_MESSAGES.test(message)) return "database";
     if (typeof code === "string" && NETWORK_CODES.has(code)) return "database";
     current = (current as { cause?: unknown }).cause;
   }
