@@ -26,6 +26,20 @@ export default tseslint.config(
     },
   },
   {
+    // Subgraphs depend on the platform kit, never the reverse: a new subgraph must not edit platform/.
+    files: ["platform/**/*.ts"],
+    rules: {
+      "no-restricted-imports": [
+        "error",
+        {
+          patterns: [
+            { group: ["**/subgraphs", "**/subgraphs/**"], message: "platform/ must not import subgraphs/" },
+          ],
+        },
+      ],
+    },
+  },
+  {
     files: ["**/*.cjs", "**/*.js"],
     languageOptions: {
       sourceType: "commonjs",

@@ -6,7 +6,6 @@ import { Command, InvalidArgumentError } from "commander";
 import {
   DATABASE_VARIABLES,
   parseEnv,
-  parseServiceEnv,
   PORT_VARIABLES,
   SERVICE_NAMES,
   SUBGRAPH_NAMES,
@@ -23,6 +22,7 @@ import type * as Seed from "../subgraphs/analytics/services/seed";
 import type { AnySubgraphDefinition } from "../platform/subgraph";
 import type * as RabbitMqBus from "../platform/events/rabbitmq-bus";
 import type * as RouterMain from "../router/main";
+import type * as Subgraphs from "../subgraphs";
 import type * as Supergraph from "./supergraph";
 import type { Infrastructure } from "./supergraph";
 
@@ -32,6 +32,8 @@ import type { Infrastructure } from "./supergraph";
 const loadSubgraph = (name: SubgraphName) =>
   (require(`../subgraphs/${name}`) as Record<string, AnySubgraphDefinition>)[`${name}Subgraph`]!;
 const loadSupergraph = () => require("./supergraph") as typeof Supergraph;
+/** The whole variable catalogue: the platform's and every subgraph's own (loads all four definitions). */
+const loadCatalogue = () => require("../subgraphs") as typeof Subgraphs;
 const loadRouter = () => require("../router/main") as typeof RouterMain;
 const loadStandalone = () => require("../platform/standalone") as typeof Standalone;
 const loadDatabase = () => ({
@@ -46,11 +48,12 @@ function infrastructureFromEnv(): Infrastructure {
   const real = SUBGRAPH_NAMES.some(
     (name) => process.env[DATABASE_VARIABLES[name]] || process.env[`${DATABASE_VARIABLES[name]}_FILE`],
   );
+  const { parseConfig } = loadCatalogue();
   if (!real) {
-    const env = parseEnv(["ORION_DATA_DIR", "MAIL_FROM"]);
+    const env = parseConfig(["ORION_DATA_DIR", "MAIL_FROM"]);
     return { kind: "embedded", dataDir: env.ORION_DATA_DIR, mailFrom: env.MAIL_FROM };
   }
-  const env = parseEnv([
+  const env = parseConfig([
     ...Object.values(DATABASE_VARIABLES),
     "REDIS_URL",
     "REDIS_KEY_PREFIX",
@@ -141,7 +144,6 @@ program
     runMain(async () => {
       if (service === "router") return loadRouter().runRouterFromEnv();
       if (!SUBGRAPH_NAMES.includes(service as SubgraphName)) throw new Error(`unknown service ${service}`);
-      parseServiceEnv(service as SubgraphName);
       return loadStandalone().runSubgraphFromEnv(loadSubgraph(service as SubgraphName));
     }),
   );

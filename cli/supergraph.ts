@@ -24,16 +24,10 @@ import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../pl
 import { rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
 import { RESILIENCE_VARIABLES, resilienceFromEnv, type SubgraphResilience } from "../router/gateway";
 import { startRouter } from "../router/router";
-import { SUBGRAPHS } from "../subgraphs";
-import type { MailSettings } from "../subgraphs/notification/services/mailer";
-import {
-  DEFAULT_DISPATCH_POLICY,
-  type DispatchPolicy,
-} from "../subgraphs/notification/services/mail-dispatcher";
+import { parseConfig, settingsOf, SUBGRAPHS, type SettingsOverrides } from "../subgraphs";
 import type { DestinationStream } from "pino";
-import { authSettingsFromEnv, type AuthSettings } from "../subgraphs/auth/settings";
-import type { AnalyticsSettings } from "../subgraphs/analytics";
-import type { WebhookSettings } from "../subgraphs/notification/services/webhooks";
+
+type NotificationOverrides = NonNullable<SettingsOverrides["notification"]>;
 
 export type Infrastructure =
   | {
@@ -48,7 +42,8 @@ export type Infrastructure =
       redis: { url: string; prefix: string };
       amqp: { url: string; exchange: string };
       keys: KeyMaterial;
-      mail: MailSettings;
+      /** The notification subgraph's sender (MAIL_FROM) and SMTP server (SMTP_URL), or an outbox folder instead. */
+      mail: { from: string } & ({ smtpUrl: string } | { outboxDir: string });
     };
 
 export interface SupergraphOptions {
@@ -67,13 +62,13 @@ export interface SupergraphOptions {
   batchLimit?: number;
   supergraphSdl?: string;
   /** E-mail retry tuning (tests: a long sweep keeps background queries out of query counts). */
-  mailDispatch?: Partial<DispatchPolicy>;
+  mailDispatch?: NotificationOverrides["dispatch"];
   /** Base URL of links in e-mails (default: PUBLIC_APP_URL). */
   appUrl?: string;
   /** SMS/push webhook settings that differ from SMS_WEBHOOK_URL, PUSH_WEBHOOK_URL, WEBHOOK_SIGNING_SECRET. */
-  webhooks?: Partial<WebhookSettings>;
+  webhooks?: NotificationOverrides["webhooks"];
   /** Auth settings that differ from the defaults (tests: short sessions, small login limits, admin e-mails). */
-  auth?: Partial<Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits" | "bcryptCost">>;
+  auth?: SettingsOverrides["auth"];
   /** Outbox relay tuning for every subgraph (tests: a long poll proves the commit wakes the relay). */
   outbox?: SubgraphRuntime<unknown>["outbox"];
   /** The router's own connection to the store (default: the one the subgraphs share). */
@@ -86,15 +81,6 @@ export interface SupergraphOptions {
   operationSafelist?: boolean;
   /** Router subgraph timeouts and breaker settings that differ from SUBGRAPH_* (tests: short timeouts). */
   subgraphResilience?: SubgraphResilience;
-}
-
-function webhookSettings(overrides: Partial<WebhookSettings> = {}): WebhookSettings {
-  const env = parseEnv(["SMS_WEBHOOK_URL", "PUSH_WEBHOOK_URL", "WEBHOOK_SIGNING_SECRET"]);
-  return {
-    signingSecret: env.WEBHOOK_SIGNING_SECRET,
-    ...overrides,
-    urls: { SMS: env.SMS_WEBHOOK_URL, PUSH: env.PUSH_WEBHOOK_URL, ...overrides.urls },
-  };
 }
 
 export interface RunningSupergraph {
@@ -128,7 +114,8 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     let bus: EventBus;
     let store: KeyValueStore;
     let keys: KeyMaterial;
-    let mail: MailSettings;
+    // Notification's mail transport: its SMTP_URL and MAIL_FROM, or (embedded) an outbox folder instead of SMTP.
+    let mail: { supplied: { SMTP_URL?: string; MAIL_FROM: string }; outboxDir?: string };
     if (infra.kind === "embedded") {
       const cluster: EmbeddedCluster = await startEmbeddedPostgres({ dataDir: infra.dataDir, logger });
       cleanups.push(() => cluster.stop());
@@ -139,15 +126,24 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       store = new MemoryKeyValueStore();
       keys = loadOrCreateKeyMaterial(path.join(path.resolve(infra.dataDir), "keys"));
       mail = {
+        supplied: {
+          SMTP_URL: undefined,
+          MAIL_FROM: infra.mailFrom ?? parseConfig(["MAIL_FROM"], {}).MAIL_FROM,
+        },
         outboxDir: path.join(path.resolve(infra.dataDir), "mail"),
-        from: infra.mailFrom ?? parseEnv(["MAIL_FROM"], {}).MAIL_FROM,
       };
     } else {
       databaseUrls = infra.databaseUrls;
       bus = await RabbitMqEventBus.connect({ ...infra.amqp, logger: logger.child({ component: "bus" }) });
       store = await RedisKeyValueStore.connect({ ...infra.redis, logger });
       keys = infra.keys;
-      mail = infra.mail;
+      mail =
+        "smtpUrl" in infra.mail
+          ? { supplied: { SMTP_URL: infra.mail.smtpUrl, MAIL_FROM: infra.mail.from } }
+          : {
+              supplied: { SMTP_URL: undefined, MAIL_FROM: infra.mail.from },
+              outboxDir: infra.mail.outboxDir,
+            };
     }
     cleanups.push(
       () => store.close(),
@@ -158,29 +154,26 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
     const production = options.production ?? false;
     const issuer = options.issuer ?? "orion-auth";
     const audience = options.audience ?? "orion";
+    // Each subgraph builds its own settings; this process only supplies what it already holds (keys,
+    // mail transport, token names) and the options' overrides. Everything else is read from the environment.
     const settings: Record<SubgraphName, unknown> = {
-      auth: {
-        ...authSettingsFromEnv({
-          ...parseEnv(["AUTH_SESSION_IDLE_TIMEOUT", "AUTH_SESSION_LIFETIME", "AUTH_ADMIN_EMAILS"]),
+      auth: settingsOf(
+        "auth",
+        {
           AUTH_SIGNING_KEY: keys.authSigningKey,
           AUTH_PASSWORD_PEPPER: keys.passwordPepper,
           JWT_ISSUER: issuer,
           JWT_AUDIENCE: audience,
-        }),
-        ...options.auth,
-      } satisfies AuthSettings,
-      user: {},
-      notification: {
-        ...mail,
-        appUrl: options.appUrl ?? parseEnv(["PUBLIC_APP_URL"]).PUBLIC_APP_URL,
-        webhooks: webhookSettings(options.webhooks),
-        ...(options.mailDispatch
-          ? { dispatch: { ...DEFAULT_DISPATCH_POLICY, ...options.mailDispatch } }
-          : {}),
-      },
-      analytics: {
-        retentionDays: parseEnv(["ANALYTICS_RETENTION_DAYS"]).ANALYTICS_RETENTION_DAYS,
-      } satisfies AnalyticsSettings,
+        },
+        options.auth,
+      ),
+      user: settingsOf("user", {}),
+      notification: settingsOf(
+        "notification",
+        { ...mail.supplied, ...(options.appUrl === undefined ? {} : { PUBLIC_APP_URL: options.appUrl }) },
+        { outboxDir: mail.outboxDir, webhooks: options.webhooks, dispatch: options.mailDispatch },
+      ),
+      analytics: settingsOf("analytics", {}),
     };
     const started = await Promise.all(
       SUBGRAPH_NAMES.map(async (name) => {
@@ -236,7 +229,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
       bus,
       store,
       keys,
-      mailOutbox: "outboxDir" in mail ? mail.outboxDir : null,
+      mailOutbox: mail.outboxDir ?? null,
       stop: cleanup,
     };
   } catch (error) {

@@ -2,9 +2,11 @@ import { readFileSync } from "node:fs";
 import { z } from "zod";
 
 /**
- * Every environment variable ORION reads, in one catalogue. Services pick the ones they need;
- * the README's configuration table, the compose file and the Kubernetes manifests are checked
- * against this list by tests, so a renamed variable cannot drift silently.
+ * The environment variables every service shares (and the router's own), declared once with their
+ * validation. A subgraph declares the variables only it reads in its own `settings.ts`;
+ * subgraphs/index.ts merges both into the whole catalogue that the README's configuration table, the
+ * compose file and the Kubernetes manifests are checked against, so a renamed variable cannot drift
+ * silently. platform/ never imports subgraphs/: it only knows the shape of a subgraph's declarations.
  */
 
 export const SUBGRAPH_NAMES = ["auth", "user", "notification", "analytics"] as const;
@@ -35,17 +37,17 @@ export const DATABASE_VARIABLES = {
   analytics: "ANALYTICS_DATABASE_URL",
 } as const satisfies Record<SubgraphName, string>;
 
-const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
-const url = (protocols: string[]) =>
+export const port = (fallback: number) => z.coerce.number().int().min(0).max(65535).default(fallback);
+export const url = (protocols: string[]) =>
   z.url({ protocol: new RegExp(`^(${protocols.join("|")})$`), error: `must be a ${protocols[0]} URL` });
-const pem = (kind: string) =>
+export const pem = (kind: string) =>
   z
     .string()
     .transform((value) => value.replace(/\\n/g, "\n").trim())
     .refine((value) => value.startsWith("-----BEGIN ") && value.includes(kind), {
       error: `must be a PEM-encoded ${kind}`,
     });
-const csv = z
+export const csv = z
   .string()
   .default("")
   .transform((value) =>
@@ -55,16 +57,22 @@ const csv = z
       .filter(Boolean),
   );
 
-interface Variable<S extends z.ZodType = z.ZodType> {
+export interface Variable<S extends z.ZodType = z.ZodType> {
   schema: S;
   description: string;
 }
-const variable = <S extends z.ZodType>(schema: S, description: string): Variable<S> => ({
+/** Variables by name: the platform's, one subgraph's, or all of them merged. */
+export type VariableCatalogue = Record<string, Variable>;
+/** The parsed values of a catalogue's variables (or of the names `N` among them). */
+export type EnvOf<C extends VariableCatalogue, N extends keyof C = keyof C> = {
+  [K in N]: z.output<C[K]["schema"]>;
+};
+export const variable = <S extends z.ZodType>(schema: S, description: string): Variable<S> => ({
   schema,
   description,
 });
 
-export const VARIABLES = {
+export const PLATFORM_VARIABLES = {
   NODE_ENV: variable(
     z.enum(["development", "production", "test"]).default("development"),
     "`production` disables Sandbox and introspection",
@@ -107,43 +115,6 @@ export const VARIABLES = {
   IDENTITY_PUBLIC_KEY: variable(
     pem("PUBLIC KEY"),
     "subgraphs: Ed25519 SPKI key that verifies the router's identity assertion",
-  ),
-  AUTH_SIGNING_KEY: variable(
-    pem("PRIVATE KEY"),
-    "auth: RSA PKCS#8 keys (PEM blocks, oldest first); the last signs access tokens (RS256), all verify",
-  ),
-  AUTH_PASSWORD_PEPPER: variable(
-    z
-      .string()
-      .trim()
-      .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, "base64").length >= 32, {
-        error: "must be at least 32 random bytes, base64-encoded",
-      }),
-    "auth: server-side pepper (HMAC-SHA-256 key applied to passwords before bcrypt)",
-  ),
-  AUTH_SESSION_IDLE_TIMEOUT: variable(
-    z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(14 * 24 * 3600),
-    "auth: seconds a session may go unused (no refresh) before it ends",
-  ),
-  AUTH_SESSION_LIFETIME: variable(
-    z.coerce
-      .number()
-      .int()
-      .min(60)
-      .default(30 * 24 * 3600),
-    "auth: seconds after sign-in when a session ends however active it is",
-  ),
-  AUTH_ADMIN_EMAILS: variable(
-    csv,
-    "auth: addresses made ADMIN once they verify their e-mail (bootstraps the first ADMIN)",
-  ),
-  PUBLIC_APP_URL: variable(
-    url(["http", "https"]).default("http://localhost:3000"),
-    "notification: base URL of the links in e-mails (password reset, e-mail verification)",
   ),
   JWT_ISSUER: variable(z.string().min(1).default("orion-auth"), "`iss` of access tokens"),
   JWT_AUDIENCE: variable(z.string().min(1).default("orion"), "`aud` of access tokens"),
@@ -239,37 +210,17 @@ export const VARIABLES = {
       .default(24 * 3600),
     "router: seconds an automatic persisted query (APQ) stays registered in Redis",
   ),
-  SMTP_URL: variable(url(["smtp", "smtps"]), "notification: SMTP server for e-mail"),
-  MAIL_FROM: variable(
-    z.string().min(3).default("ORION <no-reply@orion.local>"),
-    "notification: sender address",
-  ),
-  SMS_WEBHOOK_URL: variable(
-    url(["http", "https"]).optional(),
-    "notification: endpoint SMS deliveries are POSTed to (JSON with the userId; unset: SMS waits PENDING)",
-  ),
-  PUSH_WEBHOOK_URL: variable(
-    url(["http", "https"]).optional(),
-    "notification: endpoint push deliveries are POSTed to (JSON with the userId; unset: push waits PENDING)",
-  ),
-  WEBHOOK_SIGNING_SECRET: variable(
-    z.string().min(16).optional(),
-    "notification: HMAC-SHA256 key of the x-orion-signature header on webhooks (unset: unsigned)",
-  ),
-  ANALYTICS_RETENTION_DAYS: variable(
-    z.coerce.number().int().min(1).max(3650).default(180),
-    "analytics: raw events older than this many days are deleted hourly (rollups and insights keep their counts)",
-  ),
   ORION_DATA_DIR: variable(
     z.string().min(1).default(".orion"),
     "embedded mode: where the local cluster, keys and mail live",
   ),
-} satisfies Record<string, Variable>;
+} satisfies VariableCatalogue;
 PORT_VARIABLES satisfies Record<ServiceName, VariableName>;
 DATABASE_VARIABLES satisfies Record<SubgraphName, VariableName>;
 
-export type VariableName = keyof typeof VARIABLES;
-type Picked<N extends VariableName> = { [K in N]: z.output<(typeof VARIABLES)[K]["schema"]> };
+/** A variable the platform declares (a subgraph's own variables are named in its settings.ts). */
+export type VariableName = keyof typeof PLATFORM_VARIABLES;
+export type PlatformEnv<N extends VariableName = VariableName> = EnvOf<typeof PLATFORM_VARIABLES, N>;
 
 /** The variables that configure the router's rate limiting (router/rate-limit.ts reads them). */
 export const RATE_LIMIT_VARIABLES = [
@@ -297,67 +248,77 @@ const SUBGRAPH_COMMON = [
   "IDENTITY_PUBLIC_KEY",
 ] as const;
 
-/** What each service reads when it runs alone (a container): the list compose and Kubernetes must satisfy. */
-export const SERVICE_VARIABLES = {
-  router: [
-    ...COMMON,
-    PORT_VARIABLES.router,
-    "REDIS_URL",
-    "REDIS_KEY_PREFIX",
-    "IDENTITY_PRIVATE_KEY",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-    "AUTH_JWKS_URL",
-    "AUTH_URL",
-    "USER_URL",
-    "NOTIFICATION_URL",
-    "ANALYTICS_URL",
-    "SUPERGRAPH_PATH",
-    "SUPERGRAPH_POLL_INTERVAL_MS",
-    "SUBGRAPH_TIMEOUT_MS",
-    "SUBGRAPH_BREAKER_COOLDOWN_MS",
-    "DRAIN_TIMEOUT_MS",
-    "CORS_ORIGINS",
-    "TRUSTED_PROXIES",
-    "BODY_LIMIT",
-    "ROUTER_BATCH_LIMIT",
-    "OPERATION_SAFELIST",
-    "PERSISTED_QUERIES_TTL",
-    ...RATE_LIMIT_VARIABLES,
-  ],
-  auth: [
-    ...SUBGRAPH_COMMON,
-    PORT_VARIABLES.auth,
-    DATABASE_VARIABLES.auth,
-    "AUTH_SIGNING_KEY",
-    "AUTH_PASSWORD_PEPPER",
-    "AUTH_SESSION_IDLE_TIMEOUT",
-    "AUTH_SESSION_LIFETIME",
-    "AUTH_ADMIN_EMAILS",
-    "JWT_ISSUER",
-    "JWT_AUDIENCE",
-  ],
-  user: [...SUBGRAPH_COMMON, PORT_VARIABLES.user, DATABASE_VARIABLES.user],
-  notification: [
-    ...SUBGRAPH_COMMON,
-    PORT_VARIABLES.notification,
-    DATABASE_VARIABLES.notification,
-    "SMTP_URL",
-    "MAIL_FROM",
-    "PUBLIC_APP_URL",
-    "SMS_WEBHOOK_URL",
-    "PUSH_WEBHOOK_URL",
-    "WEBHOOK_SIGNING_SECRET",
-  ],
-  analytics: [
-    ...SUBGRAPH_COMMON,
-    PORT_VARIABLES.analytics,
-    DATABASE_VARIABLES.analytics,
-    "ANALYTICS_RETENTION_DAYS",
-  ],
-} as const satisfies Record<ServiceName, readonly VariableName[]>;
+/** What the router reads when it runs alone (a container): the list compose and Kubernetes must satisfy. */
+export const ROUTER_VARIABLES = [
+  ...COMMON,
+  PORT_VARIABLES.router,
+  "REDIS_URL",
+  "REDIS_KEY_PREFIX",
+  "IDENTITY_PRIVATE_KEY",
+  "JWT_ISSUER",
+  "JWT_AUDIENCE",
+  "AUTH_JWKS_URL",
+  "AUTH_URL",
+  "USER_URL",
+  "NOTIFICATION_URL",
+  "ANALYTICS_URL",
+  "SUPERGRAPH_PATH",
+  "SUPERGRAPH_POLL_INTERVAL_MS",
+  "SUBGRAPH_TIMEOUT_MS",
+  "SUBGRAPH_BREAKER_COOLDOWN_MS",
+  "DRAIN_TIMEOUT_MS",
+  "CORS_ORIGINS",
+  "TRUSTED_PROXIES",
+  "BODY_LIMIT",
+  "ROUTER_BATCH_LIMIT",
+  "OPERATION_SAFELIST",
+  "PERSISTED_QUERIES_TTL",
+  ...RATE_LIMIT_VARIABLES,
+] as const satisfies readonly VariableName[];
+export type RouterEnv = PlatformEnv<(typeof ROUTER_VARIABLES)[number]>;
 
-export type ServiceEnv<S extends ServiceName> = Picked<(typeof SERVICE_VARIABLES)[S][number]>;
+/** The platform variables every subgraph reads running alone: its port and database, Redis, RabbitMQ, the identity key. */
+export function subgraphPlatformVariables<N extends SubgraphName>(name: N) {
+  return [...SUBGRAPH_COMMON, PORT_VARIABLES[name], DATABASE_VARIABLES[name]] as const;
+}
+/** What every subgraph is given parsed, whatever else it reads (its port and database under their own names). */
+export type SubgraphPlatformEnv = PlatformEnv<(typeof SUBGRAPH_COMMON)[number]>;
+
+/**
+ * A subgraph's own configuration, declared in its settings.ts: the variables only it reads (declared
+ * there, once), the platform variables it reads besides every subgraph's, and how its settings are
+ * built from their parsed values. `Overrides` are what the all-in-one process may set that the
+ * environment does not (tests: short sessions, a fast dispatch sweep...).
+ */
+export interface SubgraphSettings<Settings, Overrides = never> {
+  variables: VariableCatalogue;
+  platformVariables: readonly VariableName[];
+  /** No I/O: the values are already validated (method syntax: each subgraph names the values it reads). */
+  fromEnv(env: Record<string, unknown>, overrides?: Overrides): Settings;
+}
+
+/** The catalogue one subgraph's variables are parsed against: the platform's plus its own. */
+export function catalogueOf(settings: Pick<SubgraphSettings<unknown>, "variables">): VariableCatalogue {
+  return mergeCatalogues(PLATFORM_VARIABLES, settings.variables);
+}
+
+/** Catalogues merged into one; a variable declared twice is a mistake that would fork its meaning, so it throws. */
+export function mergeCatalogues<C extends VariableCatalogue[]>(...catalogues: C): MergedCatalogue<C> {
+  const merged: VariableCatalogue = {};
+  for (const catalogue of catalogues) {
+    for (const [name, declaration] of Object.entries(catalogue)) {
+      if (Object.hasOwn(merged, name)) throw new Error(`variable ${name} is declared twice`);
+      merged[name] = declaration;
+    }
+  }
+  return merged as MergedCatalogue<C>;
+}
+type MergedCatalogue<C extends VariableCatalogue[]> = C extends [
+  infer First extends VariableCatalogue,
+  ...infer Rest extends VariableCatalogue[],
+]
+  ? First & MergedCatalogue<Rest>
+  : unknown;
 
 export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
@@ -366,16 +327,18 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the named variables at once and throws one error that lists every missing or malformed one. */
-export function parseEnv<N extends VariableName>(
+/** Parses the named variables of a catalogue at once and throws one error listing every missing or malformed one. */
+export function parseVariables<C extends VariableCatalogue, N extends keyof C & string>(
+  catalogue: C,
   names: readonly N[],
   env: NodeJS.ProcessEnv = process.env,
   overrides: { optional?: readonly N[] } = {},
-): Picked<N> {
+): EnvOf<C, N> {
   const shape: Record<string, z.ZodType> = {};
   for (const name of names) {
-    const schema = VARIABLES[name].schema as z.ZodType;
-    shape[name] = overrides.optional?.includes(name) ? schema.optional() : schema;
+    const declaration = catalogue[name];
+    if (!declaration) throw new Error(`${name} is not a declared variable`);
+    shape[name] = overrides.optional?.includes(name) ? declaration.schema.optional() : declaration.schema;
   }
   const input: Record<string, string | undefined> = {};
   for (const name of names) input[name] = readVariable(name, env);
@@ -385,11 +348,20 @@ export function parseEnv<N extends VariableName>(
       result.error.issues.map((issue) => {
         const name = String(issue.path[0]);
         const missing = input[name] === undefined;
-        return `${name}: ${missing ? "is required" : issue.message} (${VARIABLES[name as VariableName].description})`;
+        return `${name}: ${missing ? "is required" : issue.message} (${catalogue[name]!.description})`;
       }),
     );
   }
-  return result.data as Picked<N>;
+  return result.data as EnvOf<C, N>;
+}
+
+/** Parses platform variables (a subgraph's own are parsed through subgraphs/index.ts or its definition). */
+export function parseEnv<N extends VariableName>(
+  names: readonly N[],
+  env: NodeJS.ProcessEnv = process.env,
+  overrides: { optional?: readonly N[] } = {},
+): PlatformEnv<N> {
+  return parseVariables(PLATFORM_VARIABLES, names, env, overrides);
 }
 
 /** `NAME_FILE` (a Docker/Kubernetes secret mounted as a file) stands in for `NAME`. */
@@ -406,14 +378,11 @@ function readVariable(name: string, env: NodeJS.ProcessEnv): string | undefined 
   return raw === "" ? undefined : raw;
 }
 
-export function parseServiceEnv<S extends ServiceName>(
-  service: S,
-  env: NodeJS.ProcessEnv = process.env,
-): ServiceEnv<S> {
-  return parseEnv(SERVICE_VARIABLES[service], env) as ServiceEnv<S>;
+export function parseRouterEnv(env: NodeJS.ProcessEnv = process.env): RouterEnv {
+  return parseEnv(ROUTER_VARIABLES, env);
 }
 
 /** True when the variable must be set (it has neither a default nor an optional marker). */
-export function isRequired(name: VariableName): boolean {
-  return !VARIABLES[name].schema.safeParse(undefined).success;
+export function isRequired(declaration: Variable): boolean {
+  return !declaration.schema.safeParse(undefined).success;
 }

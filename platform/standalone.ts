@@ -1,21 +1,25 @@
 import {
+  catalogueOf,
   DATABASE_VARIABLES,
-  parseServiceEnv,
+  parseVariables,
   PORT_VARIABLES,
-  type ServiceEnv,
   type SubgraphName,
+  type SubgraphPlatformEnv,
 } from "./config";
 import { RabbitMqEventBus } from "./events/rabbitmq-bus";
 import { onShutdown } from "./lifecycle";
 import { createLogger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
-import { startSubgraph, type SubgraphDefinition } from "./subgraph";
+import { startSubgraph, subgraphVariables, type SubgraphDefinition } from "./subgraph";
 
 /** One subgraph alone, as a container runs it: real PostgreSQL, Redis and RabbitMQ from the environment. */
-export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
-  definition: SubgraphDefinition<S, D, L, N>,
+export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName, O>(
+  definition: SubgraphDefinition<S, D, L, N, O>,
 ): Promise<void> {
-  const env = parseServiceEnv(definition.name) as ServiceEnv<SubgraphName> & Record<string, unknown>;
+  const env = parseVariables(
+    catalogueOf(definition.settings),
+    subgraphVariables(definition),
+  ) as SubgraphPlatformEnv & Record<string, unknown>;
   const logger = createLogger(definition.name, env.LOG_LEVEL);
   const bus = await RabbitMqEventBus.connect({ url: env.AMQP_URL, exchange: env.AMQP_EXCHANGE, logger });
   const store = await RedisKeyValueStore.connect({
@@ -32,7 +36,7 @@ export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName>(
     host: env.HOST,
     production: env.NODE_ENV === "production",
     logger,
-    settings: definition.settingsFromEnv(env as ServiceEnv<N>),
+    settings: definition.settings.fromEnv(env),
   });
   onShutdown(logger, async () => {
     await service.stop();

@@ -3,7 +3,7 @@ import type { EntityManager } from "@mikro-orm/postgresql";
 import { importSPKI } from "jose";
 import type { GraphQLSchema } from "graphql";
 import type { Express, Request } from "express";
-import type { ServiceEnv, SubgraphName } from "./config";
+import { subgraphPlatformVariables, type SubgraphName, type SubgraphSettings } from "./config";
 import { openDatabase, type Database } from "./database/database";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
 import type { SubgraphContext } from "./graphql/context";
@@ -24,10 +24,16 @@ import { OutboxRelay, stageEvent, type OutboxRelayOptions } from "./events/outbo
 import type { KeyValueStore } from "./store/key-value-store";
 
 /** What a subgraph is: its tables, migrations, schema, per-request loaders, dependencies and consumers. */
-export interface SubgraphDefinition<Settings, Deps, Loaders, Name extends SubgraphName = SubgraphName> {
+export interface SubgraphDefinition<
+  Settings,
+  Deps,
+  Loaders,
+  Name extends SubgraphName = SubgraphName,
+  Overrides = never,
+> {
   name: Name;
-  /** This subgraph's own settings, picked from its validated environment (no I/O). */
-  settingsFromEnv(env: ServiceEnv<Name>): Settings;
+  /** Its own variables and how its settings are built from them (the subgraph's settings.ts). */
+  settings: SubgraphSettings<Settings, Overrides>;
   entities: Function[];
   migrations: MigrationObject[];
   buildSchema(): GraphQLSchema;
@@ -73,10 +79,10 @@ export interface RunningSubgraph extends RunningService {
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnySubgraphDefinition = SubgraphDefinition<any, any, any, any>;
+export type AnySubgraphDefinition = SubgraphDefinition<any, any, any, any, any>;
 
-export async function startSubgraph<Settings, Deps, Loaders, Name extends SubgraphName>(
-  definition: SubgraphDefinition<Settings, Deps, Loaders, Name>,
+export async function startSubgraph<Settings, Deps, Loaders, Name extends SubgraphName, Overrides>(
+  definition: SubgraphDefinition<Settings, Deps, Loaders, Name, Overrides>,
   runtime: SubgraphRuntime<Settings>,
 ): Promise<RunningSubgraph> {
   const logger = runtime.logger;
@@ -195,4 +201,16 @@ export async function startSubgraph<Settings, Deps, Loaders, Name extends Subgra
     await db.close();
     throw error;
   }
+}
+
+/** Every variable a subgraph reads running alone, parsed at once so one error lists every problem. */
+export function subgraphVariables(
+  definition: Pick<SubgraphDefinition<unknown, unknown, unknown, SubgraphName, unknown>, "name" | "settings">,
+): string[] {
+  const names = [
+    ...subgraphPlatformVariables(definition.name),
+    ...definition.settings.platformVariables,
+    ...Object.keys(definition.settings.variables),
+  ];
+  return [...new Set(names)];
 }

@@ -18,7 +18,7 @@ import {
   type SelectionSetNode,
 } from "graphql";
 import type { CryptoKey } from "jose";
-import type { ServiceEnv, SubgraphName, VariableName } from "../platform/config";
+import type { RouterEnv, SubgraphName, VariableName } from "../platform/config";
 import { CLIENT_ERROR_CODES, ErrorCode } from "../platform/errors";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
 import { DEADLINE_HEADER, SENT_AT_HEADER } from "../platform/requests/deadline";
@@ -75,7 +75,7 @@ export const RESILIENCE_VARIABLES = [
   "DRAIN_TIMEOUT_MS",
 ] as const satisfies readonly VariableName[];
 
-export function resilienceFromEnv(env: Pick<ServiceEnv<"router">, (typeof RESILIENCE_VARIABLES)[number]>) {
+export function resilienceFromEnv(env: Pick<RouterEnv, (typeof RESILIENCE_VARIABLES)[number]>) {
   return {
     supergraphPollIntervalMs: env.SUPERGRAPH_POLL_INTERVAL_MS,
     subgraphs: {

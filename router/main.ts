@@ -1,5 +1,5 @@
 import "reflect-metadata";
-import { parseServiceEnv } from "../platform/config";
+import { parseRouterEnv } from "../platform/config";
 import { createLogger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
@@ -10,7 +10,7 @@ import { startRouter } from "./router";
 
 /** The router alone, as a container runs it. */
 export async function runRouterFromEnv(): Promise<void> {
-  const env = parseServiceEnv("router");
+  const env = parseRouterEnv();
   const logger = createLogger("router", env.LOG_LEVEL);
   const store = await RedisKeyValueStore.connect({
     url: env.REDIS_URL,

@@ -1,23 +1,19 @@
-import {
-  isRequired,
-  SERVICE_NAMES,
-  SERVICE_VARIABLES,
-  VARIABLES,
-  type VariableName,
-} from "../platform/config";
+import { isRequired, SERVICE_NAMES } from "../platform/config";
+import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../subgraphs";
 
 /**
- * The README's configuration table, from the catalogue in platform/config.ts: `npm run
+ * The README's configuration table, from the whole catalogue (platform/config.ts and each
+ * subgraph's settings.ts, merged in subgraphs/index.ts): `npm run
  * config:table` prints it, and a unit test fails when the README's copy differs.
  */
 export function configurationTable(): string {
-  const rows = (Object.keys(VARIABLES) as VariableName[]).map((name) => {
+  const rows = (Object.keys(VARIABLES) as AnyVariableName[]).map((name) => {
     const readers = SERVICE_NAMES.filter((service) =>
       (SERVICE_VARIABLES[service] as readonly string[]).includes(name),
     );
     const parsed = VARIABLES[name].schema.safeParse(undefined);
     const fallback = parsed.success ? (parsed.data as unknown) : undefined;
-    const defaultValue = isRequired(name)
+    const defaultValue = isRequired(VARIABLES[name])
       ? "**required**"
       : fallback === undefined
         ? "optional"

@@ -7,13 +7,8 @@ import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { format, resolveConfig } from "prettier";
 import { SMTPServer } from "smtp-server";
-import {
-  DATABASE_VARIABLES,
-  PORT_VARIABLES,
-  SUBGRAPH_NAMES,
-  VARIABLES,
-  type SubgraphName,
-} from "../../platform/config";
+import { DATABASE_VARIABLES, PORT_VARIABLES, SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
+import { VARIABLES } from "../../subgraphs";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { PROJECT_ROOT } from "../../platform/paths";
 import { login, mapLimit, post, register, waitForConsumers, waitUntil } from "../measure/client";

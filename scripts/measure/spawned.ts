@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { PROJECT_ROOT } from "../../platform/paths";
-import { VARIABLES } from "../../platform/config";
+import { VARIABLES } from "../../subgraphs";
 import { descendants, isAlive } from "./proc";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -7,9 +7,8 @@ import { analyticsMigrations } from "./migrations";
 import { createAnalyticsLoaders, type AnalyticsDeps, type AnalyticsLoaders } from "./resolvers/context";
 import { buildAnalyticsSchema } from "./schema";
 import { EventIngester } from "./services/ingester";
-import { RetentionSweeper, type RetentionPolicy } from "./services/retention";
-
-export type AnalyticsSettings = RetentionPolicy;
+import { RetentionSweeper } from "./services/retention";
+import { analyticsSettings, type AnalyticsSettings } from "./settings";
 
 export const analyticsSubgraph: SubgraphDefinition<
   AnalyticsSettings,
@@ -22,7 +21,7 @@ export const analyticsSubgraph: SubgraphDefinition<
   migrations: analyticsMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildAnalyticsSchema,
-  settingsFromEnv: (env) => ({ retentionDays: env.ANALYTICS_RETENTION_DAYS }),
+  settings: analyticsSettings,
   createDependencies: ({ settings, logger }, db) => {
     const retention = new RetentionSweeper(db, logger.child({ component: "retention" }), settings);
     retention.start();

@@ -16,9 +16,9 @@ import { LoginThrottle } from "./services/login-throttle";
 import { PasswordHasher } from "./services/passwords";
 import { SessionStore } from "./services/session-store";
 import { TokenIssuer } from "./services/token-issuer";
-import { authSettingsFromEnv, type AuthSettings } from "./settings";
+import { authSettings, type AuthOverrides, type AuthSettings } from "./settings";
 
-export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoaders, "auth"> = {
+export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoaders, "auth", AuthOverrides> = {
   name: "auth",
   entities: [
     UserAccount,
@@ -33,7 +33,7 @@ export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoader
   migrations: authMigrations,
   publishes: Object.values(authEvents),
   buildSchema: buildAuthSchema,
-  settingsFromEnv: authSettingsFromEnv,
+  settings: authSettings,
   createDependencies: async ({ settings, store, logger }, db) => {
     const apiKeys = new ApiKeyDirectory(store);
     const republish = () => {

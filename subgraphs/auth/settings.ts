@@ -1,4 +1,13 @@
-import type { ServiceEnv } from "../../platform/config";
+import { z } from "zod";
+import {
+  csv,
+  pem,
+  variable,
+  type EnvOf,
+  type PlatformEnv,
+  type SubgraphSettings,
+  type VariableCatalogue,
+} from "../../platform/config";
 import { DEFAULT_BCRYPT_COST } from "./services/passwords";
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./services/login-throttle";
 import type { SessionPolicy } from "./services/session-store";
@@ -17,18 +26,54 @@ export interface AuthSettings extends TokenSettings {
   mailRequestLimit: { points: number; durationSeconds: number };
 }
 
-type AuthVariables = Pick<
-  ServiceEnv<"auth">,
-  | "AUTH_SIGNING_KEY"
-  | "AUTH_PASSWORD_PEPPER"
-  | "AUTH_SESSION_IDLE_TIMEOUT"
-  | "AUTH_SESSION_LIFETIME"
-  | "AUTH_ADMIN_EMAILS"
-  | "JWT_ISSUER"
-  | "JWT_AUDIENCE"
+/** The variables only auth reads. */
+export const AUTH_VARIABLES = {
+  AUTH_SIGNING_KEY: variable(
+    pem("PRIVATE KEY"),
+    "auth: RSA PKCS#8 keys (PEM blocks, oldest first); the last signs access tokens (RS256), all verify",
+  ),
+  AUTH_PASSWORD_PEPPER: variable(
+    z
+      .string()
+      .trim()
+      .refine((value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, "base64").length >= 32, {
+        error: "must be at least 32 random bytes, base64-encoded",
+      }),
+    "auth: server-side pepper (HMAC-SHA-256 key applied to passwords before bcrypt)",
+  ),
+  AUTH_SESSION_IDLE_TIMEOUT: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(14 * 24 * 3600),
+    "auth: seconds a session may go unused (no refresh) before it ends",
+  ),
+  AUTH_SESSION_LIFETIME: variable(
+    z.coerce
+      .number()
+      .int()
+      .min(60)
+      .default(30 * 24 * 3600),
+    "auth: seconds after sign-in when a session ends however active it is",
+  ),
+  AUTH_ADMIN_EMAILS: variable(
+    csv,
+    "auth: addresses made ADMIN once they verify their e-mail (bootstraps the first ADMIN)",
+  ),
+} satisfies VariableCatalogue;
+
+/** The token's issuer and audience are shared with the router, so the platform declares them. */
+const PLATFORM_VARIABLES = ["JWT_ISSUER", "JWT_AUDIENCE"] as const;
+
+type AuthEnv = EnvOf<typeof AUTH_VARIABLES> & PlatformEnv<(typeof PLATFORM_VARIABLES)[number]>;
+
+/** What the all-in-one process may change that the environment cannot (tests: short sessions, cheap bcrypt). */
+export type AuthOverrides = Partial<
+  Pick<AuthSettings, "sessions" | "adminEmails" | "loginLimits" | "bcryptCost">
 >;
 
-export function authSettingsFromEnv(env: AuthVariables): AuthSettings {
+export function authSettingsFromEnv(env: AuthEnv, overrides: AuthOverrides = {}): AuthSettings {
   return {
     signingKey: env.AUTH_SIGNING_KEY,
     issuer: env.JWT_ISSUER,
@@ -39,5 +84,12 @@ export function authSettingsFromEnv(env: AuthVariables): AuthSettings {
     adminEmails: env.AUTH_ADMIN_EMAILS,
     loginLimits: DEFAULT_LOGIN_LIMITS,
     mailRequestLimit: { points: 5, durationSeconds: 3600 },
+    ...overrides,
   };
 }
+
+export const authSettings: SubgraphSettings<AuthSettings, AuthOverrides> = {
+  variables: AUTH_VARIABLES,
+  platformVariables: PLATFORM_VARIABLES,
+  fromEnv: authSettingsFromEnv,
+};

@@ -6,7 +6,7 @@ import { MarketingConsent } from "./entities/marketing-consent.entity";
 import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
 import path from "node:path";
-import { DeliveryDispatcher, type DispatchPolicy } from "./services/mail-dispatcher";
+import { DeliveryDispatcher } from "./services/mail-dispatcher";
 import { notificationSubscriptions } from "./events/notification.consumers";
 import { notificationMigrations } from "./migrations";
 import {
@@ -15,36 +15,23 @@ import {
   type NotificationLoaders,
 } from "./resolvers/context";
 import { buildNotificationSchema } from "./schema";
-import { createMailer, type MailSettings } from "./services/mailer";
-import { createWebhookProvider, type WebhookSettings } from "./services/webhooks";
-
-export type NotificationSettings = MailSettings & {
-  appUrl: string;
-  dispatch?: DispatchPolicy;
-  /** SMS and push endpoints; with a mail outbox (embedded mode), unset channels write to `<outbox>/../webhooks`. */
-  webhooks?: WebhookSettings;
-};
+import { createMailer } from "./services/mailer";
+import { createWebhookProvider } from "./services/webhooks";
+import { notificationSettings, type NotificationOverrides, type NotificationSettings } from "./settings";
 
 export const notificationSubgraph: SubgraphDefinition<
   NotificationSettings,
   NotificationDeps,
   NotificationLoaders,
-  "notification"
+  "notification",
+  NotificationOverrides
 > = {
   name: "notification",
   entities: [Notification, Recipient, PendingMail, NotificationPreference, MarketingConsent],
   migrations: notificationMigrations,
   publishes: [ErasureCompleted],
   buildSchema: buildNotificationSchema,
-  settingsFromEnv: (env) => ({
-    smtpUrl: env.SMTP_URL,
-    from: env.MAIL_FROM,
-    appUrl: env.PUBLIC_APP_URL,
-    webhooks: {
-      urls: { SMS: env.SMS_WEBHOOK_URL, PUSH: env.PUSH_WEBHOOK_URL },
-      signingSecret: env.WEBHOOK_SIGNING_SECRET,
-    },
-  }),
+  settings: notificationSettings,
   createDependencies: ({ settings, logger }, db) => {
     const mailer = createMailer(settings);
     const webhooks = createWebhookProvider({

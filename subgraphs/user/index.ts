@@ -6,14 +6,15 @@ import { userSubscriptions } from "./events/user.consumers";
 import { userMigrations } from "./migrations";
 import { createUserLoaders, type UserDeps, type UserLoaders } from "./resolvers/context";
 import { buildUserSchema } from "./schema";
+import { userSettings, type UserSettings } from "./settings";
 
-export const userSubgraph: SubgraphDefinition<Record<string, never>, UserDeps, UserLoaders, "user"> = {
+export const userSubgraph: SubgraphDefinition<UserSettings, UserDeps, UserLoaders, "user"> = {
   name: "user",
   entities: [UserProfile],
   migrations: userMigrations,
   publishes: [ProfileUpdated, MarketingConsentChanged, ErasureCompleted],
   buildSchema: buildUserSchema,
-  settingsFromEnv: () => ({}),
+  settings: userSettings,
   createDependencies: () => ({}),
   createLoaders: (em) => createUserLoaders(em),
   subscriptions: userSubscriptions,

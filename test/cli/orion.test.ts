@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } 
 import os from "node:os";
 import path from "node:path";
 import pg from "pg";
-import { parseEnv } from "../../platform/config";
+import { parseConfig as parseEnv } from "../../subgraphs";
 import { dropDatabase } from "../../platform/database/database";
 import { clusterDirectory } from "../../platform/database/embedded-postgres";
 import { parseSigningKeyBundle } from "../../platform/identity/signing-keys";

@@ -17,7 +17,8 @@ import { Namespace } from "kubernetes-models/v1/Namespace";
 import type { IPodTemplateSpec } from "kubernetes-models/v1/PodTemplateSpec";
 import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
-import { SERVICE_NAMES, SUBGRAPH_NAMES, VARIABLES } from "../../platform/config";
+import { SERVICE_NAMES, SUBGRAPH_NAMES } from "../../platform/config";
+import { VARIABLES } from "../../subgraphs";
 import {
   envProblems,
   KEY_FILES,

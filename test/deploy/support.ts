@@ -4,14 +4,12 @@ import {
   DEFAULT_PORTS,
   isRequired,
   SERVICE_NAMES,
-  SERVICE_VARIABLES,
   SUBGRAPH_NAMES,
-  VARIABLES,
   type ServiceName,
-  type VariableName,
 } from "../../platform/config";
+import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../../subgraphs";
 
-/** Shared by the compose and Kubernetes tests: both are checked against the catalogue in platform/config.ts. */
+/** Shared by the compose and Kubernetes tests: both are checked against the whole catalogue (subgraphs/index.ts). */
 
 export const ROOT = join(__dirname, "..", "..");
 
@@ -38,7 +36,7 @@ export function parseWorkload(args: readonly unknown[] | undefined): Workload | 
   return undefined;
 }
 
-const isVariable = (name: string): name is VariableName => Object.hasOwn(VARIABLES, name);
+const isVariable = (name: string): name is AnyVariableName => Object.hasOwn(VARIABLES, name);
 
 /** The variable a name sets: `NAME_FILE` stands for `NAME` (platform/config.ts reads the file). */
 export const variableOf = (name: string): string => name.replace(/_FILE$/, "");
@@ -60,11 +58,11 @@ export function envProblems(service: ServiceName, env: Env): string[] {
   for (const [name, value] of env) {
     const variable = variableOf(name);
     if (!isVariable(variable)) {
-      problems.push(`${name}: not a variable ORION reads (platform/config.ts VARIABLES)`);
+      problems.push(`${name}: not a variable ORION reads (subgraphs/index.ts VARIABLES)`);
       continue;
     }
     if (!reads.includes(variable)) {
-      problems.push(`${name}: ${service} does not read ${variable} (platform/config.ts SERVICE_VARIABLES)`);
+      problems.push(`${name}: ${service} does not read ${variable} (subgraphs/index.ts SERVICE_VARIABLES)`);
       continue;
     }
     if (name !== variable) {
@@ -78,7 +76,11 @@ export function envProblems(service: ServiceName, env: Env): string[] {
     }
   }
   for (const variable of reads) {
-    if (isRequired(variable as VariableName) && !env.has(variable) && !env.has(`${variable}_FILE`)) {
+    if (
+      isRequired(VARIABLES[variable as AnyVariableName]) &&
+      !env.has(variable) &&
+      !env.has(`${variable}_FILE`)
+    ) {
       problems.push(`${variable} (or ${variable}_FILE): required by ${service} and not set`);
     }
   }

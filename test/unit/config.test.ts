@@ -1,4 +1,5 @@
-import { ConfigError, parseServiceEnv } from "../../platform/config";
+import { ConfigError, mergeCatalogues, PLATFORM_VARIABLES } from "../../platform/config";
+import { parseServiceEnv, SERVICE_VARIABLES, VARIABLES } from "../../subgraphs";
 
 describe("configuration", () => {
   it("lists every missing or malformed variable in one error", () => {
@@ -58,5 +59,18 @@ describe("configuration", () => {
         REDIS_URL: "redis://127.0.0.1:6379",
       }),
     ).toThrow(/IDENTITY_PRIVATE_KEY/);
+  });
+});
+
+describe("the merged catalogue", () => {
+  it("refuses a variable declared twice (by the platform and a subgraph, or by two subgraphs)", () => {
+    expect(() => mergeCatalogues(PLATFORM_VARIABLES, { JWT_ISSUER: PLATFORM_VARIABLES.JWT_ISSUER })).toThrow(
+      /JWT_ISSUER is declared twice/,
+    );
+  });
+
+  it("holds every variable each service reads", () => {
+    for (const names of Object.values(SERVICE_VARIABLES))
+      for (const name of names) expect(Object.keys(VARIABLES)).toContain(name);
   });
 });

@@ -5,12 +5,7 @@ import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOpt
 import { ApolloServer, type BaseContext } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { execute, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema } from "graphql";
-import {
-  DATABASE_VARIABLES,
-  parseServiceEnv,
-  SUBGRAPH_NAMES,
-  type SubgraphName,
-} from "../../../platform/config";
+import { DATABASE_VARIABLES, SUBGRAPH_NAMES, type SubgraphName } from "../../../platform/config";
 import { openDatabase, type Database } from "../../../platform/database/database";
 import { subgraphEntities, subgraphMigrations } from "../../../platform/database/subgraph-schema";
 import { InProcessEventBus } from "../../../platform/events/in-process-bus";
@@ -21,7 +16,7 @@ import { createLogger, type Logger } from "../../../platform/logger";
 import { SUPERGRAPH_PATH } from "../../../platform/paths";
 import { RedisKeyValueStore } from "../../../platform/store/redis-store";
 import type { AnySubgraphDefinition } from "../../../platform/subgraph";
-import { SUBGRAPHS } from "../../../subgraphs";
+import { parseServiceEnv, SUBGRAPHS } from "../../../subgraphs";
 import { identityFromBearer } from "./identity";
 import { Deadline, DEFAULT_REQUEST_BUDGET_MS } from "../../../platform/requests/deadline";
 
@@ -129,7 +124,7 @@ async function main(): Promise<void> {
         host: "127.0.0.1",
         production: true,
         logger,
-        settings: definition.settingsFromEnv(env as never),
+        settings: definition.settings.fromEnv(env),
       },
       db,
     );
