@@ -19,8 +19,11 @@ export const IDEMPOTENCY_WINDOW_HOURS = 24;
  * any reasonable scheme; a short key would make collisions between a caller's mutations likely.
  */
 const KEY_PATTERN = /^[\x21-\x7e]{8,255}$/;
-/** A record still "started" this long after its claim belongs to an attempt that died before committing. */
-const ABANDONED_AFTER = "2 minutes";
+/**
+ * A record still "started" this long after its claim belongs to an attempt that can no longer commit:
+ * no subgraph deadline exceeds 60 s (Deadline.fromHeaders), and nothing commits past its deadline.
+ */
+const ABANDONED_AFTER = "70 seconds";
 /** Expired records are swept at most this often, by whichever request claims next. */
 const SWEEP_EVERY_MS = 10 * 60_000;
 /** Tells the client its answer is the first outcome, returned again (as Stripe's Idempotent-Replayed). */
