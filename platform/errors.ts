@@ -88,7 +88,8 @@ const PUBLIC_CODES = new Set<string>([
 ]);
 
 export const INTERNAL_MESSAGE = "Internal server error";
-export const OUTAGE_MESSAGE = "A service this operation needs is unavailable; nothing was done, retry shortly";
+export const OUTAGE_MESSAGE =
+  "A service this operation needs is unavailable; nothing was done, retry shortly";
 /** Outages seen so far (a cut, a restart) heal within seconds: reconnects back off up to 5 s. */
 export const OUTAGE_RETRY_AFTER_SECONDS = 2;
 
