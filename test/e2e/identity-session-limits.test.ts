@@ -15,7 +15,8 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: session idle 
 
   beforeAll(async () => {
     env = await startTestSupergraph("services", {
-      auth: { sessions: { idleSeconds: 2, lifetimeSeconds: 5 } },
+      // Lifetime 6 s: three refreshes 1.5 s apart end well before it even on a loaded machine.
+      auth: { sessions: { idleSeconds: 2, lifetimeSeconds: 6 } },
     });
   }, 60_000);
 
@@ -40,14 +41,15 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "identity: session idle 
   it("ends an active session at its absolute lifetime", async () => {
     const user = await register(env, uniqueEmail("lifetime"));
     let refreshToken = user.refreshToken;
-    // Refreshing every 1.5 s keeps it from idling out, until the 5 s lifetime is reached.
+    // Refreshing every 1.5 s keeps it from idling out, until the 6 s lifetime is reached.
     for (let elapsed = 1.5; elapsed < 5; elapsed += 1.5) {
       await sleep(1500);
       const next = await refresh(refreshToken);
       expect({ elapsed, codes: codesOf(next) }).toEqual({ elapsed, codes: [] });
       refreshToken = next.data!.refreshSession.refreshToken;
     }
-    await sleep(1100);
+    // Past the lifetime, yet within the idle timeout of the last refresh: the lifetime ends it.
+    await sleep(1700);
     expect(codesOf(await refresh(refreshToken))).toEqual(["UNAUTHENTICATED"]);
   });
 });
