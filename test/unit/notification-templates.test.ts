@@ -8,12 +8,12 @@ import {
   type TemplateKind,
   type TemplateVars,
 } from "../../subgraphs/notification/services/templates";
-import { adminMessageMail } from "../../subgraphs/notification/services/admin-message";
 import {
+  adminMessageMail,
   newDeviceMessage,
   passwordResetMessage,
-} from "../../subgraphs/notification/services/account-messages";
-import { welcomeMessage } from "../../subgraphs/notification/services/welcome-message";
+  welcomeMessage,
+} from "../../subgraphs/notification/services/messages";
 
 // Every kind of message in every shipped locale, the locale fallback, escaping and links.
 
