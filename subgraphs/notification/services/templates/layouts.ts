@@ -1,10 +1,10 @@
 import { markup, paragraphs, SafeHtml } from "./safe-html";
-import type { Layout, Layouts, TemplateContent, TokenLinkVars } from "./types";
+import type { Layout, Layouts, Strings, TemplateContent, TokenLinkVars } from "./types";
 
 /** Verification and reset: the same message around a one-time link, with its own subject and intro. */
 function tokenLinkMessage(
-  { expiry, ignore }: { expiry(expiresAt: string): string; ignore: string },
-  { subject, intro }: { subject: string; intro: string },
+  { expiry, ignore }: Strings["tokenLink"],
+  { subject, intro }: Strings["verify-email" | "password-reset"],
   link: string,
   vars: TokenLinkVars,
 ): TemplateContent {
