@@ -8,12 +8,12 @@ import {
   type TemplateKind,
   type TemplateVars,
 } from "../../subgraphs/notification/services/templates";
-import { adminMessageMail } from "../../subgraphs/notification/services/admin-message";
 import {
+  adminMessageMail,
   newDeviceMessage,
   passwordResetMessage,
-} from "../../subgraphs/notification/services/account-messages";
-import { welcomeMessage } from "../../subgraphs/notification/services/welcome-message";
+  welcomeMessage,
+} from "../../subgraphs/notification/services/messages";
 
 // Every kind of message in every shipped locale, the locale fallback, escaping and links.
 
@@ -72,6 +72,68 @@ describe("notification templates", () => {
     for (const kind of TEMPLATE_KINDS.filter((k) => k !== "admin-message" && k !== "marketing"))
       expect(fr[kind]).not.toBe(subjects("en")[kind]);
     expect(fr["password-reset"]).toBe("Réinitialisez votre mot de passe ORION");
+  });
+
+  describe("what the recipient reads, in each locale", () => {
+    // The words a user sees, whole: each locale's sentences placed by the one layout of each kind.
+    const WORDS = {
+      en: {
+        reset: "Someone asked to reset the password of your ORION account.",
+        expiry: "The link works once and expires at Thu, 26 Nov 2026 13:00:00 GMT.",
+        ignore: "If you did not ask for this, ignore this e-mail.",
+        welcome: "Hi &lt;Ada&gt;, your account is ready.",
+        newDevice: (device: string) =>
+          `Your account was signed in to from a device not seen before (${device}).\n\n` +
+          "If this was you, there is nothing to do. If not, change your password and sign out everywhere.",
+        unknownDevice: "unknown device",
+        changed: "Your password was changed and your other sessions were signed out.",
+        wasReset: "Your password was reset and every session was signed out.",
+        marketing:
+          "You receive this because you opted in to news from ORION.\nTurn it off in your preferences: https://a.test/p",
+      },
+      fr: {
+        reset: "Une demande de réinitialisation du mot de passe de votre compte ORION a été faite.",
+        expiry: "Le lien ne fonctionne qu’une fois et expire le 26 novembre 2026 à 13:00 (UTC).",
+        ignore: "Si vous n’êtes pas à l’origine de cette demande, ignorez cet e-mail.",
+        welcome: "Bonjour &lt;Ada&gt;, votre compte est prêt.",
+        newDevice: (device: string) =>
+          `Une connexion à votre compte a eu lieu depuis un appareil inconnu (${device}).\n\n` +
+          "Si c’était vous, il n’y a rien à faire. Sinon, changez votre mot de passe et déconnectez toutes les sessions.",
+        unknownDevice: "appareil inconnu",
+        changed: "Votre mot de passe a été changé et vos autres sessions ont été fermées.",
+        wasReset: "Votre mot de passe a été réinitialisé et toutes les sessions ont été fermées.",
+        marketing:
+          "Vous recevez ce message car vous avez accepté les actualités d'ORION.\nDésactivez-les dans vos préférences : https://a.test/p",
+      },
+    } as const;
+
+    it.each(SHIPPED_LOCALES.map((locale) => [locale]))("%s", (locale) => {
+      const words = WORDS[locale];
+      const link = "https://app.orion.test/reset-password?token=t%261";
+      const reset = render("password-reset", locale, { appUrl: APP_URL, token: "t&1", expiresAt: EXPIRES });
+      expect(reset.body).toBe(`${words.reset} ${words.expiry}`);
+      expect(reset.text).toBe(`${words.reset}\n\n${link}\n\n${words.expiry}\n${words.ignore}`);
+      expect(reset.html).toContain(
+        `<body><p>${words.reset}</p><p><a href="${link}">${reset.subject}</a></p><p>${words.expiry}<br>${words.ignore}</p></body>`,
+      );
+      expect(render("welcome", locale, { displayName: "<Ada>" }).html).toContain(
+        `<body><p>${words.welcome}</p></body>`,
+      );
+      expect(render("new-device", locale, { userAgent: null, ipAddress: null }).text).toBe(
+        words.newDevice(words.unknownDevice),
+      );
+      expect(render("new-device", locale, { userAgent: "curl", ipAddress: "203.0.113.7" }).text).toBe(
+        words.newDevice("curl, 203.0.113.7"),
+      );
+      expect(render("password-changed", locale, { reason: "changed" }).body).toBe(words.changed);
+      expect(render("password-changed", locale, { reason: "reset" }).body).toBe(words.wasReset);
+      const marketing = render("marketing", locale, {
+        title: "T",
+        body: "B",
+        preferencesUrl: "https://a.test/p",
+      });
+      expect(marketing.text).toBe(`B\n\n--\n${words.marketing}`);
+    });
   });
 
   describe("locale fallback", () => {

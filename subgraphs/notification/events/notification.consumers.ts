@@ -21,10 +21,10 @@ import {
   newDeviceMessage,
   passwordChangedMessage,
   passwordResetMessage,
+  welcomeMessage,
   type AccountMessage,
   type Addressee,
-} from "../services/account-messages";
-import { welcomeMessage } from "../services/welcome-message";
+} from "../services/messages";
 import { dispatchIds, recordDeliveries } from "../services/deliveries";
 import { allowed, channelSettings, recordMarketingConsent, SECURITY_KINDS } from "../services/preferences";
 

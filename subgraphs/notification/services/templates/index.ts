@@ -1,13 +1,14 @@
 import { en } from "./en";
 import { fr } from "./fr";
+import { LAYOUTS } from "./layouts";
 import { localeChain, resolveLocale, type ShippedLocale } from "./locales";
 import { markup } from "./safe-html";
-import type { Catalogue, TemplateKind, TemplateTools, TemplateVars, TokenLinkVars } from "./types";
+import type { Layouts, Strings, TemplateKind, TemplateTools, TemplateVars, TokenLinkVars } from "./types";
 
 export { localeChain, resolveLocale, SHIPPED_LOCALES, DEFAULT_LOCALE, type ShippedLocale } from "./locales";
 export { TEMPLATE_KINDS, type TemplateKind, type TemplateVars } from "./types";
 
-const CATALOGUES: Record<ShippedLocale, Catalogue> = { en, fr };
+const STRINGS: Record<ShippedLocale, Strings> = { en, fr };
 
 /**
  * `path` under the application's base URL (a base path such as `https://host/app` is kept),
@@ -53,8 +54,8 @@ export function render<K extends TemplateKind>(
   vars: TemplateVars[K],
 ): RenderedMessage {
   const resolved = resolveLocale(locale);
-  const template = CATALOGUES[resolved][kind] as Catalogue[K];
-  const content = template(vars, TOOLS);
+  const layout = LAYOUTS[kind] as Layouts[K];
+  const content = layout(STRINGS[resolved], vars, TOOLS);
   const document = markup`<!doctype html><html lang="${resolved}"><head><meta charset="utf-8"><title>${content.subject}</title></head><body>${content.html}</body></html>`;
   return {
     kind,

@@ -43,16 +43,39 @@ export interface TemplateContent {
   html: SafeHtml;
 }
 
-/** The shared pieces a template gets besides its variables. */
+/** The shared pieces a layout gets besides the locale's strings and the variables. */
 export interface TemplateTools {
   /** `path` under the application's base URL with the token as the `token` query parameter. */
   tokenLink(vars: TokenLinkVars, path: string): URL;
 }
 
-export type Template<K extends TemplateKind> = (
+/** How one kind of message is laid out, in any locale: `strings` are the locale's words. */
+export type Layout<K extends TemplateKind> = (
+  strings: Strings,
   vars: TemplateVars[K],
   tools: TemplateTools,
 ) => TemplateContent;
 
-/** Every kind's template in one language. */
-export type Catalogue = { [K in TemplateKind]: Template<K> };
+/** Every kind's layout. */
+export type Layouts = { [K in TemplateKind]: Layout<K> };
+
+/**
+ * Everything a locale writes: words only. The layouts (layouts.ts) place them, with the variables,
+ * in the subject, inbox text, e-mail text and HTML the same way for every locale.
+ */
+export interface Strings {
+  welcome: { subject: string; greeting(displayName: string): string };
+  /** Shared by the messages that carry a one-time link. */
+  tokenLink: { expiry(expiresAt: string): string; ignore: string };
+  "verify-email": { subject: string; intro: string };
+  "password-reset": { subject: string; intro: string };
+  "new-device": {
+    subject: string;
+    /** `device` is the user agent (or `unknownDevice`), then the IP address when known. */
+    signIn(device: string): string;
+    unknownDevice: string;
+    advice: string;
+  };
+  "password-changed": { subject: string; changed: string; reset: string; advice: string };
+  marketing: { why: string; turnOff: string; turnOffAt(preferencesUrl: string): string };
+}

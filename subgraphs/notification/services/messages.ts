@@ -1,6 +1,7 @@
 import type { MailMessage } from "./mailer";
-import { render, type RenderedMessage, type TemplateKind, type TemplateVars } from "./templates";
+import { appLink, render, type RenderedMessage, type TemplateKind, type TemplateVars } from "./templates";
 
+/** A message the delivery code records (inbox, delivery row) and sends by e-mail. */
 export interface AccountMessage {
   kind: string;
   /** What the inbox and the delivery record keep: never the link, which carries a secret. */
@@ -35,6 +36,16 @@ function message<K extends TemplateKind>(
   return asAccountMessage(kind, to, render(template, locale, vars));
 }
 
+/** The welcome message, in the recipient's locale (falling back to English). */
+export function welcomeMessage(recipient: {
+  email: string;
+  displayName: string;
+  locale?: string | null;
+}): AccountMessage {
+  const { email, displayName, locale } = recipient;
+  return message("welcome", "welcome", { to: email, locale }, { displayName });
+}
+
 export function passwordResetMessage(
   appUrl: string,
   addressee: Addressee,
@@ -67,4 +78,30 @@ export function newDeviceMessage(
 ): AccountMessage {
   const { displayName } = addressee;
   return message("security-alert", "new-device", addressee, { userAgent, ipAddress, displayName });
+}
+
+/** The kind of a message an ADMIN sends with `sendNotification`. */
+export const ADMIN_MESSAGE_KIND = "admin-message";
+/** An ADMIN's `sendNotification` with `marketing: true`: only users who opted in receive it. */
+export const MARKETING_KIND = "marketing";
+
+/** Where a user turns marketing off (PUBLIC_APP_URL + settings/notifications). */
+export const preferencesUrl = (appUrl: string) => appLink(appUrl, "settings/notifications").toString();
+
+/**
+ * An ADMIN's message as e-mail in the recipient's locale: plain text as written; in HTML escaped,
+ * paragraphs and line breaks kept. Marketing adds why it came and where to stop it. (Only the mail:
+ * the resolver records the inbox row from the ADMIN's own title and body.)
+ */
+export function adminMessageMail(
+  to: string,
+  title: string,
+  body: string,
+  locale?: string | null,
+  marketing?: { appUrl: string },
+): MailMessage {
+  const rendered = marketing
+    ? render("marketing", locale, { title, body, preferencesUrl: preferencesUrl(marketing.appUrl) })
+    : render("admin-message", locale, { title, body });
+  return asAccountMessage(rendered.kind, to, rendered).mail;
 }
