@@ -1,4 +1,4 @@
-import { ErasureCompleted } from "../../platform/events/privacy.events";
+import { ErasureCompleted } from "../../contracts/events/privacy";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { DailyActiveUsers, EventCountHourly, UserActivityDays, UserTotals } from "./entities/rollups.entity";
 import { TrackedEvent } from "./entities/tracked-event.entity";

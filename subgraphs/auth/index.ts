@@ -6,7 +6,7 @@ import { authSubscriptions } from "./events/auth.consumers";
 import { AuditEvent } from "./entities/audit-event.entity";
 import { OneTimeToken } from "./entities/one-time-token.entity";
 import { UserAccount } from "./entities/user-account.entity";
-import * as authEvents from "./events/auth.events";
+import * as authEvents from "../../contracts/events/auth";
 import { authMigrations } from "./migrations";
 import { createAuthLoaders, type AuthDeps, type AuthLoaders } from "./resolvers/context";
 import { normalizeEmail } from "./resolvers/credentials.input";

@@ -1,4 +1,4 @@
-import { ErasureCompleted } from "../../platform/events/privacy.events";
+import { ErasureCompleted } from "../../contracts/events/privacy";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { Notification } from "./entities/notification.entity";
 import { NotificationPreference } from "./entities/notification-preference.entity";

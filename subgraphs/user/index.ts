@@ -1,5 +1,5 @@
-import { ErasureCompleted } from "../../platform/events/privacy.events";
-import { MarketingConsentChanged, ProfileUpdated } from "./events/user.events";
+import { ErasureCompleted } from "../../contracts/events/privacy";
+import { MarketingConsentChanged, ProfileUpdated } from "../../contracts/events/user";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { UserProfile } from "./entities/profile.entity";
 import { userSubscriptions } from "./events/user.consumers";

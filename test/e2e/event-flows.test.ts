@@ -3,8 +3,8 @@ import { randomUUID } from "node:crypto";
 import { createEnvelope, handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";
 import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
 import { createLogger } from "../../platform/logger";
-import { UserRegistered } from "../../subgraphs/auth/events/auth.events";
-import { MarketingConsentChanged, ProfileUpdated } from "../../subgraphs/user/events/user.events";
+import { UserRegistered } from "../../contracts/events/auth";
+import { MarketingConsentChanged, ProfileUpdated } from "../../contracts/events/user";
 import {
   AccountErasureDocument,
   DeleteMyAccountDocument,

@@ -1,5 +1,5 @@
 import { handle, subscription } from "../../platform/events/event-bus";
-import { UserDeleted } from "../../subgraphs/auth/events/auth.events";
+import { UserDeleted } from "../../contracts/events/auth";
 import {
   AuditEventsDocument,
   CreateApiKeyDocument,

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { createEnvelope } from "../../platform/events/event-bus";
-import { UserRegistered } from "../../subgraphs/auth/events/auth.events";
+import { UserRegistered } from "../../contracts/events/auth";
 import {
   CreateApiKeyDocument,
   MeDocument,

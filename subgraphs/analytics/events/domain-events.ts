@@ -5,8 +5,8 @@ import {
   PasswordResetRequested,
   SecurityAlert,
   UserRegistered,
-} from "../../auth/events/auth.events";
-import { MarketingConsentChanged, ProfileUpdated } from "../../user/events/user.events";
+} from "../../../contracts/events/auth";
+import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
 import { REGISTRATION_EVENT } from "../services/rollups";
 
 /**

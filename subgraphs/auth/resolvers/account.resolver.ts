@@ -9,7 +9,7 @@ import { AccountErasure } from "../entities/account-erasure.entity";
 import { ApiKeyRecord } from "../entities/api-key.entity";
 import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
-import { EmailVerificationRequested, UserDeleted } from "../events/auth.events";
+import { EmailVerificationRequested, UserDeleted } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { confirmPassword } from "../services/password-check";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";

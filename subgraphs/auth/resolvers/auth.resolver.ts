@@ -3,7 +3,7 @@ import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { conflict, unauthenticated } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserAccount } from "../entities/user-account.entity";
-import { EmailVerificationRequested, UserRegistered } from "../events/auth.events";
+import { EmailVerificationRequested, UserRegistered } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { noteDevice } from "../services/known-devices";
 import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";

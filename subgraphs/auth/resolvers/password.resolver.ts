@@ -5,7 +5,7 @@ import { badUserInput } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { UserAccount } from "../entities/user-account.entity";
-import { PasswordChanged, PasswordResetRequested } from "../events/auth.events";
+import { PasswordChanged, PasswordResetRequested } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { admitOne } from "../services/login-throttle";
 import { confirmPassword } from "../services/password-check";

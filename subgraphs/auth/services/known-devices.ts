@@ -1,4 +1,4 @@
-import { SecurityAlert } from "../events/auth.events";
+import { SecurityAlert } from "../../../contracts/events/auth";
 import { KnownDevice } from "../entities/known-device.entity";
 import { hashSecret } from "../../../platform/identity/credential-store";
 import type { UserAccount } from "../entities/user-account.entity";

@@ -8,9 +8,9 @@ import {
   SecurityAlert,
   UserDeleted,
   UserRegistered,
-} from "../../auth/events/auth.events";
-import { ErasureCompleted } from "../../../platform/events/privacy.events";
-import { MarketingConsentChanged, ProfileUpdated } from "../../user/events/user.events";
+} from "../../../contracts/events/auth";
+import { ErasureCompleted } from "../../../contracts/events/privacy";
+import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
 import { MarketingConsent } from "../entities/marketing-consent.entity";
 import { Recipient } from "../entities/recipient.entity";
 import { Notification, NotificationChannel } from "../entities/notification.entity";

@@ -12,7 +12,7 @@ import {
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserProfile } from "../entities/profile.entity";
-import { MarketingConsentChanged, ProfileUpdated } from "../events/user.events";
+import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
 import { UpdatePreferencesInput, updatePreferencesSchema } from "./update-preferences.input";

@@ -1,7 +1,8 @@
 import { z } from "zod";
-import { defineEvent } from "../../../platform/events/event-bus";
+import { defineEvent } from "../../platform/events/event-bus";
 
-/** Events the user subgraph publishes. */
+// Events the user subgraph publishes.
+
 /**
  * The profile as it is after a change (a whole snapshot). `revision` grows by one with each change,
  * under the profile row's lock: a copy keeps the snapshot with the highest. Optional because

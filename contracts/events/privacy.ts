@@ -1,6 +1,6 @@
 import { z } from "zod";
-import { SUBGRAPH_NAMES } from "../config";
-import { defineEvent } from "./event-bus";
+import { SUBGRAPH_NAMES } from "../../platform/config";
+import { defineEvent } from "../../platform/events/event-bus";
 
 /**
  * Published by each subgraph once it has erased (or anonymised) a deleted user's data. One shared
