@@ -6,12 +6,9 @@ import {
   GraphQLError,
   Kind,
   parse,
-  print,
   validate,
   type DocumentNode,
-  type FragmentDefinitionNode,
   type GraphQLSchema,
-  type OperationDefinitionNode,
   type ParseOptions,
   type ValidationRule,
   visit,
@@ -21,7 +18,7 @@ import {
  * How big a GraphQL request may be at the router. Each limit sits above the largest operation the
  * repository's clients send (schema/operations/*.graphql, as codegen prints them) and above the
  * introspection query Sandbox sends outside production, with room for operations clients have not
- * written yet. test/unit/abuse-limits.test.ts measures them all with `measureOperations`, prints the
+ * written yet. test/unit/abuse-limits.test.ts measures them all with `measureOperations` (operation-measures.ts), prints the
  * table and fails when one would be refused or comes within MARGIN (1.5x) of a limit:
  *
  * | limit          | largest measured                                              | limit  |
@@ -65,7 +62,7 @@ export const ABUSE_LIMITS: AbuseLimits = {
 };
 
 type ArmorConfig = NonNullable<ConstructorParameters<typeof ApolloArmor>[0]>;
-type AcceptCallback = (context: unknown, details: { n: number }) => void;
+export type AcceptCallback = (context: unknown, details: { n: number }) => void;
 
 /**
  * graphql-armor's depth, cost, alias and directive rules as validation rules: a document over a
@@ -234,91 +231,6 @@ export function refuseOversizedRequests(limits: AbuseLimits, batchLimit: number)
     }
     next();
   };
-}
-
-export interface OperationMeasure {
-  name: string;
-  depth: number;
-  cost: number;
-  aliases: number;
-  directives: number;
-  tokens: number;
-  characters: number;
-}
-
-const UNLIMITED: AbuseLimits = {
-  depth: Number.MAX_SAFE_INTEGER,
-  cost: Number.MAX_SAFE_INTEGER,
-  aliases: Number.MAX_SAFE_INTEGER,
-  directives: Number.MAX_SAFE_INTEGER,
-  tokens: Number.MAX_SAFE_INTEGER,
-  characters: Number.MAX_SAFE_INTEGER,
-  variablesBytes: Number.MAX_SAFE_INTEGER,
-};
-
-/** Each operation with the fragments it uses, as a client sends it (codegen's documents are printed). */
-export function operationDocuments(source: string): { name: string; document: DocumentNode }[] {
-  const definitions = parse(source).definitions;
-  const fragments = new Map(
-    definitions
-      .filter((d): d is FragmentDefinitionNode => d.kind === Kind.FRAGMENT_DEFINITION)
-      .map((d) => [d.name.value, d]),
-  );
-  return definitions
-    .filter((d): d is OperationDefinitionNode => d.kind === Kind.OPERATION_DEFINITION)
-    .map((operation) => {
-      const used = new Map<string, FragmentDefinitionNode>();
-      const collect = (node: OperationDefinitionNode | FragmentDefinitionNode) =>
-        visit(node, {
-          FragmentSpread(spread) {
-            const fragment = fragments.get(spread.name.value);
-            if (fragment && !used.has(fragment.name.value)) {
-              used.set(fragment.name.value, fragment);
-              collect(fragment);
-            }
-          },
-        });
-      collect(operation);
-      return {
-        name: operation.name?.value ?? "anonymous",
-        document: { kind: Kind.DOCUMENT, definitions: [operation, ...used.values()] },
-      };
-    });
-}
-
-/**
- * What the router's limits see in each operation of a document: the same graphql-armor rules,
- * run without limits, report each count; tokens and characters are those of the printed document.
- */
-export function measureOperations(schema: GraphQLSchema, source: string): OperationMeasure[] {
-  return operationDocuments(source).map(({ name, document }) => {
-    const printed = print(document);
-    const measure: OperationMeasure = {
-      name,
-      depth: 0,
-      cost: 0,
-      aliases: 0,
-      directives: 0,
-      tokens: (parse(printed) as DocumentNode & { tokenCount?: number }).tokenCount ?? 0,
-      characters: printed.length,
-    };
-    const record =
-      (key: "depth" | "cost" | "aliases" | "directives"): AcceptCallback =>
-      (_context, { n }) => {
-        measure[key] = Math.max(measure[key], n);
-      };
-    validate(
-      schema,
-      document,
-      armorValidationRules(UNLIMITED, {
-        depth: record("depth"),
-        cost: record("cost"),
-        aliases: record("aliases"),
-        directives: record("directives"),
-      }),
-    );
-    return measure;
-  });
 }
 
 /** The introspection query Apollo Sandbox sends (every option graphql-js knows), which must pass outside production. */

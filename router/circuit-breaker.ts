@@ -30,7 +30,7 @@ export const isOpenCircuit = (error: unknown): boolean =>
 /**
  * One circuit per subgraph (opossum). A call counts as failed when `isFailure` says so (unreachable,
  * a 5xx that is not a deliberate answer), not when the subgraph answered with GraphQL errors nor
- * when one call ran out of time (gateway.ts, `isSubgraphFailure`). Once open, calls are refused
+ * when one call ran out of time (subgraph-failures.ts, `isSubgraphFailure`). Once open, calls are refused
  * immediately for the cool-down; then one probe goes through (half-open) and its outcome closes the
  * circuit or opens it for another cool-down. Shared by every data source the gateway builds for the
  * same subgraph, so a supergraph reload keeps the state.

@@ -1,6 +1,6 @@
 import type { BaseContext } from "@apollo/server";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
-import type { RefusalNotes } from "./rate-limit";
+import type { RefusalNotes } from "./rate-limit.plugin";
 
 export interface RouterContext extends BaseContext {
   identity: Identity;

@@ -1,6 +1,3 @@
-import { isIPv6 } from "node:net";
-import type { ApolloServerPlugin } from "@apollo/server";
-import { GraphQLError } from "graphql";
 import { LRUCache } from "lru-cache";
 import {
   RateLimiterMemory,
@@ -9,12 +6,11 @@ import {
   type RateLimiterAbstract,
 } from "rate-limiter-flexible";
 import { parseEnv, RATE_LIMIT_VARIABLES } from "../platform/config";
-import { ErrorCode, unavailable } from "../platform/errors";
+import { unavailable } from "../platform/errors";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
-import type { RouterMetrics } from "./router-metrics";
-import type { RouterContext } from "./context";
+import { rateLimitSubject, type CallerClass, type RateLimitSubject } from "./rate-limit-subject";
 
 /**
  * Per-caller request budgets at the router (decision 003): every resolved operation costs points
@@ -79,14 +75,6 @@ const STORE_TIMEOUT_MS = 250;
 /** At most one "counting per process" warning per this many milliseconds. */
 const FALLBACK_WARNING_EVERY_MS = 30_000;
 
-type CallerClass = "anonymous" | "user" | "apiKey";
-
-/** Whose budget a request is charged to. */
-export interface RateLimitSubject {
-  kind: CallerClass;
-  key: string;
-}
-
 const LIMITER_NAMES: Record<CallerClass, string> = {
   anonymous: "router-anonymous",
   user: "router-user",
@@ -106,48 +94,6 @@ export interface RateLimitDecision {
   charged: number;
   /** Milliseconds until the window ends (`resetSeconds`, unrounded). */
   msBeforeReset: number;
-}
-
-/** Who pays for a request: the API key, else the user, else the client's address. */
-export function rateLimitSubject(identity: Identity, client: Pick<ClientInfo, "ip">): RateLimitSubject {
-  if (identity.kind === "user" && identity.apiKeyId) return { kind: "apiKey", key: identity.apiKeyId };
-  if (identity.kind === "user") return { kind: "user", key: identity.userId };
-  return { kind: "anonymous", key: addressKey(client.ip) };
-}
-
-/**
- * An anonymous caller's counter key: the IPv4 address, or the /64 network of an IPv6 address (one
- * subscriber usually holds a whole /64, so per-address counting would be trivially evaded).
- */
-export function addressKey(ip: string | null): string {
-  if (!ip) return "unknown";
-  const mapped = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
-  if (mapped) return mapped[1]!;
-  const address = ip.split("%")[0]!;
-  if (!isIPv6(address)) return ip;
-  return `${ipv6Groups(address).slice(0, 4).join(":")}::/64`;
-}
-
-/** The eight 16-bit groups of a valid IPv6 address, in lowercase hex without leading zeros. */
-function ipv6Groups(address: string): string[] {
-  const parse = (part: string) =>
-    part === ""
-      ? []
-      : part.split(":").flatMap((group) => {
-          if (!group.includes(".")) return [group];
-          const [a, b, c, d] = group.split(".").map(Number) as [number, number, number, number];
-          return [((a << 8) | b).toString(16), ((c << 8) | d).toString(16)];
-        });
-  const gap = address.indexOf("::");
-  const groups =
-    gap < 0
-      ? parse(address)
-      : (() => {
-          const head = parse(address.slice(0, gap));
-          const tail = parse(address.slice(gap + 2));
-          return [...head, ...Array<string>(8 - head.length - tail.length).fill("0"), ...tail];
-        })();
-  return groups.map((group) => parseInt(group, 16).toString(16));
 }
 
 /** The per-process counter used while the shared store does not answer; it notes each use. */
@@ -321,94 +267,4 @@ function validate(settings: RateLimitSettings): void {
       );
   }
   if (problems.length > 0) throw new Error(`Invalid rate limits: ${problems.join("; ")}`);
-}
-
-const tooManyRequests = (retryAfterSeconds: number) => `Too many requests; retry in ${retryAfterSeconds} s`;
-
-/** RATE_LIMITED, HTTP 429 with `Retry-After`, and `extensions.retryAfter` in seconds. */
-export function rateLimited(retryAfterSeconds: number): GraphQLError {
-  // Apollo Server takes `http.headers` only as a Map (typed loosely: other packages augment the type).
-  const extensions: Record<string, unknown> = {
-    code: ErrorCode.RATE_LIMITED,
-    retryAfter: retryAfterSeconds,
-    http: { status: 429, headers: new Map([["retry-after", String(retryAfterSeconds)]]) },
-  };
-  return new GraphQLError(tooManyRequests(retryAfterSeconds), { extensions });
-}
-
-/** The same answer as `rateLimited`, for a request refused before it reaches Apollo Server. */
-export function rateLimitedBody(retryAfterSeconds: number) {
-  return {
-    errors: [
-      {
-        message: tooManyRequests(retryAfterSeconds),
-        extensions: { code: ErrorCode.RATE_LIMITED, retryAfter: retryAfterSeconds },
-      },
-    ],
-  };
-}
-
-/** The draft-ietf-httpapi-ratelimit-headers fields of a decision (lowercase names). */
-export function rateLimitHeaders(decision: RateLimitDecision): [string, string][] {
-  return [
-    ["ratelimit-limit", String(decision.limit)],
-    ["ratelimit-remaining", String(decision.remaining)],
-    ["ratelimit-reset", String(decision.resetSeconds)],
-    ["ratelimit-policy", `${decision.limit};w=${decision.windowSeconds}`],
-  ];
-}
-
-/** What the plugin needs of the request's refusal record (router/rate-limit-gate.ts). */
-export interface RefusalNotes {
-  /** An operation was refused (its request failed as a whole, 4xx); it had been charged `charged` points. */
-  refusedOperation(charged: number): void;
-}
-
-/**
- * Charges each operation once it is resolved (its type is known; nothing has reached a subgraph
- * yet) and sets the `RateLimit-*` headers (draft-ietf-httpapi-ratelimit-headers) on every such
- * response; over budget it answers 429 RATE_LIMITED before anything executes. An operation that
- * ends as a refusal (a parse or validation failure, an unknown persisted hash, not safelisted...)
- * is noted on the request, whose refusal is charged when its answer has left.
- */
-export function rateLimitPlugin(
-  limiter: RouterRateLimiter,
-  metrics?: Pick<RouterMetrics, "rateLimited">,
-): ApolloServerPlugin<RouterContext> {
-  return {
-    async requestDidStart() {
-      // What this operation was charged; another plugin may refuse it while the charge is counted.
-      let charged: Promise<number> = Promise.resolve(0);
-      return {
-        async didResolveOperation({ contextValue, operation, response }) {
-          const checked = limiter.check(
-            contextValue.identity,
-            contextValue.client,
-            operation?.operation ?? "query",
-          );
-          charged = checked.then(
-            (decision) => decision.charged,
-            () => 0,
-          );
-          const decision = await checked;
-          for (const [name, value] of rateLimitHeaders(decision)) response.http.headers.set(name, value);
-          if (!decision.allowed) {
-            metrics?.rateLimited(contextValue.identity);
-            throw rateLimited(decision.resetSeconds);
-          }
-        },
-        async willSendResponse({ contextValue, response }) {
-          // A request error (no `data`): the operation never ran. Over budget or the server's fault is no refusal.
-          const status = response.http.status ?? 200;
-          if (
-            response.body.kind === "single" &&
-            response.body.singleResult.data === undefined &&
-            status !== 429 &&
-            status < 500
-          )
-            contextValue.refusals?.refusedOperation(await charged);
-        },
-      };
-    },
-  };
 }

@@ -31,10 +31,10 @@ import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./pe
 import {
   DEFAULT_RATE_LIMITS,
   RATE_LIMIT_HEADERS,
-  rateLimitPlugin,
   RouterRateLimiter,
   type RateLimitSettings,
 } from "./rate-limit";
+import { rateLimitPlugin } from "./rate-limit.plugin";
 
 export interface RouterOptions {
   port: number;

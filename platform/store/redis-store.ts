@@ -1,14 +1,11 @@
 import { createClient, type RedisClientType } from "redis";
 import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "../logger";
-import { DependencyUnavailableError } from "../outages";
 import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
+import { isCommandTimeout, RedisUnavailableError, shutDown, withDeadline } from "./redis-failures";
 
 /** How long subscribe() waits for the subscriber connection the first time it is opened. */
 const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
-/** How long close() lets pending commands finish before dropping the connection. */
-const CLOSE_TIMEOUT_MS = 2000;
-
 /**
  * Every command gets this long by default: Redis answers in well under a millisecond, so a slow one
  * means a sick server or network, and a request waiting on it would only pile up behind it.
@@ -26,24 +23,6 @@ const LIMITER_CALLS = new Set<string | symbol>([
   "set",
   "delete",
 ]);
-
-class RedisUnavailableError extends DependencyUnavailableError {
-  constructor(
-    message = "Redis is unreachable (reconnecting in the background)",
-    cause?: unknown,
-    mayHaveTakenEffect = false,
-  ) {
-    super("store", message, { cause, mayHaveTakenEffect });
-    this.name = "RedisUnavailableError";
-  }
-}
-
-/** No answer within the budget: the command was sent, and Redis may still run it. */
-const noAnswerInTime = () => new RedisUnavailableError("Redis did not answer in time", undefined, true);
-
-/** node-redis's own command timeout (its TimeoutError sets no name of its own). */
-const isCommandTimeout = (error: unknown) =>
-  error instanceof Error && (error.constructor.name === "TimeoutError" || /timeout/i.test(error.message));
 
 /**
  * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
@@ -298,31 +277,5 @@ export class RedisKeyValueStore implements KeyValueStore {
       }
     }
     subscriber.once("ready", () => void this.unsubscribe(subscriber, name, subscription));
-  }
-}
-
-/** Closes gracefully when connected; drops the connection (and its reconnect loop) otherwise. */
-async function shutDown(client: RedisClientType): Promise<void> {
-  if (!client.isOpen) return;
-  if (!client.isReady) {
-    client.destroy();
-    return;
-  }
-  const closed = await withDeadline(client.close(), CLOSE_TIMEOUT_MS).then(
-    () => true,
-    () => false,
-  );
-  if (!closed) client.destroy();
-}
-
-async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(noAnswerInTime()), ms);
-  });
-  try {
-    return await Promise.race([promise, deadline]);
-  } finally {
-    clearTimeout(timer);
   }
 }

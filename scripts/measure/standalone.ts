@@ -4,7 +4,6 @@ import { performance } from "node:perf_hooks";
 import amqp from "amqplib";
 import pg from "pg";
 import { createClient } from "redis";
-import { SMTPServer } from "smtp-server";
 import { PORT_VARIABLES, SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../../platform/config";
 import { PROJECT_ROOT } from "../../platform/paths";
 import { dropDatabase } from "../../platform/database/database";
@@ -13,6 +12,7 @@ import { SUBGRAPHS } from "../../subgraphs";
 import { freePorts } from "./all-in-one";
 import { register, waitForConsumers, waitForReady, warmUp } from "./client";
 import { rssKiB } from "./proc";
+import { startSmtp } from "./smtp-sink";
 import { cleanEnv, onAbort, Spawned, within, type StopResult } from "./spawned";
 
 /** Part 3: each service alone (`orion serve <name>`, what a container runs) on the real PostgreSQL, Redis and RabbitMQ. */
@@ -192,35 +192,6 @@ async function stopAll(
   };
   await stopOne("router");
   await Promise.all(SUBGRAPH_NAMES.map(stopOne));
-}
-
-/** A throwaway SMTP server that accepts every message and counts them. */
-async function startSmtp(
-  port: number,
-): Promise<{ port: number; received(): number; close(): Promise<void> }> {
-  let received = 0;
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, _session, callback) {
-      stream.on("data", () => undefined);
-      stream.on("end", () => {
-        received++;
-        callback();
-      });
-    },
-  });
-  server.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(port, "127.0.0.1", () => resolve());
-  });
-  return {
-    port,
-    received: () => received,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 /** Best effort: drop the run's databases, Redis keys, RabbitMQ queues and exchanges; report what remains. */

@@ -13,12 +13,8 @@ import {
 import { createLogger } from "../../platform/logger";
 import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
-import {
-  APQ_KEY_PREFIX,
-  NOT_SAFELISTED,
-  OperationSafelist,
-  StoreKeyValueCache,
-} from "../../router/persisted-operations";
+import { OperationSafelist } from "../../router/operation-safelist";
+import { APQ_KEY_PREFIX, NOT_SAFELISTED, StoreKeyValueCache } from "../../router/persisted-operations";
 import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, register, uniqueEmail } from "../support/identity";
 import { eventually } from "../support/async";

@@ -8,15 +8,17 @@ import { SCHEMA_DIR } from "../../platform/paths";
 import {
   ABUSE_LIMITS,
   MAX_PAGE_SIZE,
-  measureOperations,
-  operationDocuments,
   pageSizeCostPlugin,
   refusals,
   refuseOversizedRequests,
   SANDBOX_INTROSPECTION_QUERY,
   type AbuseLimits,
-  type OperationMeasure,
 } from "../../router/abuse-limits";
+import {
+  measureOperations,
+  operationDocuments,
+  type OperationMeasure,
+} from "../../router/operation-measures";
 import { trackEventSchema } from "../../subgraphs/analytics/resolvers/track-event.input";
 import { updateProfileSchema } from "../../subgraphs/user/resolvers/update-profile.input";
 
