@@ -6,7 +6,7 @@ import path from "node:path";
 import { performance } from "node:perf_hooks";
 import pg from "pg";
 import { format, resolveConfig } from "prettier";
-import { SMTPServer } from "smtp-server";
+import { startSmtp } from "../measure/smtp-sink";
 import { DATABASE_VARIABLES, PORT_VARIABLES, SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { VARIABLES } from "../../subgraphs";
 import { generateKeyMaterial } from "../../platform/identity/keys";
@@ -157,7 +157,7 @@ async function main(): Promise<number> {
   const logDir = mkdtempSync(path.join(os.tmpdir(), "orion-bench-router-"));
   const abortCleanup = () => cleanUp(runId, prefix, exchange);
   onAbort.add(abortCleanup);
-  const smtp = await startSmtpSink();
+  const smtp = await startSmtp(); // for the welcome e-mails of the registrations
   let succeeded = false;
   try {
     log(`run ${runId}; service logs in ${logDir}`);
@@ -664,28 +664,6 @@ function render(results: TargetResult[], goals: Goal[], mismatches: string[]): s
       .join(", ")}`,
   ];
   return lines.join("\n");
-}
-
-/** A throwaway SMTP server for the welcome e-mails of the registrations. */
-async function startSmtpSink(): Promise<{ port: number; close(): Promise<void> }> {
-  const server = new SMTPServer({
-    authOptional: true,
-    disabledCommands: ["STARTTLS", "AUTH"],
-    logger: false,
-    onData(stream, _session, callback) {
-      stream.on("data", () => undefined);
-      stream.on("end", () => callback());
-    },
-  });
-  server.on("error", () => undefined);
-  await new Promise<void>((resolve, reject) => {
-    server.server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => resolve());
-  });
-  return {
-    port: (server.server.address() as { port: number }).port,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
 }
 
 let aborting = false;

@@ -1,8 +1,8 @@
 import { SMTPServer } from "smtp-server";
 
-/** A throwaway SMTP server that accepts every message and counts them. */
+/** A throwaway SMTP server that accepts every message and counts them (port 0: any free port). */
 export async function startSmtp(
-  port: number,
+  port = 0,
 ): Promise<{ port: number; received(): number; close(): Promise<void> }> {
   let received = 0;
   const server = new SMTPServer({
@@ -23,7 +23,7 @@ export async function startSmtp(
     server.listen(port, "127.0.0.1", () => resolve());
   });
   return {
-    port,
+    port: (server.server.address() as { port: number }).port,
     received: () => received,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
