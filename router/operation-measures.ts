@@ -16,15 +16,11 @@ import { armorValidationRules, type AbuseLimits, type AcceptCallback } from "./a
  * abuse-limits.ts comes from here): the same graphql-armor rules, run without limits.
  */
 
-export interface OperationMeasure {
-  name: string;
-  depth: number;
-  cost: number;
-  aliases: number;
-  directives: number;
-  tokens: number;
-  characters: number;
-}
+/** An operation's size in each of the limits a document is measured against (not its variables). */
+export type OperationMeasure = { name: string } & Pick<
+  AbuseLimits,
+  "depth" | "cost" | "aliases" | "directives" | "tokens" | "characters"
+>;
 
 const UNLIMITED: AbuseLimits = {
   depth: Number.MAX_SAFE_INTEGER,
