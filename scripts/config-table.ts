@@ -1,10 +1,13 @@
 import { isRequired, SERVICE_NAMES } from "../platform/config";
 import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../subgraphs";
 
+/** Where the copy of the table lives, relative to the repository root. */
+export const CONFIGURATION_DOC = "docs/configuration.md";
+
 /**
- * The README's configuration table, from the whole catalogue (platform/config.ts and each
- * subgraph's settings.ts, merged in subgraphs/index.ts): `npm run
- * config:table` prints it, and a unit test fails when the README's copy differs.
+ * The configuration table of docs/configuration.md, from the whole catalogue (platform/config.ts
+ * and each subgraph's settings.ts, merged in subgraphs/index.ts): `npm run config:table` prints it,
+ * and a unit test fails when the copy in CONFIGURATION_DOC differs.
  */
 export function configurationTable(): string {
   const rows = (Object.keys(VARIABLES) as AnyVariableName[]).map((name) => {
