@@ -6,7 +6,7 @@ import { conflict, notFound, publicError } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { AccountErasure } from "../entities/account-erasure.entity";
-import { ApiKeyRecord } from "../entities/api-key.entity";
+import { ApiKeyRecord } from "../entities/api-key-record.entity";
 import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
 import { EmailVerificationRequested, UserDeleted } from "../../../contracts/events/auth";

@@ -11,7 +11,7 @@ import {
 } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
-import { UserProfile } from "../entities/profile.entity";
+import { UserProfile } from "../entities/user-profile.entity";
 import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
