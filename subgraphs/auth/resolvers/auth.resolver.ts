@@ -10,7 +10,7 @@ import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
 import { LoginInput, RegisterInput, loginSchema, registerSchema } from "./credentials.input";
-import { authPayload, startSessionAndCommit } from "./sign-in";
+import { authPayload, startSessionAndCommit } from "../services/sign-in";
 
 const BAD_CREDENTIALS = "Invalid e-mail or password";
 

@@ -20,7 +20,7 @@ import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input"
 import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
 import { z } from "zod";
-import { profilePage } from "./profile-pages";
+import { profilePage } from "../services/profile-pages";
 
 const pageSchema = z.object({
   first: pageSizeSchema,
