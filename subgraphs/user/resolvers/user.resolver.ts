@@ -1,27 +1,18 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import {
-  decodePosition,
-  FirstArg,
-  pageSize,
-  pageSizeSchema,
-  toConnection,
-} from "../../../platform/graphql/page-info.type";
+import { z } from "zod";
+import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
+import { profilePage } from "../services/profile-pages";
+import { changePreferences, changeProfile, requireProfile } from "../services/profiles";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
 import { UpdatePreferencesInput, updatePreferencesSchema } from "./update-preferences.input";
 import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
 import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
-import { z } from "zod";
-import { profilePage } from "../services/profile-pages";
-import { changePreferences, changeProfile, requireProfile } from "../services/profiles";
 
-const pageSchema = z.object({
-  first: pageSizeSchema,
-  search: z.string().max(100, { error: "must be at most 100 characters" }).nullish(),
-});
+const searchSchema = z.string().max(100, { error: "must be at most 100 characters" }).nullish();
 
 @Resolver(() => User)
 export class UserResolver {
@@ -44,9 +35,10 @@ export class UserResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("search", () => String, { nullable: true }) search?: string | null,
   ): Promise<UserConnection> {
-    const valid = validateInput(pageSchema, { first: pageSize(first), search }, "");
+    const size = pageSize(first);
+    validateInput(searchSchema, search, "search");
     const page = await profilePage(ctx.em, {
-      first: valid.first,
+      first: size,
       after: decodePosition(after),
       search: search ?? null,
     });
