@@ -2,6 +2,7 @@ import { Arg, Directive, Field, Int, ObjectType } from "type-graphql";
 import { z } from "zod";
 import { isUuid } from "../database/loaders";
 import { badUserInput } from "../errors";
+import { validateInput } from "./validation";
 
 /** Relay-style page info; shared by every subgraph that paginates, so it is @shareable. */
 @ObjectType()
@@ -22,15 +23,16 @@ export const DEFAULT_PAGE_SIZE = 20;
  */
 export const FirstArg = () => Arg("first", () => Int, { defaultValue: DEFAULT_PAGE_SIZE, nullable: true });
 
-/** The page size a nullable `first` asks for. */
-export const pageSize = (first: number | null | undefined): number => first ?? DEFAULT_PAGE_SIZE;
-
 /** `first` of every paginated field. */
 export const pageSizeSchema = z
   .number()
   .int()
   .min(1, { error: "must be between 1 and 100" })
   .max(100, { error: "must be between 1 and 100" });
+
+/** The page size a nullable `first` asks for; outside 1 to 100 it is BAD_USER_INPUT on `first`. */
+export const pageSize = (first: number | null | undefined): number =>
+  validateInput(pageSizeSchema, first ?? DEFAULT_PAGE_SIZE, "first");
 
 /** Where a newest-first list stopped: the last row's creation time and id (the tie-breaker). */
 export interface Position {

@@ -1,7 +1,10 @@
 import { ErasureCompleted } from "../../contracts/events/privacy";
 import type { SubgraphDefinition } from "../../platform/subgraph";
-import { DailyActiveUsers, EventCountHourly, UserActivityDays, UserTotals } from "./entities/rollups.entity";
+import { DailyActiveUsers } from "./entities/daily-active-users.entity";
+import { EventCountHourly } from "./entities/event-count-hourly.entity";
 import { TrackedEvent } from "./entities/tracked-event.entity";
+import { UserActivityDays } from "./entities/user-activity-days.entity";
+import { UserTotals } from "./entities/user-totals.entity";
 import { analyticsSubscriptions } from "./events/analytics.consumers";
 import { analyticsMigrations } from "./migrations";
 import { createAnalyticsLoaders, type AnalyticsDeps, type AnalyticsLoaders } from "./resolvers/context";

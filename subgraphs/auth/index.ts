@@ -1,6 +1,7 @@
 import type { SubgraphDefinition } from "../../platform/subgraph";
-import { AccountErasure, AccountErasureStep } from "./entities/account-erasure.entity";
-import { ApiKeyRecord } from "./entities/api-key.entity";
+import { AccountErasure } from "./entities/account-erasure.entity";
+import { AccountErasureStep } from "./entities/account-erasure-step.entity";
+import { ApiKeyRecord } from "./entities/api-key-record.entity";
 import { KnownDevice } from "./entities/known-device.entity";
 import { authSubscriptions } from "./events/auth.consumers";
 import { AuditEvent } from "./entities/audit-event.entity";

@@ -1,7 +1,7 @@
 import { ErasureCompleted } from "../../contracts/events/privacy";
 import { MarketingConsentChanged, ProfileUpdated } from "../../contracts/events/user";
 import type { SubgraphDefinition } from "../../platform/subgraph";
-import { UserProfile } from "./entities/profile.entity";
+import { UserProfile } from "./entities/user-profile.entity";
 import { userSubscriptions } from "./events/user.consumers";
 import { userMigrations } from "./migrations";
 import { createUserLoaders, type UserDeps, type UserLoaders } from "./resolvers/context";

@@ -11,7 +11,7 @@ import {
 import {
   adminMessageMail,
   newDeviceMessage,
-  passwordResetMessage,
+  tokenLinkMessage,
   welcomeMessage,
 } from "../../subgraphs/notification/services/messages";
 
@@ -228,7 +228,13 @@ describe("notification templates", () => {
 
   describe("message modules", () => {
     it("keep the AccountMessage shape and render in the addressee's locale", () => {
-      const reset = passwordResetMessage(APP_URL, { to: "a@example.com", locale: "fr-CA" }, TOKEN, EXPIRES);
+      const reset = tokenLinkMessage(
+        "password-reset",
+        APP_URL,
+        { to: "a@example.com", locale: "fr-CA" },
+        TOKEN,
+        EXPIRES,
+      );
       expect(reset).toMatchObject({
         kind: "password-reset",
         title: "Réinitialisez votre mot de passe ORION",

@@ -1,6 +1,6 @@
 import { consumer, on } from "../../../platform/events/consumer";
 import { ErasureCompleted } from "../../../contracts/events/privacy";
-import { AccountErasureStep } from "../entities/account-erasure.entity";
+import { AccountErasureStep } from "../entities/account-erasure-step.entity";
 
 /** Each subgraph's erasure confirmation is recorded, so an ADMIN can see a deletion finish everywhere. */
 export function authSubscriptions() {

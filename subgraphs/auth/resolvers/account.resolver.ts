@@ -6,13 +6,13 @@ import { conflict, notFound, publicError } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { AccountErasure } from "../entities/account-erasure.entity";
-import { ApiKeyRecord } from "../entities/api-key.entity";
+import { ApiKeyRecord } from "../entities/api-key-record.entity";
 import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
-import { EmailVerificationRequested, UserDeleted } from "../../../contracts/events/auth";
+import { UserDeleted } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { confirmPassword } from "../services/password-check";
-import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
+import { sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
 import { admitOne } from "../services/login-throttle";
 import { passwordSchema } from "./credentials.input";
@@ -62,13 +62,7 @@ export class AccountResolver {
       throw publicError("RATE_LIMITED", "Too many verification e-mails; try again later", {
         retryAfter: admission.retryAfterSeconds,
       });
-    const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
-    ctx.emit(EmailVerificationRequested, {
-      userId: account.id,
-      email: account.email,
-      token: verification.token,
-      expiresAt: verification.expiresAt.toISOString(),
-    });
+    await sendOneTimeLink(ctx, account, TokenPurpose.EMAIL_VERIFICATION);
     await ctx.em.flush();
     return true;
   }

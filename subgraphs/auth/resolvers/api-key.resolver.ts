@@ -4,7 +4,7 @@ import { isUuid } from "../../../platform/database/loaders";
 import { forbidden, notFound } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
-import { ApiKeyRecord } from "../entities/api-key.entity";
+import { ApiKeyRecord } from "../entities/api-key-record.entity";
 import { UserAccount } from "../entities/user-account.entity";
 import { audit, AuditEventType } from "../services/audit-log";
 import { newApiKeySecret } from "../services/api-keys";

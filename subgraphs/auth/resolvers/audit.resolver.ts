@@ -6,7 +6,6 @@ import {
   decodePosition,
   FirstArg,
   pageSize,
-  pageSizeSchema,
   PageInfo,
   toConnection,
 } from "../../../platform/graphql/page-info.type";
@@ -67,10 +66,7 @@ export class AuditEventConnection {
   totalCount!: number;
 }
 
-const filterSchema = z.object({
-  first: pageSizeSchema,
-  userId: z.string().refine(isUuid, { error: "must be a user id" }).nullish(),
-});
+const userIdSchema = z.string().refine(isUuid, { error: "must be a user id" }).nullish();
 
 @Resolver()
 export class AuditResolver {
@@ -82,7 +78,8 @@ export class AuditResolver {
     @Arg("userId", () => ID, { nullable: true }) userId: string | null,
     @Arg("type", () => AuditEventType, { nullable: true }) type: AuditEventType | null,
   ): Promise<AuditEventConnection> {
-    const { first: size } = validateInput(filterSchema, { first: pageSize(first), userId }, "");
+    const size = pageSize(first);
+    validateInput(userIdSchema, userId, "userId");
     const position = decodePosition(after);
     const where = {
       ...(userId ? { userId } : {}),

@@ -3,14 +3,14 @@ import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
 import { conflict, unauthenticated } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserAccount } from "../entities/user-account.entity";
-import { EmailVerificationRequested, UserRegistered } from "../../../contracts/events/auth";
+import { UserRegistered } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { noteDevice } from "../services/known-devices";
-import { issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
+import { sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
 import { LoginInput, RegisterInput, loginSchema, registerSchema } from "./credentials.input";
-import { authPayload, startSessionAndCommit } from "./sign-in";
+import { authPayload, startSessionAndCommit } from "../services/sign-in";
 
 const BAD_CREDENTIALS = "Invalid e-mail or password";
 
@@ -24,16 +24,10 @@ export class AuthResolver {
       passwordHash: await ctx.deps.passwords.hash(password, ctx.deadline),
     });
     ctx.em.persist(account);
-    const verification = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.EMAIL_VERIFICATION);
     audit(ctx.em, ctx, AuditEventType.USER_REGISTERED, { userId: account.id, actorId: account.id });
     // Staged in the same transaction as the account: committed together or not at all.
     ctx.emit(UserRegistered, { userId: account.id, email, displayName, locale: "en" });
-    ctx.emit(EmailVerificationRequested, {
-      userId: account.id,
-      email,
-      token: verification.token,
-      expiresAt: verification.expiresAt.toISOString(),
-    });
+    await sendOneTimeLink(ctx, account, TokenPurpose.EMAIL_VERIFICATION);
     await noteDevice(ctx, account);
     try {
       return await startSessionAndCommit(account, ctx);

@@ -1,6 +1,7 @@
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
 import { isUuid } from "../../../platform/database/loaders";
-import { AccountErasure as ErasureRow, AccountErasureStep } from "../entities/account-erasure.entity";
+import { AccountErasure as ErasureRow } from "../entities/account-erasure.entity";
+import { AccountErasureStep } from "../entities/account-erasure-step.entity";
 import type { AuthContext } from "./context";
 
 /** The subgraphs that hold user data and confirm its erasure (consumers of auth.user.deleted). */

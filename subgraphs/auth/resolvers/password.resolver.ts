@@ -5,11 +5,11 @@ import { badUserInput } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { UserAccount } from "../entities/user-account.entity";
-import { PasswordChanged, PasswordResetRequested } from "../../../contracts/events/auth";
+import { PasswordChanged } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { admitOne } from "../services/login-throttle";
 import { confirmPassword } from "../services/password-check";
-import { consumeOneTimeToken, issueOneTimeToken, TokenPurpose } from "../services/one-time-tokens";
+import { consumeOneTimeToken, sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
 import type { AuthContext } from "./context";
 import {
   ChangePasswordInput,
@@ -55,14 +55,8 @@ export class PasswordResolver {
     const account = await ctx.em.findOne(UserAccount, { email: address });
     // Over the limit the answer stays the same; only the e-mail is not sent again.
     if (account && (await admitOne(ctx.deps.mailRequests, account.id)).allowed) {
-      const reset = await issueOneTimeToken(ctx.em, account.id, TokenPurpose.PASSWORD_RESET);
+      await sendOneTimeLink(ctx, account, TokenPurpose.PASSWORD_RESET);
       audit(ctx.em, ctx, AuditEventType.PASSWORD_RESET_REQUESTED, { userId: account.id, actorId: null });
-      ctx.emit(PasswordResetRequested, {
-        userId: account.id,
-        email: account.email,
-        token: reset.token,
-        expiresAt: reset.expiresAt.toISOString(),
-      });
       await ctx.em.flush();
     }
     await floor;

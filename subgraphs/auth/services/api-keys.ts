@@ -8,7 +8,7 @@ import {
   type StoredApiKey,
 } from "../../../platform/identity/credential-store";
 import type { KeyValueStore } from "../../../platform/store/key-value-store";
-import { ApiKeyRecord } from "../entities/api-key.entity";
+import { ApiKeyRecord } from "../entities/api-key-record.entity";
 
 const SECRET_PREFIX = "ork_";
 /** "ork_" plus 8 characters of the secret: enough to tell keys apart, far too little to guess the rest. */

@@ -1,7 +1,9 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { randomBytes } from "node:crypto";
+import { EmailVerificationRequested, PasswordResetRequested } from "../../../contracts/events/auth";
 import { hashSecret } from "../../../platform/identity/credential-store";
 import { OneTimeToken, TokenPurpose } from "../entities/one-time-token.entity";
+import type { AuthContext } from "../resolvers/context";
 
 export { TokenPurpose };
 
@@ -23,6 +25,30 @@ export async function issueOneTimeToken(em: EntityManager, userId: string, purpo
   await em.nativeUpdate(OneTimeToken, { userId, purpose, usedAt: null }, { usedAt: new Date() });
   em.persist(Object.assign(new OneTimeToken(), { userId, purpose, tokenHash: hashSecret(token), expiresAt }));
   return { token, expiresAt };
+}
+
+/** The event on which the notification subgraph e-mails the link of each purpose. */
+const LINK_REQUESTED = {
+  [TokenPurpose.PASSWORD_RESET]: PasswordResetRequested,
+  [TokenPurpose.EMAIL_VERIFICATION]: EmailVerificationRequested,
+};
+
+/**
+ * Issues a fresh token and stages the event that has its link e-mailed, both in the request's unit
+ * of work: a link goes out only for a token that committed.
+ */
+export async function sendOneTimeLink(
+  ctx: Pick<AuthContext, "em" | "emit">,
+  account: { id: string; email: string },
+  purpose: TokenPurpose,
+): Promise<void> {
+  const { token, expiresAt } = await issueOneTimeToken(ctx.em, account.id, purpose);
+  ctx.emit(LINK_REQUESTED[purpose], {
+    userId: account.id,
+    email: account.email,
+    token,
+    expiresAt: expiresAt.toISOString(),
+  });
 }
 
 /**

@@ -17,10 +17,9 @@ import { Notification, NotificationChannel } from "../entities/notification.enti
 import { NotificationPreference } from "../entities/notification-preference.entity";
 import type { NotificationDeps } from "../resolvers/context";
 import {
-  emailVerificationMessage,
   newDeviceMessage,
   passwordChangedMessage,
-  passwordResetMessage,
+  tokenLinkMessage,
   welcomeMessage,
   type AccountMessage,
   type Addressee,
@@ -135,12 +134,12 @@ export function notificationSubscriptions({ deps }: ConsumerServices<Notificatio
     consumer("notification.account-mail", [
       on(PasswordResetRequested, async (payload, ctx) => {
         const to = await addressee(ctx, payload.userId, payload.email);
-        const message = passwordResetMessage(deps.appUrl, to, payload.token, payload.expiresAt);
+        const message = tokenLinkMessage("password-reset", deps.appUrl, to, payload.token, payload.expiresAt);
         await deliver(payload.userId, message, ctx, false);
       }),
       on(EmailVerificationRequested, async (payload, ctx) => {
         const to = await addressee(ctx, payload.userId, payload.email);
-        const message = emailVerificationMessage(deps.appUrl, to, payload.token, payload.expiresAt);
+        const message = tokenLinkMessage("verify-email", deps.appUrl, to, payload.token, payload.expiresAt);
         await deliver(payload.userId, message, ctx, false);
       }),
       on(SecurityAlert, async (payload, ctx) => {

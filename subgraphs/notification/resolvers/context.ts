@@ -6,7 +6,11 @@ import type { DeliveryDispatcher } from "../services/mail-dispatcher";
 import type { NotificationChannel } from "../entities/notification.entity";
 import { allEnabled, channelSettings, type ChannelSettings } from "../services/preferences";
 import type { Mailer } from "../services/mailer";
-import { notificationPagesLoader, type NotificationPage, type PageRequest } from "./notification-pages";
+import {
+  notificationPagesLoader,
+  type NotificationPage,
+  type PageRequest,
+} from "../services/notification-pages";
 
 export interface NotificationDeps {
   mailer: Mailer;

@@ -1,15 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
 import { notFound } from "../../../platform/errors";
 import { isUuid } from "../../../platform/database/loaders";
-import {
-  decodePosition,
-  FirstArg,
-  pageSize,
-  pageSizeSchema,
-  toConnection,
-} from "../../../platform/graphql/page-info.type";
+import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
-import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import type { NotificationContext } from "./context";
 import { NotificationConnection, NotificationType } from "./notification.type";
@@ -25,10 +18,9 @@ export class InboxResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("unreadOnly", () => Boolean, { defaultValue: false, nullable: true }) unreadOnly?: boolean | null,
   ): Promise<NotificationConnection> {
-    const size = validateInput(pageSizeSchema, pageSize(first), "first");
     const page = await ctx.loaders.pages.load({
       userId: user.id,
-      first: size,
+      first: pageSize(first),
       after: decodePosition(after),
       unreadOnly: unreadOnly ?? false,
     });

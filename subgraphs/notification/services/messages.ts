@@ -46,24 +46,16 @@ export function welcomeMessage(recipient: {
   return message("welcome", "welcome", { to: email, locale }, { displayName });
 }
 
-export function passwordResetMessage(
+/** A password reset or e-mail verification: a one-time link, under the template of the same name. */
+export function tokenLinkMessage(
+  kind: "password-reset" | "verify-email",
   appUrl: string,
   addressee: Addressee,
   token: string,
   expiresAt: string,
 ): AccountMessage {
   const { displayName } = addressee;
-  return message("password-reset", "password-reset", addressee, { appUrl, token, expiresAt, displayName });
-}
-
-export function emailVerificationMessage(
-  appUrl: string,
-  addressee: Addressee,
-  token: string,
-  expiresAt: string,
-): AccountMessage {
-  const { displayName } = addressee;
-  return message("verify-email", "verify-email", addressee, { appUrl, token, expiresAt, displayName });
+  return message(kind, kind, addressee, { appUrl, token, expiresAt, displayName });
 }
 
 export function passwordChangedMessage(addressee: Addressee, reason: "changed" | "reset"): AccountMessage {

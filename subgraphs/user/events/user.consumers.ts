@@ -2,7 +2,7 @@ import { consumer, on } from "../../../platform/events/consumer";
 import { markErased, userErased } from "../../../platform/events/erasure";
 import { ErasureCompleted } from "../../../contracts/events/privacy";
 import { UserDeleted, UserRegistered } from "../../../contracts/events/auth";
-import { UserProfile } from "../entities/profile.entity";
+import { UserProfile } from "../entities/user-profile.entity";
 
 /** A registration creates the profile; an account deletion erases it. */
 export function userSubscriptions() {

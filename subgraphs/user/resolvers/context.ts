@@ -2,7 +2,7 @@ import type DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
 import { uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
-import { UserProfile } from "../entities/profile.entity";
+import { UserProfile } from "../entities/user-profile.entity";
 
 export type UserDeps = Record<string, never>;
 

@@ -1,5 +1,5 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
-import { Theme } from "../entities/profile.entity";
+import { Theme } from "../entities/user-profile.entity";
 
 registerEnumType(Theme, { name: "Theme" });
 

@@ -1,31 +1,18 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
-import { LockMode } from "@mikro-orm/core";
-import type { EntityManager } from "@mikro-orm/postgresql";
-import { notFound } from "../../../platform/errors";
-import {
-  decodePosition,
-  FirstArg,
-  pageSize,
-  pageSizeSchema,
-  toConnection,
-} from "../../../platform/graphql/page-info.type";
+import { z } from "zod";
+import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
 import { requireUser } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
-import { UserProfile } from "../entities/profile.entity";
-import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
+import { profilePage } from "../services/profile-pages";
+import { changePreferences, changeProfile, requireProfile } from "../services/profiles";
 import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
 import { UpdatePreferencesInput, updatePreferencesSchema } from "./update-preferences.input";
 import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
 import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
-import { z } from "zod";
-import { profilePage } from "./profile-pages";
 
-const pageSchema = z.object({
-  first: pageSizeSchema,
-  search: z.string().max(100, { error: "must be at most 100 characters" }).nullish(),
-});
+const searchSchema = z.string().max(100, { error: "must be at most 100 characters" }).nullish();
 
 @Resolver(() => User)
 export class UserResolver {
@@ -48,9 +35,10 @@ export class UserResolver {
     @Arg("after", () => String, { nullable: true }) after?: string | null,
     @Arg("search", () => String, { nullable: true }) search?: string | null,
   ): Promise<UserConnection> {
-    const valid = validateInput(pageSchema, { first: pageSize(first), search }, "");
+    const size = pageSize(first);
+    validateInput(searchSchema, search, "search");
     const page = await profilePage(ctx.em, {
-      first: valid.first,
+      first: size,
       after: decodePosition(after),
       search: search ?? null,
     });
@@ -67,32 +55,7 @@ export class UserResolver {
   @Mutation(() => User)
   async updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<User> {
     const caller = requireUser(ctx);
-    const changes = validateInput(updateProfileSchema, input);
-    const profile = await ctx.em.transactional(async (em) => {
-      const locked = await lockedProfile(em, caller.userId);
-      for (const [field, value] of Object.entries(changes) as [
-        keyof typeof changes,
-        string | null | undefined,
-      ][]) {
-        if (value === undefined || value === null) continue;
-        (locked as unknown as Record<string, string | null>)[field] =
-          value === "" && (field === "bio" || field === "avatarUrl") ? null : value;
-      }
-      locked.profileRevision += 1;
-      // Other subgraphs keep copies (the notification subgraph's recipient data): they hear of it.
-      ctx.emit(
-        ProfileUpdated,
-        {
-          userId: locked.userId,
-          displayName: locked.displayName,
-          locale: locked.locale,
-          timezone: locked.timezone,
-          revision: locked.profileRevision,
-        },
-        em,
-      );
-      return locked;
-    });
+    const profile = await changeProfile(ctx, caller.userId, validateInput(updateProfileSchema, input));
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);
   }
@@ -103,28 +66,11 @@ export class UserResolver {
     @Ctx() ctx: UserContext,
   ): Promise<User> {
     const caller = requireUser(ctx);
-    const { theme, language, marketingOptIn } = validateInput(updatePreferencesSchema, input);
-    const profile = await ctx.em.transactional(async (em) => {
-      const locked = await lockedProfile(em, caller.userId);
-      if (theme) locked.theme = theme;
-      if (language) locked.language = language;
-      // Consent is what the notification subgraph sends marketing on: it hears of every change.
-      if (typeof marketingOptIn === "boolean" && marketingOptIn !== locked.marketingOptIn) {
-        locked.marketingOptIn = marketingOptIn;
-        locked.marketingConsentRevision += 1;
-        ctx.emit(
-          MarketingConsentChanged,
-          {
-            userId: locked.userId,
-            optedIn: marketingOptIn,
-            revision: locked.marketingConsentRevision,
-            changedAt: new Date().toISOString(),
-          },
-          em,
-        );
-      }
-      return locked;
-    });
+    const profile = await changePreferences(
+      ctx,
+      caller.userId,
+      validateInput(updatePreferencesSchema, input),
+    );
     ctx.loaders.profiles.prime(profile.userId, profile);
     return userRef(profile.userId);
   }
@@ -138,18 +84,4 @@ export class UserResolver {
   async preferences(@Root() user: User, @Ctx() ctx: UserContext): Promise<Preferences> {
     return requireProfile(await ctx.loaders.profiles.load(user.id));
   }
-}
-
-/**
- * The caller's profile, locked for the transaction: concurrent changes take turns, so each event's
- * snapshot holds every change before it and revisions never repeat.
- */
-async function lockedProfile(em: EntityManager, userId: string): Promise<UserProfile> {
-  return requireProfile(await em.findOne(UserProfile, { userId }, { lockMode: LockMode.PESSIMISTIC_WRITE }));
-}
-
-function requireProfile(profile: UserProfile | null): UserProfile {
-  // Profiles are created from the registration event; a moment after sign-up it may not exist yet.
-  if (!profile) throw notFound("Profile not found");
-  return profile;
 }

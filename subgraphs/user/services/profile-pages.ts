@@ -1,6 +1,6 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
 import type { Page, Position } from "../../../platform/graphql/page-info.type";
-import { UserProfile } from "../entities/profile.entity";
+import { UserProfile } from "../entities/user-profile.entity";
 
 export interface ProfilePageRequest {
   first: number;
