@@ -2,7 +2,7 @@ import { isRequired, SERVICE_NAMES } from "../platform/config";
 import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../subgraphs";
 
 /**
- * The README's configuration table, from the whole catalogue (platform/config.ts and each
+ * The README's configuration table, from the whole catalogue (platform/config/platform-variables.ts and each
  * subgraph's settings.ts, merged in subgraphs/index.ts): `npm run
  * config:table` prints it, and a unit test fails when the README's copy differs.
  */
