@@ -56,7 +56,7 @@ export interface GatewayOptions {
   queryPlanCacheMiB?: number;
 }
 
-/** The router's resilience settings that come from the environment (platform/config.ts). */
+/** The router's resilience settings that come from the environment (platform/config/platform-variables.ts). */
 export const RESILIENCE_VARIABLES = [
   "SUPERGRAPH_POLL_INTERVAL_MS",
   "SUBGRAPH_TIMEOUT_MS",

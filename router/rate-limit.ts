@@ -52,7 +52,7 @@ export function rateLimitSettingsFromEnv(env: RateLimitEnv): RateLimitSettings {
   };
 }
 
-/** The documented defaults (those of platform/config.ts, read with an empty environment). */
+/** The documented defaults (those of platform/config/platform-variables.ts, read with an empty environment). */
 export const DEFAULT_RATE_LIMITS: RateLimitSettings = rateLimitSettingsFromEnv(
   parseEnv(RATE_LIMIT_VARIABLES, {}),
 );

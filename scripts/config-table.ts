@@ -5,9 +5,10 @@ import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../subgraphs
 export const CONFIGURATION_DOC = "docs/configuration.md";
 
 /**
- * The configuration table of docs/configuration.md, from the whole catalogue (platform/config.ts
- * and each subgraph's settings.ts, merged in subgraphs/index.ts): `npm run config:table` prints it,
- * and a unit test fails when the copy in CONFIGURATION_DOC differs.
+ * The configuration table of docs/configuration.md, from the whole catalogue
+ * (platform/config/platform-variables.ts and each subgraph's settings.ts, merged in
+ * subgraphs/index.ts): `npm run config:table` prints it, and a unit test fails when the copy in
+ * CONFIGURATION_DOC differs.
  */
 export function configurationTable(): string {
   const rows = (Object.keys(VARIABLES) as AnyVariableName[]).map((name) => {

@@ -38,7 +38,7 @@ export function parseWorkload(args: readonly unknown[] | undefined): Workload | 
 
 const isVariable = (name: string): name is AnyVariableName => Object.hasOwn(VARIABLES, name);
 
-/** The variable a name sets: `NAME_FILE` stands for `NAME` (platform/config.ts reads the file). */
+/** The variable a name sets: `NAME_FILE` stands for `NAME` (platform/config/parse.ts reads the file). */
 export const variableOf = (name: string): string => name.replace(/_FILE$/, "");
 
 /** The port a service listens on inside its container: `<SERVICE>_PORT` when the environment sets it. */
