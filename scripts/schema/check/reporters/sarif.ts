@@ -68,7 +68,8 @@ function location(file: string, line?: number, column?: number): Location {
 
 /** The finding's message with what a reviewer needs beside it: who uses the change, who approved it. */
 function messageText(finding: Finding): string {
-  const parts = [finding.coordinate ? `${finding.coordinate}: ${finding.message}` : finding.message];
+  const subject = finding.coordinate ? `${finding.coordinate}: ${finding.message}` : finding.message;
+  const parts = [/[.!?]$/.test(subject) ? subject : `${subject}.`];
   if (finding.usedBy) parts.push(`Used by ${usageText(finding.usedBy)}.`);
   if (finding.approval) parts.push(`${approvalText(finding.approval)}.`);
   return parts.join(" ");
