@@ -41,7 +41,7 @@ function groupColor(c: Colors, group: Group): Formatter {
   }
 }
 
-function statusColor(c: Colors, status: StepResult["status"] | "passed" | "failed"): Formatter {
+function statusColor(c: Colors, status: StepResult["status"]): Formatter {
   return status === "failed" ? c.red : status === "passed" ? c.green : c.dim;
 }
 
