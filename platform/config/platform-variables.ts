@@ -6,7 +6,16 @@ import {
   type ServiceName,
   type SubgraphName,
 } from "./services";
-import { csv, pem, port, url, variable, type EnvOf, type VariableCatalogue } from "./variable";
+import {
+  commaSeparated,
+  csv,
+  pem,
+  port,
+  url,
+  variable,
+  type EnvOf,
+  type VariableCatalogue,
+} from "./variable";
 
 /** The variables every service shares, and the router's own: declared once, with their validation. */
 export const PLATFORM_VARIABLES = {
@@ -88,15 +97,7 @@ export const PLATFORM_VARIABLES = {
   ),
   CORS_ORIGINS: variable(csv, "router: comma-separated origins allowed by CORS"),
   TRUSTED_PROXIES: variable(
-    z
-      .string()
-      .default("loopback")
-      .transform((value) =>
-        value
-          .split(",")
-          .map((part) => part.trim())
-          .filter(Boolean),
-      ),
+    commaSeparated("loopback"),
     "router: proxies whose X-Forwarded-For is believed (Express `trust proxy`: loopback, linklocal, uniquelocal, CIDRs)",
   ),
   BODY_LIMIT: variable(

@@ -28,15 +28,18 @@ export const pem = (kind: string) =>
     .refine((value) => value.startsWith("-----BEGIN ") && value.includes(kind), {
       error: `must be a PEM-encoded ${kind}`,
     });
-export const csv = z
-  .string()
-  .default("")
-  .transform((value) =>
-    value
-      .split(",")
-      .map((part) => part.trim())
-      .filter(Boolean),
-  );
+/** A comma-separated list, blank entries dropped; `fallback` when unset. */
+export const commaSeparated = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((value) =>
+      value
+        .split(",")
+        .map((part) => part.trim())
+        .filter(Boolean),
+    );
+export const csv = commaSeparated("");
 
 /** Catalogues merged into one; a variable declared twice is a mistake that would fork its meaning, so it throws. */
 export function mergeCatalogues<C extends VariableCatalogue[]>(...catalogues: C): MergedCatalogue<C> {

@@ -48,15 +48,22 @@ function setup() {
   const stages = parseDockerfile(readFileSync(join(DOCKER_DIR, "Dockerfile"), "utf8"));
   const final = stages.at(-1)!;
   const build = stages.find((stage) => stage.name === "build");
-  return { stages, final, build };
+  // The exact Node version .ci/run runs the test suite on (besides the machine's own).
+  const testedNode = readFileSync(join(ROOT, ".nvmrc"), "utf8").trim();
+  return { stages, final, build, testedNode };
 }
 
 describe("docker/Dockerfile", () => {
-  const { stages, final, build } = setup();
+  const { stages, final, build, testedNode } = setup();
 
-  test("is multi-stage, every stage on node:20-bookworm-slim", () => {
+  test("is multi-stage, every stage on node:24-bookworm-slim, the Node line CI tests on (.nvmrc)", () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage.image).toBe("node:20-bookworm-slim");
+    expect(testedNode).toMatch(/^24\.\d+\.\d+$/);
+    for (const stage of stages) expect(stage.image).toBe(`node:${testedNode.split(".")[0]}-bookworm-slim`);
+  });
+
+  test("the build stage refuses a Node that package.json's engines, or any dependency's, does not accept", () => {
+    expect(all(build!, "RUN").some((args) => /\bnpm ci\b.*--engine-strict/.test(args))).toBe(true);
   });
 
   test("the build stage installs from the lock, compiles, then drops dev dependencies, in that order", () => {
