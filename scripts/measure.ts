@@ -6,11 +6,11 @@ import os from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../platform/paths";
 import { runAllInOne } from "./measure/all-in-one";
-import { descendants, isAlive } from "./measure/proc";
 import { measureQueries } from "./measure/queries";
-import { onAbort, sleep, Spawned, within } from "./measure/spawned";
 import { render, type Outcome } from "./measure/report";
 import { measureStandalone } from "./measure/standalone";
+import { stopLeftovers } from "./support/processes";
+import { runScript } from "./support/watchdog";
 
 /**
  * `npm run measure`: start-up time and memory of `npm start`, memory of each service alone, and
@@ -67,7 +67,7 @@ async function main(): Promise<number> {
   const standalone = await attempt("standalone services", () => measureStandalone(runId, log));
   const queries = await attempt("queries per request", () => measureQueries(runId, queriesDir, log));
 
-  const leftovers = await stopLeftovers();
+  const leftovers = await stopAndReportLeftovers();
   removeWorkDir();
 
   const markdown = render({
@@ -86,30 +86,10 @@ async function main(): Promise<number> {
 }
 
 /** Anything this script started that still runs (it should be nothing) is stopped and reported. */
-async function stopLeftovers(): Promise<string[]> {
-  const found: string[] = [];
-  for (const service of [...Spawned.running]) {
-    found.push(`${service.label} (pid ${service.pid})`);
-    await service.stop();
-  }
-  const children = descendants(process.pid);
-  if (children.length > 0) {
-    found.push(`${children.length} child process(es): ${children.join(", ")}`);
-    for (const pid of children) signal(pid, "SIGTERM");
-    const deadline = Date.now() + 10_000;
-    while (children.some(isAlive) && Date.now() < deadline) await sleep(100);
-    for (const pid of children.filter(isAlive)) signal(pid, "SIGKILL");
-  }
+async function stopAndReportLeftovers(): Promise<string[]> {
+  const found = await stopLeftovers();
   if (found.length > 0) log(`left running and now stopped: ${found.join("; ")}`);
   return found;
-}
-
-function signal(pid: number, name: NodeJS.Signals): void {
-  try {
-    process.kill(pid, name);
-  } catch {
-    // already gone
-  }
 }
 
 /** The temp folder, and the cluster folder root would use if it could not reach the data folder (see embedded-postgres.ts). */
@@ -122,46 +102,12 @@ function removeWorkDir(): void {
   workDir = null;
 }
 
-let aborting = false;
-
-/** Watchdog or Ctrl-C: kill every process this script started, then undo outside state (bounded), then exit. */
-async function emergencyStop(reason: string, code: number): Promise<never> {
-  if (!aborting) {
-    aborting = true;
-    log(`${reason}: killing everything this script started`);
-    for (const service of [...Spawned.running]) service.kill();
-    for (const pid of descendants(process.pid)) signal(pid, "SIGKILL");
-    for (const step of onAbort) {
-      if (
-        !(await within(
-          step().catch(() => undefined),
-          20_000,
-        ))
-      )
-        log("an abort clean-up step timed out");
-    }
-    try {
-      removeWorkDir();
-    } catch {
-      // best effort
-    }
-  }
-  process.exit(code);
-}
-
-const watchdog = setTimeout(
-  () => void emergencyStop(`still running after ${WATCHDOG_MS / 60_000} minutes`, 2),
-  WATCHDOG_MS,
-);
-watchdog.unref();
-process.once("SIGINT", () => void emergencyStop("interrupted", 130));
-process.once("SIGTERM", () => void emergencyStop("terminated", 143));
-
-main()
-  .then((code) => process.exit(code))
-  .catch(async (error: unknown) => {
-    log(`FAILED: ${errorText(error)}`);
-    await stopLeftovers().catch(() => undefined);
+runScript(main, {
+  log,
+  limitMs: WATCHDOG_MS,
+  afterAbort: removeWorkDir,
+  afterFailure: async () => {
+    await stopAndReportLeftovers();
     removeWorkDir();
-    process.exit(1);
-  });
+  },
+});

@@ -1,8 +1,8 @@
 import { performance } from "node:perf_hooks";
-import { freePort } from "../../platform/database/embedded-postgres";
-import { register, waitForConsumers, waitForReady, warmUp } from "./client";
-import { treeMemory, type TreeMemory } from "./proc";
-import { cleanEnv, Spawned, type StopResult } from "./spawned";
+import { cleanEnv, freePorts } from "../support/environment";
+import { register, waitForConsumers, waitForReady, warmUp } from "../support/graphql-client";
+import { treeMemory, type TreeMemory } from "../support/proc";
+import { ServiceProcess, type StopResult } from "../support/processes";
 
 /** Parts 1 and 2: `orion start` (embedded defaults) from spawn to a ready router, and its memory. */
 
@@ -18,16 +18,6 @@ export interface AllInOneRun {
 }
 
 const READY_TIMEOUT_MS = 120_000;
-
-/** Distinct free ports (freePort can hand out the same port twice if asked quickly enough). */
-export async function freePorts(count: number): Promise<number[]> {
-  const ports = new Set<number>();
-  for (let attempt = 0; ports.size < count; attempt++) {
-    if (attempt > count * 10) throw new Error("could not find enough free ports");
-    ports.add(await freePort());
-  }
-  return [...ports];
-}
 
 export async function runAllInOne(
   label: string,
@@ -54,7 +44,7 @@ export async function runAllInOne(
   const routerUrl = `${routerBase}/graphql`;
   log(`${label}: spawning node dist/cli/main.js start (ORION_DATA_DIR=${dataDir}, router port ${router})`);
   const started = performance.now();
-  const orion = new Spawned(`orion start (${label})`, ["dist/cli/main.js", "start"], env);
+  const orion = new ServiceProcess(`orion start (${label})`, ["dist/cli/main.js", "start"], env);
   let stop: StopResult | null = null;
   try {
     await waitForReady(routerBase, READY_TIMEOUT_MS, () => orion.failure());

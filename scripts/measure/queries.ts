@@ -9,8 +9,8 @@ import {
   USERS_QUERY,
   waitForConsumers,
   type SignedIn,
-} from "./client";
-import { within } from "./spawned";
+} from "../support/graphql-client";
+import { within } from "../support/timing";
 
 /** Part 4: SQL statements per request, per subgraph, counted in-process with RunningSubgraph.db.queryCount(). */
 

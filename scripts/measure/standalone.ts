@@ -1,27 +1,23 @@
-import { readFileSync } from "node:fs";
-import path from "node:path";
 import { performance } from "node:perf_hooks";
-import amqp from "amqplib";
-import pg from "pg";
-import { createClient } from "redis";
-import { PORT_VARIABLES, SUBGRAPH_NAMES, type ServiceName, type SubgraphName } from "../../platform/config";
-import { PROJECT_ROOT } from "../../platform/paths";
-import { dropDatabase } from "../../platform/database/database";
+import { PORT_VARIABLES, SUBGRAPH_NAMES, type ServiceName } from "../../platform/config";
 import { generateKeyMaterial } from "../../platform/identity/keys";
-import { SUBGRAPHS } from "../../subgraphs";
-import { freePorts } from "./all-in-one";
-import { register, waitForConsumers, waitForReady, warmUp } from "./client";
-import { rssKiB } from "./proc";
-import { startSmtp } from "./smtp-sink";
-import { cleanEnv, onAbort, Spawned, within, type StopResult } from "./spawned";
+import {
+  cleanEnv,
+  CONTAINER_NODE_OPTIONS,
+  freePorts,
+  routerEnvironment,
+  subgraphEnvironments,
+  type ServiceRun,
+} from "../support/environment";
+import { register, waitForConsumers, waitForReady, warmUp } from "../support/graphql-client";
+import { rssKiB } from "../support/proc";
+import { ServiceProcess, type StopResult } from "../support/processes";
+import { cleanUp } from "../support/run-cleanup";
+import { startSmtp } from "../support/smtp-sink";
+import { within } from "../support/timing";
+import { onAbort } from "../support/watchdog";
 
 /** Part 3: each service alone (`orion serve <name>`, what a container runs) on the real PostgreSQL, Redis and RabbitMQ. */
-
-export const REAL = {
-  postgres: "postgres://postgres@127.0.0.1:5432",
-  redis: "redis://127.0.0.1:6379",
-  amqp: "amqp://guest:guest@127.0.0.1:5672",
-};
 
 export interface ServiceMeasurement {
   name: ServiceName;
@@ -39,14 +35,6 @@ export interface StandaloneResult {
 }
 
 const ORDER: ServiceName[] = [...SUBGRAPH_NAMES, "router"];
-/** The NODE_OPTIONS the image sets, read from the Dockerfile so the two cannot drift apart. */
-const CONTAINER_NODE_OPTIONS =
-  /^ENV NODE_OPTIONS=(.+)$/m.exec(
-    readFileSync(path.join(PROJECT_ROOT, "docker", "Dockerfile"), "utf8"),
-  )?.[1] ?? "";
-
-export const databaseName = (runId: string, name: SubgraphName) => `orion_measure_${runId}_${name}`;
-const databaseUrl = (runId: string, name: SubgraphName) => `${REAL.postgres}/${databaseName(runId, name)}`;
 
 export async function measureStandalone(runId: string, log: (m: string) => void): Promise<StandaloneResult> {
   const keys = generateKeyMaterial();
@@ -58,7 +46,7 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
     number
   >;
   const smtp = await startSmtp(portList[5]!);
-  const processes = new Map<ServiceName, Spawned>();
+  const processes = new Map<ServiceName, ServiceProcess>();
   const measured = new Map<ServiceName, Partial<ServiceMeasurement>>();
   const stops = new Map<ServiceName, StopResult>();
   const urlOf = (name: ServiceName) => `http://127.0.0.1:${ports[name]}`;
@@ -67,45 +55,10 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
   const abortCleanup = () => cleanUp(runId, prefix, exchange);
   onAbort.add(abortCleanup);
   try {
-    const common = {
-      NODE_ENV: "production",
-      LOG_LEVEL: "info",
-      HOST: "127.0.0.1",
-    };
-    const subgraphCommon = {
-      ...common,
-      REDIS_URL: REAL.redis,
-      REDIS_KEY_PREFIX: prefix,
-      AMQP_URL: REAL.amqp,
-      AMQP_EXCHANGE: exchange,
-      IDENTITY_PUBLIC_KEY: keys.identityPublicKey,
-    };
+    const run: ServiceRun = { runId, prefix, exchange, keys, ports, smtpPort: smtp.port, logLevel: "info" };
     const envs: Record<ServiceName, Record<string, string>> = {
-      auth: {
-        ...subgraphCommon,
-        AUTH_DATABASE_URL: databaseUrl(runId, "auth"),
-        AUTH_SIGNING_KEY: keys.authSigningKey,
-        AUTH_PASSWORD_PEPPER: keys.passwordPepper,
-      },
-      user: { ...subgraphCommon, USER_DATABASE_URL: databaseUrl(runId, "user") },
-      notification: {
-        ...subgraphCommon,
-        NOTIFICATION_DATABASE_URL: databaseUrl(runId, "notification"),
-        SMTP_URL: `smtp://127.0.0.1:${smtp.port}`,
-      },
-      analytics: { ...subgraphCommon, ANALYTICS_DATABASE_URL: databaseUrl(runId, "analytics") },
-      router: {
-        ...common,
-        // Sessions and API keys are checked in Redis on every credentialed request (issue 3).
-        REDIS_URL: REAL.redis,
-        REDIS_KEY_PREFIX: prefix,
-        IDENTITY_PRIVATE_KEY: keys.identityPrivateKey,
-        AUTH_URL: `${urlOf("auth")}/graphql`,
-        USER_URL: `${urlOf("user")}/graphql`,
-        NOTIFICATION_URL: `${urlOf("notification")}/graphql`,
-        ANALYTICS_URL: `${urlOf("analytics")}/graphql`,
-        AUTH_JWKS_URL: `${urlOf("auth")}/.well-known/jwks.json`,
-      },
+      ...subgraphEnvironments(run),
+      router: routerEnvironment(run),
     };
     // One at a time, so each start-up time is the service's own and not a share of two CPUs.
     for (const name of ORDER) {
@@ -119,7 +72,7 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
         `standalone: spawning NODE_OPTIONS="${CONTAINER_NODE_OPTIONS}" node dist/cli/main.js serve ${name} (port ${ports[name]})`,
       );
       const started = performance.now();
-      const service = new Spawned(`orion serve ${name}`, ["dist/cli/main.js", "serve", name], env);
+      const service = new ServiceProcess(`orion serve ${name}`, ["dist/cli/main.js", "serve", name], env);
       processes.set(name, service);
       try {
         await waitForReady(urlOf(name), 60_000, () => service.failure());
@@ -174,7 +127,7 @@ export async function measureStandalone(runId: string, log: (m: string) => void)
   }
 }
 
-function rssOrThrow(service: Spawned): number {
+function rssOrThrow(service: ServiceProcess): number {
   const rss = rssKiB(service.pid);
   if (rss === null) throw new Error(service.failure() ?? `${service.label}: no VmRSS for pid ${service.pid}`);
   return rss;
@@ -182,7 +135,7 @@ function rssOrThrow(service: Spawned): number {
 
 /** Router first, so no request reaches a stopped subgraph; then the subgraphs together. */
 async function stopAll(
-  processes: Map<ServiceName, Spawned>,
+  processes: Map<ServiceName, ServiceProcess>,
   stops: Map<ServiceName, StopResult>,
 ): Promise<void> {
   const stopOne = async (name: ServiceName) => {
@@ -192,102 +145,4 @@ async function stopAll(
   };
   await stopOne("router");
   await Promise.all(SUBGRAPH_NAMES.map(stopOne));
-}
-
-/** Best effort: drop the run's databases, Redis keys, RabbitMQ queues and exchanges; report what remains. */
-export async function cleanUp(runId: string, prefix: string, exchange: string): Promise<string[]> {
-  const problems: string[] = [];
-  const attempt = async (what: string, step: () => Promise<void>) => {
-    try {
-      if (!(await within(step(), 15_000))) problems.push(`${what}: timed out`);
-    } catch (error) {
-      problems.push(`${what}: ${error instanceof Error ? error.message : String(error)}`);
-    }
-  };
-
-  for (const name of SUBGRAPH_NAMES)
-    await attempt(`drop ${databaseName(runId, name)}`, () => dropDatabase(databaseUrl(runId, name)));
-  await attempt("check databases", async () => {
-    const client = new pg.Client({
-      connectionString: `${REAL.postgres}/postgres`,
-      connectionTimeoutMillis: 5000,
-    });
-    await client.connect();
-    try {
-      const left = await client.query<{ datname: string }>(
-        "select datname from pg_database where datname like $1",
-        [`orion_measure_${runId}_%`],
-      );
-      if (left.rows.length > 0)
-        problems.push(`databases left: ${left.rows.map((r) => r.datname).join(", ")}`);
-    } finally {
-      await client.end();
-    }
-  });
-
-  await attempt("redis keys", async () => {
-    const client = createClient({
-      url: REAL.redis,
-      socket: { connectTimeout: 5000, reconnectStrategy: false },
-    });
-    client.on("error", () => undefined);
-    await client.connect();
-    try {
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) {
-        if (keys.length > 0) await client.del(keys);
-      }
-      let left = 0;
-      for await (const keys of client.scanIterator({ MATCH: `${prefix}*`, COUNT: 500 })) left += keys.length;
-      if (left > 0) problems.push(`${left} Redis keys left under ${prefix}`);
-    } finally {
-      await client.quit();
-    }
-  });
-
-  await attempt("rabbitmq", async () => {
-    const connection = await amqp.connect(REAL.amqp, { timeout: 5000 });
-    connection.on("error", () => undefined);
-    try {
-      const queues: string[] = [];
-      for (const name of SUBGRAPH_NAMES) {
-        // Only the queue names are read; the handlers are never called.
-        const subscriptions =
-          SUBGRAPHS[name].subscriptions?.({ db: null, deps: null, bus: null, logger: null } as never) ?? [];
-        for (const { queue } of subscriptions)
-          queues.push(`${exchange}.${queue}`, `${exchange}.${queue}.dead`);
-      }
-      // A failed operation closes its channel, so each gets its own.
-      const onChannel = async (step: (channel: amqp.Channel) => Promise<unknown>) => {
-        const channel = await connection.createChannel();
-        channel.on("error", () => undefined);
-        try {
-          await step(channel);
-          await channel.close();
-          return true;
-        } catch {
-          return false;
-        }
-      };
-      for (const queue of queues) {
-        if (!(await onChannel((channel) => channel.deleteQueue(queue))))
-          problems.push(`could not delete queue ${queue}`);
-      }
-      for (const name of [exchange, `${exchange}.dead-letter`]) {
-        if (!(await onChannel((channel) => channel.deleteExchange(name))))
-          problems.push(`could not delete exchange ${name}`);
-      }
-      // checkQueue/checkExchange fail (404) when the object is gone, which is what we want.
-      for (const queue of queues) {
-        if (await onChannel((channel) => channel.checkQueue(queue)))
-          problems.push(`queue ${queue} still exists`);
-      }
-      for (const name of [exchange, `${exchange}.dead-letter`]) {
-        if (await onChannel((channel) => channel.checkExchange(name)))
-          problems.push(`exchange ${name} still exists`);
-      }
-    } finally {
-      await connection.close().catch(() => undefined);
-    }
-  });
-  return problems;
 }

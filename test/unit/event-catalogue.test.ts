@@ -6,11 +6,11 @@ import { consumer, on } from "../../platform/events/consumer";
 import { defineEvent, type EventDefinition } from "../../platform/events/event-bus";
 import {
   collectEventCatalogue,
-  compatibilityProblems,
   payloadJsonSchema,
-  syncEventCatalogue,
   type CatalogueSource,
-} from "../../schema/events";
+} from "../../scripts/schema/events/catalogue";
+import { compatibilityProblems } from "../../scripts/schema/events/compatibility";
+import { syncEventCatalogue } from "../../scripts/schema/events/sync";
 
 const id = z.uuid();
 

@@ -1,5 +1,6 @@
+import type { IncomingMessage } from "node:http";
 import { decodeJwt } from "jose";
-import { ANONYMOUS, type Identity } from "../../../platform/identity/identity";
+import { ANONYMOUS, type ClientInfo, type Identity } from "../../../platform/identity/identity";
 import { ALL_ROLES, type Role } from "../../../platform/identity/roles";
 
 /**
@@ -22,6 +23,14 @@ export function identityFromBearer(authorization: string | null | undefined): Id
     sessionId: typeof claims.sid === "string" ? claims.sid : null,
     apiKeyId: null,
     scopes: null,
+  };
+}
+
+/** Who calls and from where, as the comparison servers (b, d) put it in their context. */
+export function callerFromRequest(req: IncomingMessage): { identity: Identity; client: ClientInfo } {
+  return {
+    identity: identityFromBearer(req.headers.authorization),
+    client: { ip: req.socket.remoteAddress ?? null, userAgent: req.headers["user-agent"] ?? null },
   };
 }
 

@@ -17,7 +17,7 @@ import { SUPERGRAPH_PATH } from "../../../platform/paths";
 import { RedisKeyValueStore } from "../../../platform/store/redis-store";
 import type { AnySubgraphDefinition } from "../../../platform/subgraph";
 import { parseServiceEnv, SUBGRAPHS } from "../../../subgraphs";
-import { identityFromBearer } from "./identity";
+import { callerFromRequest } from "./identity";
 import { Deadline, DEFAULT_REQUEST_BUDGET_MS } from "../../../platform/requests/deadline";
 
 /**
@@ -139,8 +139,7 @@ async function main(): Promise<void> {
   const { url } = await startStandaloneServer(server, {
     listen: { port, host: "127.0.0.1" },
     context: async ({ req }) => ({
-      identity: identityFromBearer(req.headers.authorization),
-      client: { ip: req.socket.remoteAddress ?? null, userAgent: req.headers["user-agent"] ?? null },
+      ...callerFromRequest(req),
       correlationId: randomUUID(),
     }),
   });

@@ -10,7 +10,7 @@ import {
   type Identity,
 } from "../../../platform/identity/identity";
 import { SUPERGRAPH_PATH } from "../../../platform/paths";
-import { identityFromBearer, targetSettings, withSubgraphUrls } from "./identity";
+import { callerFromRequest, targetSettings, withSubgraphUrls } from "./identity";
 
 /**
  * Target (b): a stock @apollo/gateway in @apollo/server (startStandaloneServer), all defaults.
@@ -48,10 +48,7 @@ async function main(): Promise<void> {
   const server = new ApolloServer<Context>({ gateway });
   const { url } = await startStandaloneServer(server, {
     listen: { port, host: "127.0.0.1" },
-    context: async ({ req }) => ({
-      identity: identityFromBearer(req.headers.authorization),
-      client: { ip: req.socket.remoteAddress ?? null, userAgent: req.headers["user-agent"] ?? null },
-    }),
+    context: async ({ req }) => callerFromRequest(req),
   });
   console.log(`stock @apollo/gateway listening at ${url}`);
 }

@@ -1,4 +1,4 @@
-import { sleep } from "./spawned";
+import { sleep } from "./timing";
 
 /** A bounded GraphQL client and the traffic every measurement sends through the router. */
 

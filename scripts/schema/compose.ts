@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { PROJECT_ROOT, SCHEMA_DIR } from "../platform/paths";
-import { syncEventCatalogue } from "./events";
+import { PROJECT_ROOT, SCHEMA_DIR } from "../../platform/paths";
+import { syncEventCatalogue } from "./events/sync";
 import { composeFromCode, validateOperations } from "./pipeline";
 
 /** The copy Kubernetes ships as the `supergraph` ConfigMap: kustomize reads files only below its own folder. */
@@ -47,7 +47,7 @@ function composeGraphql(check: boolean): number {
   return broken.length > 0 || stale.length > 0 ? 1 : 0;
 }
 
-/** The event catalogue: contract files are never overwritten incompatibly (schema/events.ts). */
+/** The event catalogue: contract files are never overwritten incompatibly (events/sync.ts). */
 function eventCatalogue(check: boolean): number {
   const { errors, stale, written } = syncEventCatalogue({ check });
   if (errors.length > 0) console.error(`Event catalogue:\n${errors.map((e) => `  - ${e}`).join("\n")}`);

@@ -4,9 +4,9 @@ import path from "node:path";
 import { composeServices } from "@apollo/composition";
 import { printSubgraphSchema } from "@apollo/subgraph";
 import { parse, printSchema, validate, type GraphQLSchema } from "graphql";
-import { DEFAULT_PORTS, SUBGRAPH_NAMES } from "../platform/config";
-import { SCHEMA_DIR } from "../platform/paths";
-import { SUBGRAPHS } from "../subgraphs";
+import { DEFAULT_PORTS, SUBGRAPH_NAMES } from "../../platform/config";
+import { SCHEMA_DIR } from "../../platform/paths";
+import { SUBGRAPHS } from "../../subgraphs";
 
 export const OPERATIONS_DIR = path.join(SCHEMA_DIR, "operations");
 

@@ -1,35 +1,8 @@
 import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { PROJECT_ROOT } from "../../platform/paths";
-import { VARIABLES } from "../../subgraphs";
 import { descendants, isAlive } from "./proc";
-
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Resolves to true when the promise settles within ms, false otherwise (the promise keeps running). */
-export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<false>((resolve) => {
-    timer = setTimeout(() => resolve(false), ms);
-  });
-  try {
-    return await Promise.race([promise.then(() => true), timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** This shell's environment without any ORION variable, so only what a measurement sets is seen. */
-export function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of Object.keys(VARIABLES)) {
-    delete env[name];
-    delete env[`${name}_FILE`];
-  }
-  return { ...env, ...extra };
-}
-
-/** Clean-ups of outside state (databases, Redis keys, queues) to run if this script is interrupted. */
-export const onAbort = new Set<() => Promise<unknown>>();
+import { sleep, within } from "./timing";
 
 export interface StopResult {
   /** Exited on SIGTERM by itself, with every process of its group gone, within the timeouts. */
@@ -40,9 +13,14 @@ export interface StopResult {
 
 const OUTPUT_LIMIT = 64 * 1024;
 
-/** A CLI process in its own process group (detached), its output kept for error reports. */
-export class Spawned {
-  static readonly running = new Set<Spawned>();
+/**
+ * A service under test (`node <args>` from the project root) in its own process group (detached),
+ * so that stopping it reaches everything it started. Its output is kept in memory for error reports,
+ * or, with `logFile`, written straight to that file: a load generator must not pay for the
+ * services' logs by piping them through itself.
+ */
+export class ServiceProcess {
+  static readonly running = new Set<ServiceProcess>();
   readonly pid: number;
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   exit: { code: number | null; signal: NodeJS.Signals | null } | null = null;
@@ -53,36 +31,48 @@ export class Spawned {
     readonly label: string,
     args: string[],
     env: NodeJS.ProcessEnv,
+    readonly logFile?: string,
   ) {
-    this.child = spawn(process.execPath, args, {
-      cwd: PROJECT_ROOT,
-      env,
-      detached: true,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
+    const fd = logFile === undefined ? null : openSync(logFile, "a");
+    try {
+      this.child = spawn(process.execPath, args, {
+        cwd: PROJECT_ROOT,
+        env,
+        detached: true,
+        stdio: fd === null ? ["ignore", "pipe", "pipe"] : ["ignore", fd, fd],
+      });
+    } finally {
+      if (fd !== null) closeSync(fd);
+    }
     if (this.child.pid === undefined) throw new Error(`${label}: spawn failed`);
     this.pid = this.child.pid;
     const keep = (chunk: Buffer) => {
       this.text = (this.text + chunk.toString("utf8")).slice(-OUTPUT_LIMIT);
     };
-    this.child.stdout!.on("data", keep);
-    this.child.stderr!.on("data", keep);
+    this.child.stdout?.on("data", keep);
+    this.child.stderr?.on("data", keep);
     this.exited = new Promise((resolve) => {
       this.child.once("exit", (code, signal) => {
         this.exit = { code, signal };
         resolve(this.exit);
       });
     });
-    Spawned.running.add(this);
+    ServiceProcess.running.add(this);
   }
 
+  /** Everything it printed (in memory: the last 64 KiB). */
   get output(): string {
-    return this.text;
+    if (this.logFile === undefined) return this.text;
+    try {
+      return readFileSync(this.logFile, "utf8");
+    } catch {
+      return "";
+    }
   }
 
   /** The last lines of output, for error messages. */
   tail(lines = 25): string {
-    return this.text.trimEnd().split("\n").slice(-lines).join("\n");
+    return this.output.trimEnd().split("\n").slice(-lines).join("\n") || "(no output)";
   }
 
   /** Why the process can no longer become ready, or null while it runs. */
@@ -116,18 +106,12 @@ export class Spawned {
     if (left.length > 0)
       problems.push(`${left.length} process(es) of its group still running 10s after it exited`);
     if (!leaderExited || left.length > 0) {
-      for (const pid of [-this.pid, ...left]) {
-        try {
-          process.kill(pid, "SIGKILL");
-        } catch {
-          // already gone
-        }
-      }
+      for (const pid of [-this.pid, ...left]) signal(pid, "SIGKILL");
       await within(this.exited, 5_000);
       problems.push("killed with SIGKILL");
     }
     const ms = Date.now() - started;
-    Spawned.running.delete(this);
+    ServiceProcess.running.delete(this);
     if (this.exit && this.exit.code !== 0 && this.exit.signal !== "SIGTERM" && leaderExited) {
       problems.push(
         `exited with code ${this.exit.code}${this.exit.signal ? ` (signal ${this.exit.signal})` : ""} instead of 0`,
@@ -143,13 +127,40 @@ export class Spawned {
     };
   }
 
-  /** Last resort (watchdog, Ctrl-C of this script): SIGKILL the group without waiting. */
+  /** Last resort (watchdog, Ctrl-C of the script): SIGKILL the group without waiting. */
   kill(): void {
-    try {
-      process.kill(-this.pid, "SIGKILL");
-    } catch {
-      // already gone
-    }
-    Spawned.running.delete(this);
+    signal(-this.pid, "SIGKILL");
+    ServiceProcess.running.delete(this);
   }
+}
+
+/** Sends a signal to a pid (negative: a process group) that may already be gone. */
+export function signal(pid: number, name: NodeJS.Signals): void {
+  try {
+    process.kill(pid, name);
+  } catch {
+    // already gone
+  }
+}
+
+/**
+ * Anything the script started that still runs (it should be nothing by the end) is stopped:
+ * every ServiceProcess, then any other descendant of this process (SIGTERM, SIGKILL after 10 s).
+ * Returns what was found, for the report.
+ */
+export async function stopLeftovers(): Promise<string[]> {
+  const found: string[] = [];
+  for (const service of [...ServiceProcess.running]) {
+    found.push(`${service.label} (pid ${service.pid})`);
+    await service.stop();
+  }
+  const children = descendants(process.pid);
+  if (children.length > 0) {
+    found.push(`${children.length} child process(es): ${children.join(", ")}`);
+    for (const pid of children) signal(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (children.some(isAlive) && Date.now() < deadline) await sleep(100);
+    for (const pid of children.filter(isAlive)) signal(pid, "SIGKILL");
+  }
+  return found;
 }

@@ -1,13 +1,19 @@
 import { readdirSync, readFileSync } from "node:fs";
 
-/** Readings from /proc (Linux only): resident memory and the process tree. */
+/** Readings from /proc (Linux only): resident memory, CPU time and the process tree. */
 
-function readProc(pid: number, file: string): string | null {
+const TICKS_PER_SECOND = 100; // USER_HZ: `getconf CLK_TCK` is 100 on Linux x86-64 and arm64
+
+function read(file: string): string | null {
   try {
-    return readFileSync(`/proc/${pid}/${file}`, "utf8");
+    return readFileSync(file, "utf8");
   } catch {
     return null;
   }
+}
+
+function readProc(pid: number, file: string): string | null {
+  return read(`/proc/${pid}/${file}`);
 }
 
 function kib(text: string | null, field: string): number | null {
@@ -29,12 +35,47 @@ export function commandName(pid: number): string {
   return readProc(pid, "comm")?.trim() ?? "?";
 }
 
-/** State letter and parent pid from /proc/<pid>/stat (the command name may contain spaces and parentheses). */
-function stat(pid: number): { state: string; ppid: number } | null {
+/**
+ * The fields of /proc/<pid>/stat after the command name (which may contain spaces and
+ * parentheses): state is [0], the parent pid [1], user and system CPU ticks [11] and [12].
+ */
+function statFields(pid: number): string[] | null {
   const text = readProc(pid, "stat");
-  if (!text) return null;
-  const fields = text.slice(text.lastIndexOf(")") + 2).split(" ");
-  return { state: fields[0] ?? "?", ppid: Number(fields[1]) };
+  return text ? text.slice(text.lastIndexOf(")") + 2).split(" ") : null;
+}
+
+function stat(pid: number): { state: string; ppid: number } | null {
+  const fields = statFields(pid);
+  return fields ? { state: fields[0] ?? "?", ppid: Number(fields[1]) } : null;
+}
+
+/** User + system CPU seconds a process has used so far; 0 when it is gone. */
+export function processCpuSeconds(pid: number): number {
+  const fields = statFields(pid);
+  return fields ? (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND : 0;
+}
+
+/** Busy CPU seconds of the whole machine (every core) so far: all time but idle and iowait. */
+export function machineBusySeconds(): number {
+  const line = read("/proc/stat")?.split("\n")[0] ?? "";
+  const values = line.trim().split(/\s+/).slice(1).map(Number);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = values;
+  return (user + nice + system + irq + softirq + steal) / TICKS_PER_SECOND;
+}
+
+/**
+ * PostgreSQL backends serving a run: their process title names the database
+ * ("postgres: 15/main: postgres orion_..._auth 127.0.0.1(5432) idle"), so the run's share of
+ * PostgreSQL's CPU can be told apart from other work on the same server.
+ */
+export function postgresBackends(databasePrefix: string): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const cmdline = read(`/proc/${entry}/cmdline`);
+    if (cmdline?.startsWith("postgres: ") && cmdline.includes(databasePrefix)) pids.push(Number(entry));
+  }
+  return pids;
 }
 
 /** True while the process exists and is not a zombie. */
