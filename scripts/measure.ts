@@ -14,7 +14,7 @@ import { runScript } from "./support/watchdog";
 
 /**
  * `npm run measure`: start-up time and memory of `npm start`, memory of each service alone, and
- * SQL statements per request. Prints a Markdown section (stdout) for the README; progress goes to stderr.
+ * SQL statements per request. Prints a Markdown section (stdout) for docs/benchmarks.md; progress goes to stderr.
  */
 
 const WATCHDOG_MS = 25 * 60_000;

@@ -35,7 +35,7 @@ export interface SettingsOverrides {
 
 /**
  * Every environment variable ORION reads: the platform's, then each subgraph's own (declared in its
- * settings.ts). The README's configuration table, the compose file and the Kubernetes manifests are
+ * settings.ts). The configuration table (docs/configuration.md), the compose file and the Kubernetes manifests are
  * checked against this catalogue. A name declared twice throws here, at load.
  */
 export const VARIABLES = mergeCatalogues(
@@ -57,7 +57,7 @@ export const SERVICE_VARIABLES: Record<ServiceName, readonly AnyVariableName[]> 
 };
 
 // A subgraph whose settings.ts is not merged above would run, but its variables would escape the
-// README table and the deployment checks: refuse to load instead.
+// configuration table and the deployment checks: refuse to load instead.
 for (const service of SERVICE_NAMES) {
   const undeclared = SERVICE_VARIABLES[service].filter((name) => !Object.hasOwn(VARIABLES, name));
   if (undeclared.length > 0)

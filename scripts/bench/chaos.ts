@@ -16,7 +16,7 @@ import { printTable, verify } from "./chaos/verify";
 // ORION asks them to: every mutation carries an Idempotency-Key and is retried with it after
 // SERVICE_UNAVAILABLE. Then it checks every answer against the databases: what a client was told
 // succeeded is there once, what it was told failed left nothing, every event had its effects once.
-// Writes bench/results/chaos.json and prints the README table. Not in CI (it runs for minutes).
+// Writes bench/results/chaos.json and prints the table of docs/benchmarks.md. Not in CI (it runs for minutes).
 //
 // The pieces: chaos/clients.ts (the traffic), chaos/ledger.ts (what clients were told),
 // chaos/faults.ts (the chaos loop and recovery probes), chaos/verify.ts (the check and the table).

@@ -4,7 +4,7 @@ import type { AllInOneRun } from "./all-in-one";
 import type { QueryMeasurement, QueryResult } from "./queries";
 import type { StandaloneResult } from "./standalone";
 
-/** The Markdown section `npm run measure` prints for the README, with its checks against the targets. */
+/** The Markdown section `npm run measure` prints for docs/benchmarks.md, with its checks against the targets. */
 
 /** The skeleton issue's targets, in decimal megabytes (1 MiB = 1.049 MB): compared in bytes, not MiB. */
 const TARGETS = { startSeconds: 15, allInOneMB: 600, serviceMB: 150 };
