@@ -21,8 +21,9 @@ const OPERATION_FILES = "schema/operations/*.graphql";
 const fromCwd = (file) => path.relative(process.cwd(), path.join(ROOT, file));
 const GRAPHQL_PROJECTS = {
   projects: {
-    ...Object.fromEntries(SUBGRAPH_SDL_FILES.map((file, i) => [SUBGRAPHS[i], { schema: fromCwd(file) }])),
+    // First: a proposed operations file is not on disk, matches no pointer, and gets the first project.
     operations: { schema: fromCwd("schema/api.graphql"), documents: fromCwd(OPERATION_FILES) },
+    ...Object.fromEntries(SUBGRAPH_SDL_FILES.map((file, i) => [SUBGRAPHS[i], { schema: fromCwd(file) }])),
   },
 };
 
