@@ -129,6 +129,19 @@ describe("schema lint (@graphql-eslint, the shared ESLint config)", () => {
     ]);
     expect(findings[0]!.message).toMatch(/Profil/);
   });
+
+  it("warns about a file the shared config does not cover rather than passing it", async () => {
+    const findings = await lintGraphql([{ path: "schema/billing.graphql", text: "type Query { a: Int }\n" }]);
+    expect(findings).toEqual([
+      {
+        step: "lint",
+        level: "warning",
+        kind: "eslint",
+        message: "File ignored because no matching configuration was supplied.",
+        location: { file: "schema/billing.graphql" },
+      },
+    ]);
+  });
 });
 
 describe("the coordinate of an SDL position", () => {

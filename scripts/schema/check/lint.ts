@@ -124,7 +124,7 @@ function toFinding(file: GraphqlFile, message: Linter.LintMessage, locate: Coord
     ...(coordinate && { coordinate }),
     ...(subgraph && { subgraph }),
     message: message.message,
-    location: { file: file.path, line: message.line, column: message.column },
+    location: { file: file.path, ...(message.line && { line: message.line, column: message.column }) },
   };
 }
 
