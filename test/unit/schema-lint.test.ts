@@ -128,6 +128,9 @@ describe("schema lint (@graphql-eslint, the shared ESLint config)", () => {
       { level: "error", kind: "parse-error", coordinate: undefined, subgraph: undefined },
     ]);
     expect(findings[0]!.message).toMatch(/Profil/);
+    const [syntaxError] = await lintGraphql([proposedUserSdl("type {")]);
+    expect(syntaxError).toMatchObject({ kind: "invalid-sdl", location: { file: "schema/user.graphql" } });
+    expect(syntaxError!.location!.line).toBe(userSdl.split("\n").length + 1);
   });
 
   it("warns about a file the shared config does not cover rather than passing it", async () => {

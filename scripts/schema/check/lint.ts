@@ -2,7 +2,14 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { ESLint, type Linter } from "eslint";
-import { buildSchema, parse, printSchema, type DocumentNode, type GraphQLSchema } from "graphql";
+import {
+  buildSchema,
+  GraphQLError,
+  parse,
+  printSchema,
+  type DocumentNode,
+  type GraphQLSchema,
+} from "graphql";
 import { SUBGRAPH_NAMES } from "../../../platform/config";
 import { PROJECT_ROOT, SCHEMA_DIR } from "../../../platform/paths";
 import { offsetOf, operationCoordinateAt, sdlCoordinateAt } from "./lint-coordinates";
@@ -44,6 +51,12 @@ function ownSchemaFor(file: GraphqlFile): Linter.Config {
 
 const errorMessage = (error: unknown) => (error instanceof Error ? error.message : String(error));
 
+/** Where a syntax error is, when the error says (a schema that parses but does not build has no place). */
+function syntaxErrorPosition(error: unknown): { line: number; column: number } | undefined {
+  const location = error instanceof GraphQLError ? error.locations?.[0] : undefined;
+  return location && { line: location.line, column: location.column };
+}
+
 /**
  * Lints subgraph SDL and client operations with the shared ESLint config, as if each file were at
  * its path: a proposed SDL for a subgraph (not on disk) is linted as schema/<subgraph>.graphql.
@@ -66,7 +79,7 @@ export async function lintGraphql(files: GraphqlFile[]): Promise<Finding[]> {
           kind: "invalid-sdl",
           subgraph,
           message: `${file.path} is not a valid subgraph schema, so it was not linted: ${errorMessage(error)}`,
-          location: { file: file.path },
+          location: { file: file.path, ...syntaxErrorPosition(error) },
         });
         continue;
       }
