@@ -5,13 +5,16 @@ import { badUserInput } from "../errors";
 import { validateInput } from "./validation";
 
 /** Relay-style page info; shared by every subgraph that paginates, so it is @shareable. */
-@ObjectType()
+@ObjectType({ description: "Where a page of a list ends, and whether more follow" })
 @Directive("@shareable")
 export class PageInfo {
-  @Field()
+  @Field({ description: "True when a page follows this one" })
   hasNextPage!: boolean;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The last cursor of the page, to pass as `after`; null when empty",
+  })
   endCursor!: string | null;
 }
 

@@ -4,6 +4,7 @@ type Exact<T extends { [key: string]: unknown }> = { [K in keyof T]: T[K] };
 /** Internal type. DO NOT USE DIRECTLY. */
 export type Incremental<T> = T | { [P in keyof T]?: P extends ' $fragmentName' | '__typename' ? T[P] : never };
 import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+/** What an audit event records */
 export type AuditEventType =
   | 'ACCOUNT_DELETED'
   | 'API_KEY_CREATED'
@@ -21,23 +22,33 @@ export type AuditEventType =
   | 'SESSION_REVOKED'
   | 'USER_REGISTERED';
 
+/** A password change by a signed-in user */
 export type ChangePasswordInput = {
+  /** The password in use, to prove it is the user */
   currentPassword: string;
+  /** At least 12 characters, not a commonly used password */
   newPassword: string;
 };
 
+/** A channel switched on or off */
 export type ChannelPreferenceInput = {
+  /** The channel, at most once per call */
   channel: NotificationChannel;
+  /** True: receive messages on it */
   enabled: boolean;
 };
 
+/** A new API key */
 export type CreateApiKeyInput = {
+  /** When the key stops working (in the future); omitted: never */
   expiresAt?: string | null | undefined;
+  /** A label to tell the key apart, 1 to 100 characters */
   name: string;
   /** Any of: user:read, user:write, notifications:read, notifications:write, analytics:read, analytics:write, admin */
   scopes: Array<string>;
 };
 
+/** Where a message is on its way out: IN_APP messages are DELIVERED at once */
 export type DeliveryStatus =
   | 'DELIVERED'
   | 'FAILED'
@@ -50,63 +61,95 @@ export type Interval =
   | 'HOUR'
   | 'WEEK';
 
+/** E-mail and password credentials */
 export type LoginInput = {
+  /** The address the account was registered with */
   email: string;
+  /** The account's password */
   password: string;
 };
 
+/** How a message reaches a user */
 export type NotificationChannel =
   | 'EMAIL'
   | 'IN_APP'
   | 'PUSH'
   | 'SMS';
 
+/** A new account */
 export type RegisterInput = {
+  /** The name shown in the profile, 1 to 100 characters */
   displayName: string;
+  /** The sign-in address; a verification e-mail is sent to it */
   email: string;
+  /** At least 12 characters, not a commonly used password */
   password: string;
 };
 
+/** A forgotten password replaced with the token of a reset e-mail */
 export type ResetPasswordInput = {
+  /** At least 12 characters, not a commonly used password */
   newPassword: string;
+  /** The token from the e-mail that requestPasswordReset sent; single use, expires */
   token: string;
 };
 
+/** What a user may do: USER acts on their own data, ADMIN on anyone's */
 export type Role =
   | 'ADMIN'
   | 'USER';
 
+/** A message an ADMIN sends to users */
 export type SendNotificationInput = {
+  /** The message text, 1 to 5000 characters */
   body: string;
+  /** The channel to send it on */
   channel: NotificationChannel;
   /** A marketing message: sent only to users who opted in (Preferences.marketingOptIn) */
   marketing?: boolean | null | undefined;
+  /** The subject line, 1 to 200 characters */
   title: string;
+  /** The recipients, 1 to 1000 */
   userIds: Array<string | number>;
 };
 
+/** How apps look: SYSTEM follows the device setting */
 export type Theme =
   | 'DARK'
   | 'LIGHT'
   | 'SYSTEM';
 
+/** An event a client reports */
 export type TrackEventInput = {
+  /** Lower-case words joined by dots, e.g. page.viewed; platform event names are reserved */
   name: string;
+  /** When it happened, within the last 7 days; omitted: now */
   occurredAt?: string | null | undefined;
+  /** Anything about the event, up to 4096 bytes of JSON */
   properties?: Record<string, unknown> | null | undefined;
 };
 
+/** Preference changes; a null or absent field is left as it is */
 export type UpdatePreferencesInput = {
+  /** A BCP 47 language tag such as en or pt-BR */
   language?: string | null | undefined;
+  /** True: accept marketing messages */
   marketingOptIn?: boolean | null | undefined;
+  /** The colour scheme */
   theme?: Theme | null | undefined;
 };
 
+/** Profile changes; a null or absent field is left as it is */
 export type UpdateProfileInput = {
+  /** An https URL; an empty string clears it */
   avatarUrl?: string | null | undefined;
+  /** Up to 1000 characters; an empty string clears it */
   bio?: string | null | undefined;
+  /** 1 to 100 characters */
   displayName?: string | null | undefined;
+  /** A BCP 47 language tag such as en or pt-BR */
   locale?: string | null | undefined;
+  /** An IANA time zone such as Europe/Paris */
   timezone?: string | null | undefined;
 };
 

@@ -7,21 +7,21 @@ export enum Interval {
 }
 registerEnumType(Interval, { name: "Interval", description: "UTC buckets; weeks start on Monday" });
 
-@ObjectType()
+@ObjectType({ description: "A count over one time bucket" })
 export class TimeBucket {
   @Field({ description: "Start of the bucket (UTC)" })
   start!: Date;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many fell in the bucket" })
   count!: number;
 }
 
-@ObjectType()
+@ObjectType({ description: "How often one event name occurred" })
 export class EventCount {
-  @Field()
+  @Field({ description: "The event name, e.g. page.viewed" })
   name!: string;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many times it occurred" })
   count!: number;
 }
 

@@ -4,15 +4,23 @@ import { JSONObjectScalar } from "../../../platform/graphql/scalars";
 import { RESERVED_EVENT_NAMES } from "../events/domain-events";
 import { EVENT_NAME_PATTERN } from "../services/rollups";
 
-@InputType()
+@InputType({ description: "An event a client reports" })
 export class TrackEventInput {
-  @Field()
+  @Field({
+    description: "Lower-case words joined by dots, e.g. page.viewed; platform event names are reserved",
+  })
   name!: string;
 
-  @Field(() => JSONObjectScalar, { nullable: true })
+  @Field(() => JSONObjectScalar, {
+    nullable: true,
+    description: "Anything about the event, up to 4096 bytes of JSON",
+  })
   properties?: Record<string, unknown> | null;
 
-  @Field(() => Date, { nullable: true })
+  @Field(() => Date, {
+    nullable: true,
+    description: "When it happened, within the last 7 days; omitted: now",
+  })
   occurredAt?: Date | null;
 }
 

@@ -13,14 +13,14 @@ import { validateInput } from "../../../platform/graphql/validation";
 import { AuditEvent as AuditRow, AuditEventType } from "../entities/audit-event.entity";
 import type { AuthContext } from "./context";
 
-registerEnumType(AuditEventType, { name: "AuditEventType" });
+registerEnumType(AuditEventType, { name: "AuditEventType", description: "What an audit event records" });
 
 @ObjectType({ description: "A security-relevant fact: what, to whom, by whom, from where, in which request" })
 export class AuditEvent {
-  @Field(() => ID)
+  @Field(() => ID, { description: "Identifies the event" })
   id!: string;
 
-  @Field(() => AuditEventType)
+  @Field(() => AuditEventType, { description: "What happened" })
   type!: AuditEventType;
 
   @Field(() => ID, { nullable: true, description: "The account concerned" })
@@ -29,40 +29,45 @@ export class AuditEvent {
   @Field(() => ID, { nullable: true, description: "Who acted (null: anonymous)" })
   actorId!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The client address of the request, if known" })
   ipAddress!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "The User-Agent header of the request, if any" })
   userAgent!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, {
+    nullable: true,
+    description: "The request id, to find the request in the logs and traces",
+  })
   correlationId!: string | null;
 
-  @Field(() => JSONObjectScalar)
+  @Field(() => JSONObjectScalar, {
+    description: "Facts particular to the event type, e.g. the roles before and after",
+  })
   details!: Record<string, unknown>;
 
-  @Field()
+  @Field({ description: "When it happened" })
   createdAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: "An audit event in a page of the audit trail" })
 export class AuditEventEdge {
-  @Field()
+  @Field({ description: "Pass as `after` to continue after this event" })
   cursor!: string;
 
-  @Field(() => AuditEvent)
+  @Field(() => AuditEvent, { description: "The event" })
   node!: AuditEvent;
 }
 
-@ObjectType()
+@ObjectType({ description: "A page of the audit trail, newest first" })
 export class AuditEventConnection {
-  @Field(() => [AuditEventEdge])
+  @Field(() => [AuditEventEdge], { description: "The events of this page" })
   edges!: AuditEventEdge[];
 
-  @Field(() => PageInfo)
+  @Field(() => PageInfo, { description: "Whether more pages follow and where this one ends" })
   pageInfo!: PageInfo;
 
-  @Field(() => Int)
+  @Field(() => Int, { description: "How many events match, across all pages" })
   totalCount!: number;
 }
 

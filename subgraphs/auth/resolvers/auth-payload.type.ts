@@ -1,7 +1,9 @@
 import { Field, Int, ObjectType } from "type-graphql";
 import { User } from "./user.type";
 
-@ObjectType()
+@ObjectType({
+  description: "What signing in gives: a short-lived access token and the refresh token that renews it",
+})
 export class AuthPayload {
   @Field({ description: "RS256 JWT, 15 minutes, header kid present" })
   accessToken!: string;
@@ -12,6 +14,6 @@ export class AuthPayload {
   @Field(() => Int, { description: "Seconds until accessToken expires" })
   expiresIn!: number;
 
-  @Field(() => User)
+  @Field(() => User, { description: "The signed-in user" })
   user!: User;
 }

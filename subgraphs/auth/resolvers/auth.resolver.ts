@@ -16,7 +16,10 @@ const BAD_CREDENTIALS = "Invalid e-mail or password";
 
 @Resolver()
 export class AuthResolver {
-  @Mutation(() => AuthPayload)
+  @Mutation(() => AuthPayload, {
+    description:
+      "Creates an account, sends a verification e-mail and signs in; CONFLICT if the address is taken",
+  })
   async register(@Arg("input") input: RegisterInput, @Ctx() ctx: AuthContext): Promise<AuthPayload> {
     const { email, password, displayName } = validateInput(registerSchema, input);
     const account = Object.assign(new UserAccount(), {
@@ -43,7 +46,10 @@ export class AuthResolver {
    * with the same message, the right password included. An unknown address is checked against a
    * dummy hash: both failures take as long and read the same.
    */
-  @Mutation(() => AuthPayload)
+  @Mutation(() => AuthPayload, {
+    description:
+      "Signs in with e-mail and password; repeated failures block sign-in from that address for a while",
+  })
   async login(@Arg("input") input: LoginInput, @Ctx() ctx: AuthContext): Promise<AuthPayload> {
     const { email, password } = validateInput(loginSchema, input);
     const { loginThrottle, passwords } = ctx.deps;

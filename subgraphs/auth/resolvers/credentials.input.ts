@@ -3,54 +3,54 @@ import { z } from "zod";
 import { isScope, SCOPES } from "../../../platform/identity/scopes";
 import { COMMON_PASSWORDS } from "../services/common-passwords";
 
-@InputType()
+@InputType({ description: "A new account" })
 export class RegisterInput {
-  @Field()
+  @Field({ description: "The sign-in address; a verification e-mail is sent to it" })
   email!: string;
 
-  @Field()
+  @Field({ description: "At least 12 characters, not a commonly used password" })
   password!: string;
 
-  @Field()
+  @Field({ description: "The name shown in the profile, 1 to 100 characters" })
   displayName!: string;
 }
 
-@InputType()
+@InputType({ description: "E-mail and password credentials" })
 export class LoginInput {
-  @Field()
+  @Field({ description: "The address the account was registered with" })
   email!: string;
 
-  @Field()
+  @Field({ description: "The account's password" })
   password!: string;
 }
 
-@InputType()
+@InputType({ description: "A password change by a signed-in user" })
 export class ChangePasswordInput {
-  @Field()
+  @Field({ description: "The password in use, to prove it is the user" })
   currentPassword!: string;
 
-  @Field()
+  @Field({ description: "At least 12 characters, not a commonly used password" })
   newPassword!: string;
 }
 
-@InputType()
+@InputType({ description: "A forgotten password replaced with the token of a reset e-mail" })
 export class ResetPasswordInput {
-  @Field()
+  @Field({ description: "The token from the e-mail that requestPasswordReset sent; single use, expires" })
   token!: string;
 
-  @Field()
+  @Field({ description: "At least 12 characters, not a commonly used password" })
   newPassword!: string;
 }
 
-@InputType()
+@InputType({ description: "A new API key" })
 export class CreateApiKeyInput {
-  @Field()
+  @Field({ description: "A label to tell the key apart, 1 to 100 characters" })
   name!: string;
 
   @Field(() => [String], { description: `Any of: ${SCOPES.join(", ")}` })
   scopes!: string[];
 
-  @Field({ nullable: true })
+  @Field({ nullable: true, description: "When the key stops working (in the future); omitted: never" })
   expiresAt?: Date;
 }
 

@@ -7,30 +7,33 @@ import type { AuthContext } from "./context";
 /** The subgraphs that hold user data and confirm its erasure (consumers of auth.user.deleted). */
 export const ERASING_SUBGRAPHS = ["user", "notification", "analytics"] as const;
 
-@ObjectType()
+@ObjectType({ description: "One subgraph's part of an account erasure" })
 export class ErasureStep {
-  @Field()
+  @Field({ description: "The subgraph that holds some of the user's data: user, notification or analytics" })
   subgraph!: string;
 
   @Field(() => Date, { nullable: true, description: "Null until the subgraph confirmed" })
   completedAt!: Date | null;
 
-  @Field(() => Int, { nullable: true })
+  @Field(() => Int, {
+    nullable: true,
+    description: "How many records the subgraph erased; null until it confirmed",
+  })
   erasedRecords!: number | null;
 }
 
 @ObjectType({ description: "A deleted account's erasure across the subgraphs" })
 export class AccountErasure {
-  @Field(() => ID)
+  @Field(() => ID, { description: "The deleted account" })
   userId!: string;
 
-  @Field()
+  @Field({ description: "When the account was deleted" })
   requestedAt!: Date;
 
   @Field({ description: "True once every subgraph confirmed" })
   complete!: boolean;
 
-  @Field(() => [ErasureStep])
+  @Field(() => [ErasureStep], { description: "One per subgraph that holds user data" })
   steps!: ErasureStep[];
 }
 

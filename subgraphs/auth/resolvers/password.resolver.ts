@@ -83,7 +83,7 @@ export class PasswordResolver {
     return true;
   }
 
-  @Mutation(() => Boolean)
+  @Mutation(() => Boolean, { description: "Confirms the address with the token of a verification e-mail" })
   async verifyEmail(@Arg("token") token: string, @Ctx() ctx: AuthContext): Promise<boolean> {
     // The token is spent in the same transaction as the verification it confirms.
     await ctx.em.transactional(async (em) => {

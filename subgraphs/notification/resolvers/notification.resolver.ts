@@ -31,7 +31,7 @@ export class InboxResolver {
     );
   }
 
-  @FieldResolver(() => Int)
+  @FieldResolver(() => Int, { description: "Self or ADMIN; how many notifications are unread" })
   unreadNotificationCount(@Root() user: User, @Ctx() ctx: NotificationContext): Promise<number> {
     return ctx.loaders.unreadCounts.load(user.id);
   }
@@ -39,7 +39,9 @@ export class InboxResolver {
 
 @Resolver(() => NotificationType)
 export class NotificationResolver {
-  @Mutation(() => NotificationType)
+  @Mutation(() => NotificationType, {
+    description: "Marks one of the caller's notifications read; NOT_FOUND for anyone else's",
+  })
   async markNotificationRead(
     @Arg("id", () => ID) id: string,
     @Ctx() ctx: NotificationContext,

@@ -3,27 +3,27 @@ import { z } from "zod";
 import { NotificationChannel } from "../entities/notification.entity";
 import { CHANNELS, type ChannelSettings } from "../services/preferences";
 
-@ObjectType()
+@ObjectType({ description: "Whether a user receives messages on one channel" })
 export class ChannelPreference {
-  @Field(() => NotificationChannel)
+  @Field(() => NotificationChannel, { description: "The channel" })
   channel!: NotificationChannel;
 
-  @Field()
+  @Field({ description: "False: the user switched the channel off" })
   enabled!: boolean;
 }
 
 @ObjectType({ description: "Per channel; security messages are sent whatever these say" })
 export class NotificationPreferences {
-  @Field(() => [ChannelPreference])
+  @Field(() => [ChannelPreference], { description: "One per channel" })
   channels!: ChannelPreference[];
 }
 
-@InputType()
+@InputType({ description: "A channel switched on or off" })
 export class ChannelPreferenceInput {
-  @Field(() => NotificationChannel)
+  @Field(() => NotificationChannel, { description: "The channel, at most once per call" })
   channel!: NotificationChannel;
 
-  @Field()
+  @Field({ description: "True: receive messages on it" })
   enabled!: boolean;
 }
 

@@ -7,18 +7,18 @@ export const MAX_RECIPIENTS = 1000;
 export const MAX_TITLE = 200;
 export const MAX_BODY = 5000;
 
-@InputType()
+@InputType({ description: "A message an ADMIN sends to users" })
 export class SendNotificationInput {
-  @Field(() => [ID])
+  @Field(() => [ID], { description: "The recipients, 1 to 1000" })
   userIds!: string[];
 
-  @Field(() => NotificationChannel)
+  @Field(() => NotificationChannel, { description: "The channel to send it on" })
   channel!: NotificationChannel;
 
-  @Field()
+  @Field({ description: "The subject line, 1 to 200 characters" })
   title!: string;
 
-  @Field()
+  @Field({ description: "The message text, 1 to 5000 characters" })
   body!: string;
 
   @Field(() => Boolean, {

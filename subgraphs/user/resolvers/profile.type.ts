@@ -1,37 +1,37 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
 import { Theme } from "../entities/user-profile.entity";
 
-registerEnumType(Theme, { name: "Theme" });
+registerEnumType(Theme, { name: "Theme", description: "How apps look: SYSTEM follows the device setting" });
 
-@ObjectType()
+@ObjectType({ description: "What a user tells about themself" })
 export class Profile {
-  @Field()
+  @Field({ description: "The name shown to others, 1 to 100 characters" })
   displayName!: string;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "A short text about the user, up to 1000 characters" })
   bio!: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "An https URL of the user's picture" })
   avatarUrl!: string | null;
 
-  @Field()
+  @Field({ description: "A BCP 47 language tag such as en or pt-BR; en until set" })
   locale!: string;
 
-  @Field()
+  @Field({ description: "An IANA time zone such as Europe/Paris; UTC until set" })
   timezone!: string;
 
-  @Field()
+  @Field({ description: "When the profile last changed" })
   updatedAt!: Date;
 }
 
-@ObjectType()
+@ObjectType({ description: "How a user wants the apps to behave" })
 export class Preferences {
-  @Field(() => Theme)
+  @Field(() => Theme, { description: "The colour scheme" })
   theme!: Theme;
 
-  @Field()
+  @Field({ description: "The language of the apps, a BCP 47 tag; en until set" })
   language!: string;
 
-  @Field()
+  @Field({ description: "True: the user accepts marketing messages" })
   marketingOptIn!: boolean;
 }

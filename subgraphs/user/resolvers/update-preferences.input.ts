@@ -3,15 +3,15 @@ import { z } from "zod";
 import { Theme } from "../entities/user-profile.entity";
 import { languageTag } from "./update-profile.input";
 
-@InputType()
+@InputType({ description: "Preference changes; a null or absent field is left as it is" })
 export class UpdatePreferencesInput {
-  @Field(() => Theme, { nullable: true })
+  @Field(() => Theme, { nullable: true, description: "The colour scheme" })
   theme?: Theme | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "A BCP 47 language tag such as en or pt-BR" })
   language?: string | null;
 
-  @Field(() => Boolean, { nullable: true })
+  @Field(() => Boolean, { nullable: true, description: "True: accept marketing messages" })
   marketingOptIn?: boolean | null;
 }
 

@@ -1,21 +1,21 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
 
-@InputType()
+@InputType({ description: "Profile changes; a null or absent field is left as it is" })
 export class UpdateProfileInput {
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "1 to 100 characters" })
   displayName?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "Up to 1000 characters; an empty string clears it" })
   bio?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "An https URL; an empty string clears it" })
   avatarUrl?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "A BCP 47 language tag such as en or pt-BR" })
   locale?: string | null;
 
-  @Field(() => String, { nullable: true })
+  @Field(() => String, { nullable: true, description: "An IANA time zone such as Europe/Paris" })
   timezone?: string | null;
 }
 

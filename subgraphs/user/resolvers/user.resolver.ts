@@ -52,7 +52,7 @@ export class UserResolver {
     );
   }
 
-  @Mutation(() => User)
+  @Mutation(() => User, { description: "Changes the caller's profile" })
   async updateProfile(@Arg("input") input: UpdateProfileInput, @Ctx() ctx: UserContext): Promise<User> {
     const caller = requireUser(ctx);
     const profile = await changeProfile(ctx, caller.userId, validateInput(updateProfileSchema, input));
@@ -60,7 +60,7 @@ export class UserResolver {
     return userRef(profile.userId);
   }
 
-  @Mutation(() => User)
+  @Mutation(() => User, { description: "Changes the caller's preferences" })
   async updatePreferences(
     @Arg("input") input: UpdatePreferencesInput,
     @Ctx() ctx: UserContext,
@@ -75,12 +75,12 @@ export class UserResolver {
     return userRef(profile.userId);
   }
 
-  @FieldResolver(() => Profile)
+  @FieldResolver(() => Profile, { description: "Self or ADMIN" })
   async profile(@Root() user: User, @Ctx() ctx: UserContext): Promise<Profile> {
     return requireProfile(await ctx.loaders.profiles.load(user.id));
   }
 
-  @FieldResolver(() => Preferences)
+  @FieldResolver(() => Preferences, { description: "Self or ADMIN" })
   async preferences(@Root() user: User, @Ctx() ctx: UserContext): Promise<Preferences> {
     return requireProfile(await ctx.loaders.profiles.load(user.id));
   }

@@ -1,12 +1,13 @@
 import { Directive, Field, ID, ObjectType } from "type-graphql";
+import { USER_DESCRIPTION, USER_ID_DESCRIPTION } from "../../../platform/graphql/user-entity";
 
 /** This subgraph's view of the federated User: the key only; profile and preferences are field resolvers. */
 // One class per subgraph on purpose: type-graphql attaches field resolvers to the class globally,
 // so a shared key class would carry every subgraph's fields into every schema.
-@ObjectType()
+@ObjectType({ description: USER_DESCRIPTION })
 @Directive('@key(fields: "id")')
 export class User {
-  @Field(() => ID)
+  @Field(() => ID, { description: USER_ID_DESCRIPTION })
   id!: string;
 }
 

@@ -1,10 +1,33 @@
-import path from "node:path";
-import { fileURLToPath } from "node:url";
-import js from "@eslint/js";
-import tseslint from "typescript-eslint";
+// CommonJS rather than ESM: `orion schema check` (scripts/schema/check/lint.ts) requires this same
+// config, and jest, which runs its tests, cannot import() an ES module.
+const path = require("node:path");
+const js = require("@eslint/js");
+const tseslint = require("typescript-eslint");
+const graphqlPlugin = require("@graphql-eslint/eslint-plugin");
 
-const ROOT = path.dirname(fileURLToPath(import.meta.url));
+const ROOT = __dirname;
 const SUBGRAPHS_DIR = path.join(ROOT, "subgraphs");
+
+/** SUBGRAPH_NAMES of platform/config.ts (a TypeScript module this file cannot import; a test compares). */
+const SUBGRAPHS = ["auth", "user", "notification", "analytics"];
+const SUBGRAPH_SDL_FILES = SUBGRAPHS.map((name) => `schema/${name}.graphql`);
+const OPERATION_FILES = "schema/operations/*.graphql";
+
+/**
+ * Which schema each GraphQL file is checked against: a subgraph's SDL against itself (the plugin
+ * builds federation SDL with @apollo/subgraph, so @key and friends are known), the client operations
+ * against the API schema. graphql-config matches files and resolves pointers relative to the working
+ * directory, hence the relative paths; the plugin keeps the first config it loads, so every block
+ * shares this one object.
+ */
+const fromCwd = (file) => path.relative(process.cwd(), path.join(ROOT, file));
+const GRAPHQL_PROJECTS = {
+  projects: {
+    // First: a proposed operations file is not on disk, matches no pointer, and gets the first project.
+    operations: { schema: fromCwd("schema/api.graphql"), documents: fromCwd(OPERATION_FILES) },
+    ...Object.fromEntries(SUBGRAPH_SDL_FILES.map((file, i) => [SUBGRAPHS[i], { schema: fromCwd(file) }])),
+  },
+};
 
 /** The first folder under subgraphs/ that `file` is in or is, if any. */
 function subgraphOf(file) {
@@ -57,7 +80,7 @@ const noCrossSubgraphImports = {
   },
 };
 
-export default tseslint.config(
+module.exports = tseslint.config(
   {
     ignores: [
       "dist/",
@@ -68,9 +91,10 @@ export default tseslint.config(
       "subgraphs/*/migrations/Migration*.ts",
     ],
   },
-  js.configs.recommended,
-  ...tseslint.configs.recommended,
   {
+    // The JavaScript and TypeScript rules stay off the GraphQL files, which have their own parser.
+    files: ["**/*.{js,mjs,cjs,ts,mts,cts,tsx}"],
+    extends: [js.configs.recommended, ...tseslint.configs.recommended],
     languageOptions: {
       // With decorator metadata, a class used only as a parameter type is still a runtime value.
       parserOptions: { emitDecoratorMetadata: true, experimentalDecorators: true },
@@ -99,6 +123,44 @@ export default tseslint.config(
     files: ["subgraphs/**/*.ts", "contracts/**/*.ts"],
     plugins: { orion: { rules: { "no-cross-subgraph-imports": noCrossSubgraphImports } } },
     rules: { "orion/no-cross-subgraph-imports": "error" },
+  },
+  {
+    files: [...SUBGRAPH_SDL_FILES, OPERATION_FILES],
+    languageOptions: { parser: graphqlPlugin.parser, parserOptions: { graphQLConfig: GRAPHQL_PROJECTS } },
+    plugins: { "@graphql-eslint": graphqlPlugin },
+  },
+  {
+    files: SUBGRAPH_SDL_FILES,
+    rules: {
+      ...graphqlPlugin.configs["flat/schema-recommended"].rules,
+      "@graphql-eslint/require-description": [
+        "error",
+        {
+          types: true,
+          rootField: true,
+          FieldDefinition: true,
+          InputValueDefinition: true,
+          ignoredSelectors: [
+            // Query and Mutation are described by their fields; each subgraph declares its own part.
+            "[type=ObjectTypeDefinition][name.value=/^(Query|Mutation|Subscription)$/]",
+            // Arguments are named for what they are (id, first, after, input); input fields are described.
+            "[type=InputValueDefinition][parent.type=FieldDefinition]",
+          ],
+        },
+      ],
+      // Value types (Profile, TimeBucket) and Relay wrappers have no identity of their own; an id on
+      // each would be invented, and the public API contract has none.
+      "@graphql-eslint/strict-id-in-types": "off",
+    },
+  },
+  {
+    files: [OPERATION_FILES],
+    rules: {
+      ...graphqlPlugin.configs["flat/operations-recommended"].rules,
+      // Deprecating a field must not fail the build of the operations that still use it: they are
+      // told, and the schema check's deprecation report says when the field is safe to remove.
+      "@graphql-eslint/no-deprecated": "warn",
+    },
   },
   {
     files: ["**/*.cjs", "**/*.js"],
