@@ -38,14 +38,24 @@ const counters = { users: 0 };
 /** A fresh address per call, so specs in one file never share an account by accident. */
 export const uniqueEmail = (label: string) => `${label}-${process.pid}-${++counters.users}@example.com`;
 
+/**
+ * Registers as a well-behaved client does: SERVICE_UNAVAILABLE ("nothing was done, retry after")
+ * is retried a few times, so a loaded CI machine does not fail the setup of a test about something else.
+ */
 export async function register(env: TestSupergraph, email: string, password = PASSWORD): Promise<SignedIn> {
-  const response = await env.request(RegisterDocument, {
-    input: { email, password, displayName: email.split("@")[0]! },
-  });
+  const input = { email, password, displayName: email.split("@")[0]! };
+  let response = await env.request(RegisterDocument, { input });
+  for (let attempt = 1; attempt < 4 && retryable(response.errors); attempt++) {
+    await new Promise((resolve) => setTimeout(resolve, 500 * attempt));
+    response = await env.request(RegisterDocument, { input });
+  }
   if (response.errors) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
   const payload = response.data!.register;
   return signedIn(payload.user.id, email, payload.accessToken, payload.refreshToken);
 }
+
+const retryable = (errors: readonly { extensions?: Record<string, unknown> }[] | undefined) =>
+  errors?.length === 1 && errors[0]!.extensions?.code === "SERVICE_UNAVAILABLE";
 
 /**
  * Registers a user and waits until the notification subgraph has welcomed them and holds their
