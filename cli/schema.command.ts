@@ -54,6 +54,7 @@ interface CheckFlags {
   subgraph?: string;
   sdl?: string;
   usage?: string;
+  approvals?: string;
   format: (typeof FORMATS)[number];
   out?: string;
 }
@@ -81,6 +82,7 @@ export function addSchemaCommands(program: Command): Command {
     )
     .option("--sdl <file>", "with --subgraph: the proposed SDL file")
     .option("--usage <file>", "usage recorded by the router (orion schema usage export)")
+    .option("--approvals <file>", "approved breaking changes (default: schema/approvals.json)")
     .addOption(new Option("--format <format>", "report format").choices(FORMATS).default("text"))
     .option("--out <file>", "write the report to a file instead of stdout")
     .action((flags: CheckFlags) =>

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { CheckUsageError, type CheckReport, type StepResult } from "./report";
+import { CheckUsageError, type CheckReport, type Finding, type StepResult } from "./report";
 
 /**
  * schema/approvals.json: deliberate breaking changes, each named by its finding id
@@ -44,10 +44,21 @@ export function parseApprovals(text: string, file = APPROVALS_FILE): Approval[] 
   return parsed.data.approvals;
 }
 
-/** The repository's approvals; none when the file does not exist. */
-export function loadApprovals(root: string): Approval[] {
-  const file = path.join(root, APPROVALS_FILE);
-  return existsSync(file) ? parseApprovals(readFileSync(file, "utf8")) : [];
+/** The repository's approvals (or another file's); none when the repository has no file. */
+export function loadApprovals(root: string, file?: string): Approval[] {
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFileSync(path.resolve(file), "utf8");
+    } catch (error) {
+      throw new CheckUsageError(
+        `cannot read the approvals file ${file}: ${(error as NodeJS.ErrnoException).code}`,
+      );
+    }
+    return parseApprovals(text, file);
+  }
+  const committed = path.join(root, APPROVALS_FILE);
+  return existsSync(committed) ? parseApprovals(readFileSync(committed, "utf8")) : [];
 }
 
 /** Marks approved breaking findings and returns the approvals that matched no finding. */
@@ -61,7 +72,32 @@ export function applyApprovals(steps: StepResult[], approvals: Approval[]): Chec
       matched.add(approval.change);
       if (finding.level === "breaking") finding.approval = { reason: approval.reason, by: approval.by };
     }
+  approveBrokenOperations(steps.flatMap((step) => step.findings));
   return approvals
     .filter((approval) => !matched.has(approval.change))
     .map(({ change, reason, by }) => ({ id: change, reason, by }));
+}
+
+const sameOperation = (a: { name: string; source: string }, b: { name: string; source: string }) =>
+  a.name === b.name && a.source === b.source;
+
+/**
+ * An operation a change breaks (OPERATION_BROKEN) is approved with that change: when every
+ * breaking API change that names it is approved, whoever approved them accepted breaking it.
+ */
+function approveBrokenOperations(findings: Finding[]): void {
+  const changes = findings.filter((finding) => finding.step === "diff" && finding.level === "breaking");
+  for (const broken of findings.filter((finding) => finding.kind === "OPERATION_BROKEN")) {
+    const operations = broken.usedBy?.operations ?? [];
+    const causes = changes.filter((change) =>
+      change.usedBy?.operations.some((used) =>
+        operations.some((operation) => sameOperation(used, operation)),
+      ),
+    );
+    if (causes.length === 0 || !causes.every((cause) => cause.approval)) continue;
+    broken.approval = {
+      reason: `broken by approved ${causes.map((cause) => cause.id).join(", ")}`,
+      by: [...new Set(causes.map((cause) => cause.approval!.by))].join(", "),
+    };
+  }
 }

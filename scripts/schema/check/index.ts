@@ -94,7 +94,7 @@ export async function checkSchemas(input: CheckInput): Promise<CheckReport> {
 
   steps.push(
     newApi
-      ? checkOperations(newApi, input.operations, input.usage, locate)
+      ? checkOperations(newApi, input.operations, input.usage, locate, oldApi)
       : skipped("operations", "composition failed: no API schema to check operations against"),
   );
   steps.push(await lintStep(input.lintFiles));
@@ -136,6 +136,8 @@ export interface CheckOptions {
   subgraph?: string;
   sdl?: string;
   usage?: string;
+  /** Default: schema/approvals.json. */
+  approvals?: string;
   events?: boolean;
 }
 
@@ -151,7 +153,7 @@ export async function runCheck(options: CheckOptions): Promise<CheckReport> {
       "--base compares the working tree with a ref, --subgraph/--sdl a proposed SDL with the working tree: one or the other",
     );
   const usage = options.usage === undefined ? undefined : readUsage(options.usage);
-  const approvals = loadApprovals(root);
+  const approvals = loadApprovals(root, options.approvals);
   const working = workingTreeSubgraphs(root);
   let base: CheckInput["base"];
   let head: CheckInput["head"];

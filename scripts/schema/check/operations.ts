@@ -17,7 +17,8 @@ import { buildUsageIndex, usedBy } from "./usage-touches";
 /**
  * Step "operations": every known operation (known-operations.ts) must validate against the new
  * API schema and stay within the router's abuse limits (router/abuse-limits.ts), or the router
- * refuses it after the change ships. Then the deprecation workflow: each `@deprecated` element of
+ * refuses it after the change ships (OPERATION_BROKEN when the change breaks it, and the API diff
+ * names it too; OPERATION_INVALID when it was already invalid at the base). Then the deprecation workflow: each `@deprecated` element of
  * the new API with its last recorded use, and whether anything still uses it.
  */
 export type Locate = (coordinate: string) => { subgraph?: string; location?: Location };
@@ -29,17 +30,21 @@ export function checkOperations(
   known: KnownOperations,
   usage: UsageFile | undefined,
   locate: Locate,
+  oldApi?: GraphQLSchema,
 ): StepResult {
   const findings: Finding[] = [];
   for (const operation of known.operations) {
     const sources = operation.uses.map((use) => use.source).join(", ");
     const errors = validate(newApi, operation.document);
     if (errors.length > 0) {
+      // Broken by this change (it validated against the base): breaking, approved with the change
+      // that breaks it (approvals.ts). Already broken at the base: an error to fix either way.
+      const brokenHere = oldApi !== undefined && validate(oldApi, operation.document).length === 0;
       findings.push({
         step: "operations",
-        level: "error",
-        kind: "OPERATION_INVALID",
-        message: `${operation.name} (${sources}) no longer validates: ${errors.map((error) => error.message).join(" ")}`,
+        level: brokenHere ? "breaking" : "error",
+        kind: brokenHere ? "OPERATION_BROKEN" : "OPERATION_INVALID",
+        message: `${operation.name} (${sources}) ${brokenHere ? "no longer validates" : "does not validate"}: ${errors.map((error) => error.message).join(" ")}`,
         location: operation.location,
         usedBy: { operations: operation.uses, clients: [] },
       });
