@@ -1,65 +1,11 @@
-import { checkSchemas, type CheckInput } from "../../scripts/schema/check";
-import { loadKnownOperations, type KnownOperations } from "../../scripts/schema/check/known-operations";
-import type { CheckReport, Finding, Level, StepName } from "../../scripts/schema/check/report";
-import { workingTreeSubgraphs, type SubgraphSdl } from "../../scripts/schema/check/sources";
-import { PROJECT_ROOT } from "../../platform/paths";
-import { operationDocuments } from "../../router/operation-measures";
-import type { UsageFile } from "../../router/usage/usage-file";
+import type { Level } from "../../scripts/schema/check/report";
+import { byId, findingsOf, setup, WITH_SEARCH, type Edit } from "../support/schema-check";
 
 /*
  * The proposed changes of issue 15's Tests section, each made to this repository's own subgraph
- * SDL with a string edit and checked by the engine against the repository's known operations
- * (schema/operations and the release manifests), with its expected classification and exit code.
- * A test fails when the classification of its change changes.
+ * SDL (test/support/schema-check.ts), with its expected classification and exit code. A test
+ * fails when the classification of its change changes.
  */
-
-type Edit = [subgraph: string, from: string | RegExp, to: string];
-
-function setup() {
-  const working = workingTreeSubgraphs(PROJECT_ROOT);
-  const known = loadKnownOperations(PROJECT_ROOT);
-  /** The working tree's subgraphs with the edits made; an edit that matches nothing fails the test. */
-  const edited = (edits: Edit[], subgraphs: SubgraphSdl[] = working): SubgraphSdl[] =>
-    subgraphs.map((subgraph) => {
-      let sdl = subgraph.sdl;
-      for (const [name, from, to] of edits) {
-        if (name !== subgraph.name) continue;
-        const next = sdl.replace(from, to);
-        if (next === sdl) throw new Error(`fixture edit ${String(from)} matches nothing in ${name}`);
-        sdl = next;
-      }
-      return { ...subgraph, sdl };
-    });
-  const check = (
-    edits: Edit[],
-    options: { baseEdits?: Edit[]; operations?: KnownOperations } & Partial<CheckInput> = {},
-  ): Promise<CheckReport> => {
-    const base = edited(options.baseEdits ?? []);
-    return checkSchemas({
-      base: { label: "base", subgraphs: base },
-      head: { label: "proposed", subgraphs: edited(edits, base) },
-      operations: options.operations ?? known,
-      events: false,
-      ...options,
-    });
-  };
-  return { check, known };
-}
-
-const findingsOf = (report: CheckReport, step?: StepName): Finding[] =>
-  report.steps.filter((s) => !step || s.step === step).flatMap((s) => s.findings);
-const byId = (report: CheckReport, id: string) => findingsOf(report).find((finding) => finding.id === id);
-const usedByNames = (finding: Finding | undefined) =>
-  finding?.usedBy?.operations.map((operation) => `${operation.name} (${operation.source})`);
-
-/** A union for the union fixtures: the repository has none. */
-const WITH_SEARCH: Edit[] = [
-  [
-    "user",
-    "type Query {",
-    "union SearchResult = User | Profile\n\ntype Query {\n  search(term: String!): [SearchResult!]!\n",
-  ],
-];
 
 describe("orion schema check classifies each proposed change", () => {
   const cases: [string, Edit[], Edit[], string, Level, 0 | 1][] = [
@@ -213,124 +159,19 @@ describe("a change that does not compose fails the composition step, where it wa
   });
 });
 
-describe("a breaking change is breaking only when a known operation or client touches it", () => {
-  const REMOVE_BIO: Edit[] = [["user", "  bio: String\n", ""]];
-  const only = (known: KnownOperations, source: RegExp): KnownOperations => ({
-    ...known,
-    operations: known.operations.filter((operation) =>
-      operation.uses.every((use) => source.test(use.source)),
-    ),
-  });
-  const nothing: KnownOperations = { operations: [], files: [], releases: [] };
-
-  it("used by a persisted operation of a release: breaking, naming the operation", async () => {
-    const { check, known } = setup();
-    const report = await check(REMOVE_BIO, { operations: only(known, /^release /) });
-    const removal = byId(report, "FIELD_REMOVED:Profile.bio");
-    expect(removal?.level).toBe("breaking");
-    expect(usedByNames(removal)).toEqual([
-      "Me (release 0.1.0)",
-      "UserProfile (release 0.1.0)",
-      "UpdateProfile (release 0.1.0)",
+describe("composition hints are reported where they were written", () => {
+  it("a description that differs between subgraphs: a warning at the subgraph's line", async () => {
+    const { check } = setup();
+    const report = await check([["user", "A date-time string at UTC", "A date and time at UTC"]]);
+    expect(findingsOf(report, "composition")).toEqual([
+      expect.objectContaining({
+        level: "warning",
+        kind: "INCONSISTENT_DESCRIPTION",
+        coordinate: "DateTime",
+        subgraph: "user",
+        location: expect.objectContaining({ file: "schema/user.graphql" }),
+      }),
     ]);
-    expect(findingsOf(report, "operations").filter((f) => f.kind === "OPERATION_BROKEN")).toHaveLength(3);
-    expect(report.exitCode).toBe(1);
-  });
-
-  it("the same change used by nothing: dangerous, and the check passes", async () => {
-    const { check } = setup();
-    const report = await check(REMOVE_BIO, { operations: nothing });
-    expect(byId(report, "FIELD_REMOVED:Profile.bio")).toMatchObject({
-      level: "dangerous",
-      usedBy: { operations: [], clients: [] },
-    });
-    expect(report.exitCode).toBe(0);
-  });
-
-  it("used by a client in the recorded usage: breaking, naming the client", async () => {
-    const { check } = setup();
-    const usage: UsageFile = {
-      format: "orion-usage/1",
-      from: "2026-11-01",
-      to: "2026-11-30",
-      clients: [
-        {
-          name: "web",
-          version: "1.2.0",
-          coordinates: { "Profile.bio": { count: 40, lastSeen: "2026-11-29" } },
-        },
-        {
-          name: "ios",
-          version: "3.0.0",
-          coordinates: { "Profile.displayName": { count: 9, lastSeen: "2026-11-30" } },
-        },
-      ],
-    };
-    const report = await check(REMOVE_BIO, { operations: nothing, usage });
-    expect(byId(report, "FIELD_REMOVED:Profile.bio")).toMatchObject({
-      level: "breaking",
-      usedBy: {
-        operations: [],
-        clients: [{ name: "web", version: "1.2.0", count: 40, lastSeen: "2026-11-29" }],
-      },
-    });
-  });
-
-  it("a union member an operation's type condition names: breaking", async () => {
-    const { check, known } = setup();
-    const [search] = operationDocuments('query Search { search(term: "a") { ... on Profile { bio } } }');
-    const operations = {
-      ...known,
-      operations: [{ ...search!, uses: [{ name: "Search", source: "test" }], location: { file: "test" } }],
-    };
-    const report = await check([["user", "User | Profile", "User"]], { baseEdits: WITH_SEARCH, operations });
-    expect(byId(report, "UNION_MEMBER_REMOVED:SearchResult|Profile")?.level).toBe("breaking");
-  });
-});
-
-describe("approvals", () => {
-  it("an approved breaking change passes, and so do the operations it breaks; an approval matching nothing is stale", async () => {
-    const { check } = setup();
-    const approvals = [
-      { change: "FIELD_REMOVED:Profile.bio", reason: "bio moves to Profile.about", by: "alice" },
-      { change: "FIELD_REMOVED:User.nickname", reason: "gone already", by: "bob" },
-    ];
-    const report = await check([["user", "  bio: String\n", ""]], { approvals });
-    expect(byId(report, "FIELD_REMOVED:Profile.bio")).toMatchObject({
-      level: "breaking",
-      approval: { reason: "bio moves to Profile.about", by: "alice" },
-    });
-    const broken = findingsOf(report, "operations").filter((f) => f.kind === "OPERATION_BROKEN");
-    expect(broken.length).toBeGreaterThan(0);
-    for (const finding of broken) expect(finding.approval?.by).toBe("alice");
-    expect(report.staleApprovals).toEqual([
-      { id: "FIELD_REMOVED:User.nickname", reason: "gone already", by: "bob" },
-    ]);
-    expect(report.steps.find((step) => step.step === "diff")?.status).toBe("passed");
-    expect(report.exitCode).toBe(0);
-  });
-});
-
-describe("deprecations", () => {
-  it("lists each deprecated element with who still uses it, or as safe to remove", async () => {
-    const { check } = setup();
-    const deprecate: Edit[] = [
-      ["user", "  bio: String\n", '  bio: String @deprecated(reason: "use about")\n'],
-      ["auth", "  cursor: String!\n", '  cursor: String! @deprecated(reason: "use pageInfo")\n'],
-    ];
-    const report = await check([], { baseEdits: deprecate });
-    const findings = findingsOf(report, "operations");
-    expect(findings.find((f) => f.coordinate === "Profile.bio")).toMatchObject({
-      level: "info",
-      kind: "DEPRECATED_IN_USE",
-      subgraph: "user",
-    });
-    expect(usedByNames(findings.find((f) => f.coordinate === "Profile.bio"))).toContain(
-      "Me (schema/operations/user.graphql)",
-    );
-    const cursor = findings.find((f) => f.coordinate === "AuditEventEdge.cursor");
-    expect(cursor).toMatchObject({ level: "info", kind: "DEPRECATED_UNUSED", subgraph: "auth" });
-    expect(cursor?.message).toContain("safe to remove");
     expect(report.exitCode).toBe(0);
   });
 });
