@@ -9,7 +9,7 @@ const KUBERNETES_SUPERGRAPH = path.join(PROJECT_ROOT, "kubernetes", "base", "sup
 
 /**
  * `npm run schema:compose` writes schema/*.graphql (and the supergraph's copy in kubernetes/base/) and
- * the event catalogue (schema/events/, schema/events.md) from the code; `npm run schema:check` (--check) writes nothing and fails when a
+ * the event catalogue (schema/events/, schema/events.md) from the code; `npm run check:schema` (--check) writes nothing and fails when a
  * committed file is stale, composition fails, an operation breaks or an event contract is broken.
  */
 function main(): number {
