@@ -4,6 +4,7 @@ import { eventually } from "../support/async";
 import { PASSWORD, uniqueEmail } from "../support/identity";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { limitsOf, post, type Answer, type Caller } from "../support/rate-limit-client";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 // Rate limiting at the router (decision 003), through the router on real PostgreSQL, Redis and
@@ -23,38 +24,9 @@ const ME = "{ me { id } }";
 const TYPENAME = "{ __typename }";
 const UPDATE_BIO = "mutation($bio: String) { updateProfile(input: { bio: $bio }) { id } }";
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  data?: Record<string, unknown> | null;
-  errors?: { message: string; extensions?: Record<string, unknown> }[];
-}
-
-interface Caller {
-  token?: string;
-  apiKey?: string;
-  /** Sent as X-Forwarded-For, which the router trusts from loopback. */
-  ip?: string;
-  origin?: string;
-}
-
 let addresses = 0;
 /** A client address no other spec uses (TEST-NET-3), so every spec starts with whole budgets. */
 const freshIp = () => `203.0.113.${++addresses}`;
-
-/** The rate-limit headers of an answer, as numbers (each must be present). */
-function limitsOf(answer: Answer): { limit: number; remaining: number; reset: number } {
-  const header = (name: string) => {
-    const value = answer.headers.get(name);
-    expect(value).toMatch(/^\d+$/);
-    return Number(value);
-  };
-  return {
-    limit: header("ratelimit-limit"),
-    remaining: header("ratelimit-remaining"),
-    reset: header("ratelimit-reset"),
-  };
-}
 
 function expectRateLimited(answer: Answer, windowSeconds = LIMITS.windowSeconds): void {
   expect(answer.status).toBe(429);
@@ -68,27 +40,6 @@ function expectRateLimited(answer: Answer, windowSeconds = LIMITS.windowSeconds)
   expect(retryAfter).toBeLessThanOrEqual(windowSeconds);
   expect(answer.headers.get("retry-after")).toBe(String(retryAfter));
   expect(limitsOf(answer).remaining).toBe(0);
-}
-
-async function post(
-  url: string,
-  query: string,
-  caller: Caller = {},
-  variables: Record<string, unknown> = {},
-): Promise<Answer> {
-  const response = await fetch(url, {
-    method: "POST",
-    headers: {
-      "content-type": "application/json",
-      ...(caller.token ? { authorization: `Bearer ${caller.token}` } : {}),
-      ...(caller.apiKey ? { "x-api-key": caller.apiKey } : {}),
-      ...(caller.ip ? { "x-forwarded-for": caller.ip } : {}),
-      ...(caller.origin ? { origin: caller.origin } : {}),
-    },
-    body: JSON.stringify({ query, variables }),
-  });
-  const body = (await response.json()) as Omit<Answer, "status" | "headers">;
-  return { status: response.status, headers: response.headers, ...body };
 }
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "router rate limiting", () => {
