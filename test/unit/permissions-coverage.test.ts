@@ -1,7 +1,6 @@
 import "reflect-metadata";
 import { readFileSync } from "node:fs";
 import {
-  execute,
   isIntrospectionType,
   isObjectType,
   Kind,
@@ -11,19 +10,18 @@ import {
   type GraphQLSchema,
 } from "graphql";
 import { allow, rule } from "graphql-shield";
-import gql from "graphql-tag";
-import { Directive, Field, ID, ObjectType, Query, Resolver } from "type-graphql";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { buildFederatedSchema, type FederatedSchemaOptions } from "../../platform/graphql/federated-schema";
-import { FEDERATION_RULES, type RuleMap } from "../../platform/graphql/rules";
+import { FEDERATION_RULES } from "../../platform/graphql/rules";
 import { SUPERGRAPH_PATH } from "../../platform/paths";
 import { SUBGRAPHS } from "../../subgraphs";
 
 /**
  * Deny by default, checked from the files: every field of the composed supergraph (and of each
  * subgraph's schema as its code builds it today) has an explicit graphql-shield rule in the map the
- * resolving subgraph actually passes to buildFederatedSchema, no rule names something that does not
- * exist, and a field without a rule is refused. Nothing here lists fields by hand.
+ * resolving subgraph actually passes to buildFederatedSchema, and no rule names something that does
+ * not exist (that a field without a rule is refused: permissions-fallback.test.ts). Nothing here
+ * lists fields by hand.
  */
 
 // Each subgraph's buildSchema() calls buildFederatedSchema; recording its options gives the rule
@@ -196,36 +194,6 @@ function badEntries(map: RuleObject, schema: GraphQLSchema): string[] {
   return problems;
 }
 
-// ---------------------------------------------------------------- a probe through buildFederatedSchema
-
-@ObjectType()
-@Directive('@key(fields: "id")')
-class PermissionProbe {
-  @Field(() => ID)
-  id!: string;
-
-  @Field()
-  listed!: string;
-
-  @Field()
-  unlisted!: string;
-}
-
-const PROBE = { id: "p1", listed: "visible", unlisted: "SECRET-FIELD" };
-
-@Resolver(() => PermissionProbe)
-class PermissionProbeResolver {
-  @Query(() => PermissionProbe)
-  probe(): PermissionProbe {
-    return { ...PROBE };
-  }
-
-  @Query(() => String)
-  unlistedQuery(): string {
-    return "SECRET-QUERY";
-  }
-}
-
 describe("graphql-shield permissions: deny by default, every field named", () => {
   let built: Record<SubgraphName, BuiltSubgraph>;
   beforeAll(() => {
@@ -258,52 +226,5 @@ describe("graphql-shield permissions: deny by default, every field named", () =>
       badEntries(built[name].permissions, built[name].schema).map((problem) => `${name}: ${problem}`),
     );
     expect(problems).toEqual([]);
-  });
-
-  it("refuses, with FORBIDDEN, a field its map does not name: at the root, on an object, and through _entities", async () => {
-    const schema = buildFederatedSchema({
-      resolvers: [PermissionProbeResolver],
-      references: {
-        PermissionProbe: ((reference: { id: string }) => ({ ...PROBE, id: reference.id })) as never,
-      },
-      permissions: { Query: { probe: allow }, PermissionProbe: { id: allow, listed: allow } } as RuleMap,
-    });
-    const run = async (source: string) =>
-      JSON.parse(JSON.stringify(await execute({ schema, document: parse(source), contextValue: {} }))) as {
-        data?: unknown;
-        errors?: { message: string; extensions?: { code?: string } }[];
-      };
-    const codes = (result: Awaited<ReturnType<typeof run>>) => result.errors?.map((e) => e.extensions?.code);
-
-    // Control: named fields answer, so the refusals below are the fallback rule, not a broken probe.
-    expect(await run("{ probe { id listed } }")).toEqual({
-      data: { probe: { id: "p1", listed: "visible" } },
-    });
-    const entities = gql`
-      query ($r: [_Any!]!) {
-        _entities(representations: $r) {
-          ... on PermissionProbe {
-            listed
-          }
-        }
-      }
-    `;
-    const viaEntities = await execute({
-      schema,
-      document: entities,
-      variableValues: { r: [{ __typename: "PermissionProbe", id: "p2" }] },
-      contextValue: {},
-    });
-    expect(JSON.parse(JSON.stringify(viaEntities))).toEqual({ data: { _entities: [{ listed: "visible" }] } });
-
-    for (const source of [
-      "{ unlistedQuery }",
-      "{ probe { unlisted } }",
-      '{ _entities(representations: [{ __typename: "PermissionProbe", id: "p3" }]) { ... on PermissionProbe { unlisted } } }',
-    ]) {
-      const result = await run(source);
-      expect({ source, codes: codes(result) }).toEqual({ source, codes: ["FORBIDDEN"] });
-      expect(JSON.stringify(result)).not.toContain("SECRET");
-    }
   });
 });
