@@ -4,6 +4,7 @@ const path = require("node:path");
 const js = require("@eslint/js");
 const tseslint = require("typescript-eslint");
 const graphqlPlugin = require("@graphql-eslint/eslint-plugin");
+const eslintComments = require("@eslint-community/eslint-plugin-eslint-comments");
 
 const ROOT = __dirname;
 const SUBGRAPHS_DIR = path.join(ROOT, "subgraphs");
@@ -12,6 +13,7 @@ const SUBGRAPHS_DIR = path.join(ROOT, "subgraphs");
 const SUBGRAPHS = ["auth", "user", "notification", "analytics"];
 const SUBGRAPH_SDL_FILES = SUBGRAPHS.map((name) => `schema/${name}.graphql`);
 const OPERATION_FILES = "schema/operations/*.graphql";
+const CODE_FILES = ["**/*.{js,mjs,cjs,ts,mts,cts,tsx}"];
 
 /**
  * Which schema each GraphQL file is checked against: a subgraph's SDL against itself (the plugin
@@ -93,7 +95,7 @@ module.exports = tseslint.config(
   },
   {
     // The JavaScript and TypeScript rules stay off the GraphQL files, which have their own parser.
-    files: ["**/*.{js,mjs,cjs,ts,mts,cts,tsx}"],
+    files: CODE_FILES,
     extends: [js.configs.recommended, ...tseslint.configs.recommended],
     languageOptions: {
       // With decorator metadata, a class used only as a parameter type is still a runtime value.
@@ -103,6 +105,22 @@ module.exports = tseslint.config(
       "@typescript-eslint/consistent-type-imports": ["error", { fixStyle: "inline-type-imports" }],
       "@typescript-eslint/no-unsafe-function-type": "off",
       "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+    },
+  },
+  {
+    // Every source file stays under 300 lines, each line counted as `wc -l` counts it. A file that
+    // must be longer says why at its top, `/* eslint-disable max-lines -- <why> */`: a directive
+    // that turns a rule off for a whole file or block needs its reason (a line-level one sits next to
+    // the code it excuses), and one that no longer silences anything fails the lint.
+    files: CODE_FILES,
+    linterOptions: { reportUnusedDisableDirectives: "error" },
+    plugins: { "@eslint-community/eslint-comments": eslintComments },
+    rules: {
+      "max-lines": ["error", { max: 300, skipBlankLines: false, skipComments: false }],
+      "@eslint-community/eslint-comments/require-description": [
+        "error",
+        { ignore: ["eslint-enable", "eslint-disable-line", "eslint-disable-next-line"] },
+      ],
     },
   },
   {

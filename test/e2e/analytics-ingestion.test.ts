@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every case runs against one started supergraph (seconds to
+   start), the insights over one seeded history; splitting the file would start and seed another. */
 import {
   AnalyticsOverviewDocument,
   ChangePasswordDocument,

@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every flow runs through one started supergraph (seconds to start)
+   and its outbox relays; splitting the file would start another. */
 import type { SubgraphName } from "../../platform/config";
 import { randomUUID } from "node:crypto";
 import { createEnvelope, handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";

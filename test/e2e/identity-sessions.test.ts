@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every case runs against one started supergraph (seconds to start)
+   behind a Redis proxy; splitting the file would start another. */
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import {
   ChangePasswordDocument,

@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every case runs against one started supergraph (seconds to
+   start) and its first ADMIN; splitting the file would start another. */
 import { randomUUID } from "node:crypto";
 import {
   MarkAllNotificationsReadDocument,

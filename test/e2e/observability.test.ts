@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every case reads the metrics and logs of one started supergraph
+   (seconds to start); splitting the file would start another. */
 import { randomUUID } from "node:crypto";
 import { createEnvelope } from "../../platform/events/event-bus";
 import { UserRegistered } from "../../contracts/events/auth";

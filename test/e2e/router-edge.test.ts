@@ -1,3 +1,6 @@
+/* eslint-disable max-lines -- every case runs against one started supergraph, and the last one
+   checks every error the others received: split, each part would start its own supergraph and that
+   check would miss the other part's errors. */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { print } from "graphql";

@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every case starts its own router over one started supergraph
+   (seconds to start); splitting the file would start another. */
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";

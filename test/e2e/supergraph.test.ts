@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- one specification, run against two started supergraphs (embedded
+   defaults and the real services); splitting its cases would start each of them once more. */
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { SignJWT, importPKCS8 } from "jose";
 import { generateKeyPairSync } from "node:crypto";

@@ -1,3 +1,5 @@
+/* eslint-disable max-lines -- every attack runs against one started supergraph and the keys it
+   was given (seconds to start); splitting the file would start another. */
 import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
