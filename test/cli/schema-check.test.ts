@@ -3,6 +3,7 @@ import os from "node:os";
 import path from "node:path";
 import { PROJECT_ROOT } from "../../platform/paths";
 import { orion } from "../support/cli";
+import { PROFILE_BIO, WITH_PRONOUNS } from "../support/schema-check";
 
 /*
  * `orion schema check` as CI runs it: exit 0 when nothing breaks, 1 when something does, 2 for bad
@@ -32,7 +33,7 @@ describe("orion schema check", () => {
   it("exits 1 with the breaking change and who uses it when a proposed SDL removes a used field", async () => {
     const { file, run, cleanup } = setup();
     try {
-      const sdl = file("user.graphql", USER_SDL.replace("  bio: String\n", ""));
+      const sdl = file("user.graphql", USER_SDL.replace(PROFILE_BIO, "\n"));
       const { code, stdout } = await run(["check", "--subgraph", "user", "--sdl", sdl]);
       expect(stdout).toContain("FIELD_REMOVED");
       expect(stdout).toMatch(
@@ -48,10 +49,7 @@ describe("orion schema check", () => {
   it("exits 0 for a new optional field, and writes the JSON report to --out", async () => {
     const { dir, file, run, cleanup } = setup();
     try {
-      const sdl = file(
-        "user.graphql",
-        USER_SDL.replace("  bio: String\n", "  bio: String\n  pronouns: String\n"),
-      );
+      const sdl = file("user.graphql", USER_SDL.replace("  bio: String\n", WITH_PRONOUNS));
       const out = path.join(dir, "report.json");
       const started = performance.now();
       const { code, stdout } = await run([

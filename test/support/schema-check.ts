@@ -12,6 +12,12 @@ import { PROJECT_ROOT } from "../../platform/paths";
 
 export type Edit = [subgraph: string, from: string | RegExp, to: string];
 
+/** Profile.bio with its description (the subgraph SDL describes every field, as lint requires). */
+export const PROFILE_BIO = /\n {2}"""A short text[^"]*"""\n {2}bio: String\n/;
+/** A new optional field, described. */
+export const WITH_PRONOUNS =
+  '  bio: String\n\n  """The words others use for the user"""\n  pronouns: String\n';
+
 export function setup() {
   const working = workingTreeSubgraphs(PROJECT_ROOT);
   const known = loadKnownOperations(PROJECT_ROOT);

@@ -20,7 +20,7 @@ describe("orion schema check classifies each proposed change", () => {
     [
       "a field removed that operations select",
       [],
-      [["user", "  bio: String\n", ""]],
+      [["user", /\n {2}"""A short text[^"]*"""\n {2}bio: String\n/, "\n"]],
       "FIELD_REMOVED:Profile.bio",
       "breaking",
       1,
@@ -103,13 +103,7 @@ describe("orion schema check classifies each proposed change", () => {
     [
       "an input field removed that operations may send in variables",
       [],
-      [
-        [
-          "user",
-          "UpdateProfileInput {\n  displayName: String\n  bio: String\n",
-          "UpdateProfileInput {\n  displayName: String\n",
-        ],
-      ],
+      [["user", /\n {2}"""Up to 1000 characters[^"]*"""\n {2}bio: String\n/, "\n"]],
       "INPUT_FIELD_REMOVED:UpdateProfileInput.bio",
       "breaking",
       1,
@@ -132,7 +126,7 @@ describe("a change that does not compose fails the composition step, where it wa
       level: "error",
       kind: "KEY_INVALID_FIELDS",
       subgraph: "user",
-      location: { file: "schema/user.graphql", line: 16 },
+      location: { file: "schema/user.graphql", line: 19 },
     });
     expect(report.steps.map((step) => [step.step, step.status])).toEqual([
       ["composition", "failed"],
@@ -146,7 +140,9 @@ describe("a change that does not compose fails the composition step, where it wa
 
   it("a field two subgraphs resolve without @shareable", async () => {
     const { check } = setup();
-    const report = await check([["user", "{\n  id: ID!\n", "{\n  id: ID!\n  email: String!\n"]]);
+    const report = await check([
+      ["user", "\n  id: ID!\n", '\n  id: ID!\n\n  """The address"""\n  email: String!\n'],
+    ]);
     expect(findingsOf(report, "composition")).toContainEqual(
       expect.objectContaining({
         level: "error",

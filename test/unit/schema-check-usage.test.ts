@@ -1,7 +1,15 @@
 import type { KnownOperations } from "../../scripts/schema/check/known-operations";
 import { operationDocuments } from "../../router/operation-measures";
 import type { UsageFile } from "../../router/usage/usage-file";
-import { byId, findingsOf, setup, usedByNames, WITH_SEARCH, type Edit } from "../support/schema-check";
+import {
+  byId,
+  findingsOf,
+  PROFILE_BIO,
+  setup,
+  usedByNames,
+  WITH_SEARCH,
+  type Edit,
+} from "../support/schema-check";
 
 /*
  * Who a change touches decides how bad it is: the repository's operations, the persisted
@@ -10,7 +18,7 @@ import { byId, findingsOf, setup, usedByNames, WITH_SEARCH, type Edit } from "..
  */
 
 describe("a breaking change is breaking only when a known operation or client touches it", () => {
-  const REMOVE_BIO: Edit[] = [["user", "  bio: String\n", ""]];
+  const REMOVE_BIO: Edit[] = [["user", PROFILE_BIO, "\n"]];
   const only = (known: KnownOperations, source: RegExp): KnownOperations => ({
     ...known,
     operations: known.operations.filter((operation) =>
@@ -91,7 +99,7 @@ describe("approvals", () => {
       { change: "FIELD_REMOVED:Profile.bio", reason: "bio moves to Profile.about", by: "alice" },
       { change: "FIELD_REMOVED:User.nickname", reason: "gone already", by: "bob" },
     ];
-    const report = await check([["user", "  bio: String\n", ""]], { approvals });
+    const report = await check([["user", PROFILE_BIO, "\n"]], { approvals });
     expect(byId(report, "FIELD_REMOVED:Profile.bio")).toMatchObject({
       level: "breaking",
       approval: { reason: "bio moves to Profile.about", by: "alice" },

@@ -1,6 +1,11 @@
 import { CriticalityLevel, diff, DiffRule, type Change } from "@graphql-inspector/core";
 import type { GraphQLSchema } from "graphql";
-import { changeCoordinate, LEVELS, mergeDirectiveArgumentChanges } from "./change-coordinates";
+import {
+  changeCoordinate,
+  dropDescriptionsOfAdditions,
+  LEVELS,
+  mergeDirectiveArgumentChanges,
+} from "./change-coordinates";
 import type { Locate } from "./operations";
 import type { Finding, Usage } from "./report";
 import { touchOf, usedBy, type UsageIndex } from "./usage-touches";
@@ -20,7 +25,7 @@ export async function diffApi(
   locate: Locate,
   usage?: UsageIndex,
 ): Promise<Finding[]> {
-  const changes = await diff(oldApi, newApi);
+  const changes = dropDescriptionsOfAdditions(await diff(oldApi, newApi));
   const uses = new Map<Change, Usage | undefined>();
   for (const change of changes) {
     if (change.criticality.level !== CriticalityLevel.Breaking || !usage) continue;

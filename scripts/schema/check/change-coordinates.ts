@@ -95,3 +95,19 @@ export function mergeDirectiveArgumentChanges(changes: Change[]): Change[] {
     ];
   });
 }
+
+/**
+ * A new field, type, argument or enum value comes with its description (lint requires one): the
+ * inspector reports that description as a second change at the same path, which tells a reader of
+ * the changelog nothing the addition does not. Those are dropped; a description added to an
+ * element that already existed stays.
+ */
+export function dropDescriptionsOfAdditions(changes: Change[]): Change[] {
+  const isDescription = (change: Change) => /_DESCRIPTION_(ADDED|CHANGED)$/.test(change.type);
+  const added = new Set(
+    changes
+      .filter((change) => change.type.endsWith("_ADDED") && !isDescription(change))
+      .map((change) => change.path),
+  );
+  return changes.filter((change) => !(isDescription(change) && added.has(change.path)));
+}
