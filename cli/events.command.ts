@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+
 import { parseEnv } from "../platform/config";
 import type * as RabbitMqBus from "../platform/events/rabbitmq-bus";
 import { createLogger } from "../platform/logger";

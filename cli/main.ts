@@ -1,8 +1,11 @@
 import "reflect-metadata";
 // First: tracing (when an OTLP endpoint is configured) must hook modules before they are loaded.
 import "./tracing-bootstrap";
+
 import path from "node:path";
+
 import { Command, InvalidArgumentError } from "commander";
+
 import {
   DATABASE_VARIABLES,
   parseEnv,
@@ -11,21 +14,21 @@ import {
   SUBGRAPH_NAMES,
   type SubgraphName,
 } from "../platform/config";
-import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
-import { DEFAULT_KEPT_SIGNING_KEYS, rotateSigningKeyFile } from "../platform/identity/signing-keys";
-import { createLogger } from "../platform/logger";
-import { onShutdown, runMain } from "../platform/lifecycle";
 import type * as Database from "../platform/database/database";
 import type * as SubgraphSchema from "../platform/database/subgraph-schema";
+import { generateKeyMaterial, writeKeyMaterial } from "../platform/identity/keys";
+import { DEFAULT_KEPT_SIGNING_KEYS, rotateSigningKeyFile } from "../platform/identity/signing-keys";
+import { onShutdown, runMain } from "../platform/lifecycle";
+import { createLogger } from "../platform/logger";
 import type * as Standalone from "../platform/standalone";
-import type * as Seed from "../subgraphs/analytics/services/seed";
 import type { AnySubgraphDefinition } from "../platform/subgraph";
 import type * as RouterMain from "../router/main";
 import type * as Subgraphs from "../subgraphs";
-import type * as Supergraph from "./supergraph";
-import type { Infrastructure } from "./supergraph";
+import type * as Seed from "../subgraphs/analytics/services/seed";
 import { addEventCommands } from "./events.command";
 import { addSchemaCommands } from "./schema.command";
+import type * as Supergraph from "./supergraph";
+import type { Infrastructure } from "./supergraph";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- modules are loaded per command: a
    container serving one subgraph never loads the other three, the gateway or embedded PostgreSQL,

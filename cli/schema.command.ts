@@ -1,6 +1,8 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { Option, type Command } from "commander";
+
+import { type Command, Option } from "commander";
+
 import { PROJECT_ROOT } from "../platform/paths";
 import type * as Check from "../scripts/schema/check";
 import type * as KnownOperations from "../scripts/schema/check/known-operations";

@@ -1,31 +1,34 @@
 import "reflect-metadata";
+
 import { readFileSync } from "node:fs";
 import path from "node:path";
+
+import type { DestinationStream } from "pino";
+
 import {
   DEFAULT_PORTS,
   parseEnv,
   RATE_LIMIT_VARIABLES,
-  SUBGRAPH_NAMES,
   type ServiceName,
+  SUBGRAPH_NAMES,
   type SubgraphName,
 } from "../platform/config";
-import { startEmbeddedPostgres, type EmbeddedCluster } from "../platform/database/embedded-postgres";
+import { type EmbeddedCluster, startEmbeddedPostgres } from "../platform/database/embedded-postgres";
 import type { EventBus } from "../platform/events/event-bus";
 import { InProcessEventBus } from "../platform/events/in-process-bus";
 import { RabbitMqEventBus } from "../platform/events/rabbitmq-bus";
 import type { RunningService } from "../platform/http/http-service";
-import { loadOrCreateKeyMaterial, type KeyMaterial } from "../platform/identity/keys";
+import { type KeyMaterial, loadOrCreateKeyMaterial } from "../platform/identity/keys";
 import { createLogger, type Logger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
 import type { KeyValueStore } from "../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../platform/store/memory-store";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
-import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../platform/subgraph";
-import { rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
+import { type RunningSubgraph, startSubgraph, type SubgraphRuntime } from "../platform/subgraph";
 import { RESILIENCE_VARIABLES, resilienceFromEnv, type SubgraphResilience } from "../router/gateway";
+import { type RateLimitSettings, rateLimitSettingsFromEnv } from "../router/rate-limit";
 import { startRouter } from "../router/router";
-import { parseConfig, settingsOf, SUBGRAPHS, type SettingsOverrides } from "../subgraphs";
-import type { DestinationStream } from "pino";
+import { parseConfig, settingsOf, type SettingsOverrides, SUBGRAPHS } from "../subgraphs";
 
 type NotificationOverrides = NonNullable<SettingsOverrides["notification"]>;
 

@@ -10,8 +10,8 @@
  * service-variables.ts says which of them each service reads, parse.ts reads the environment.
  */
 
-export * from "./config/services";
-export * from "./config/variable";
+export * from "./config/parse";
 export * from "./config/platform-variables";
 export * from "./config/service-variables";
-export * from "./config/parse";
+export * from "./config/services";
+export * from "./config/variable";

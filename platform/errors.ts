@@ -1,5 +1,6 @@
 import { GraphQLError, type GraphQLFormattedError } from "graphql";
-import { dependencyOutage, type Dependency } from "./outages";
+
+import { type Dependency, dependencyOutage } from "./outages";
 
 /** The public error codes of ../shared/API.graphql, in one place: clients switch on these. */
 export const ErrorCode = {

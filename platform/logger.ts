@@ -1,4 +1,5 @@
 import pino, { type Logger } from "pino";
+
 import { serializeError, withoutSecretFields } from "./log-redaction";
 
 export type { Logger };

@@ -1,5 +1,7 @@
 import { existsSync, readFileSync } from "node:fs";
-import { Counter, Histogram, Registry, collectDefaultMetrics } from "prom-client";
+
+import { collectDefaultMetrics, Counter, Histogram, Registry } from "prom-client";
+
 import { PERSISTED_DOCUMENTS_PATH } from "./paths";
 
 /**

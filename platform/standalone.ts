@@ -10,7 +10,7 @@ import { RabbitMqEventBus } from "./events/rabbitmq-bus";
 import { onShutdown } from "./lifecycle";
 import { createLogger } from "./logger";
 import { RedisKeyValueStore } from "./store/redis-store";
-import { startSubgraph, subgraphVariables, type SubgraphDefinition } from "./subgraph";
+import { startSubgraph, type SubgraphDefinition, subgraphVariables } from "./subgraph";
 
 /** One subgraph alone, as a container runs it: real PostgreSQL, Redis and RabbitMQ from the environment. */
 export async function runSubgraphFromEnv<S, D, L, N extends SubgraphName, O>(

@@ -1,26 +1,27 @@
 import type { MigrationObject } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { importSPKI } from "jose";
-import type { GraphQLSchema } from "graphql";
 import type { Express, Request } from "express";
-import { subgraphPlatformVariables, type SubgraphName, type SubgraphSettings } from "./config";
-import { openDatabase, type Database } from "./database/database";
+import type { GraphQLSchema } from "graphql";
+import { importSPKI } from "jose";
+
+import { type SubgraphName, subgraphPlatformVariables, type SubgraphSettings } from "./config";
+import { type Database, openDatabase } from "./database/database";
+import { registerPoolMetrics } from "./database/pool-metrics";
+import { subgraphEntities, subgraphMigrations } from "./database/subgraph-schema";
+import { type Consumer, inboxSubscription } from "./events/consumer";
 import { type EventBus, type EventDefinition, type Unsubscribe } from "./events/event-bus";
+import { createEventMetrics } from "./events/event-metrics";
+import { OutboxRelay, type OutboxRelayOptions, stageEvent } from "./events/outbox";
 import type { SubgraphContext } from "./graphql/context";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "./http/correlation";
-import { Deadline } from "./requests/deadline";
-import { idempotencyHooks, idempotencyPlugin } from "./requests/idempotency";
-import { currentRequest, openRequestScope, requestScopeOf } from "./requests/request-scope";
-import { startHttpService, type RunningService } from "./http/http-service";
+import { type RunningService, startHttpService } from "./http/http-service";
 import { AssertionVerifier } from "./identity/identity";
 import { routerOnly, verifiedAssertion } from "./identity/router-only";
 import type { Logger } from "./logger";
 import { createMetrics } from "./metrics";
-import { registerPoolMetrics } from "./database/pool-metrics";
-import { createEventMetrics } from "./events/event-metrics";
-import { subgraphEntities, subgraphMigrations } from "./database/subgraph-schema";
-import { inboxSubscription, type Consumer } from "./events/consumer";
-import { OutboxRelay, stageEvent, type OutboxRelayOptions } from "./events/outbox";
+import { Deadline } from "./requests/deadline";
+import { idempotencyHooks, idempotencyPlugin } from "./requests/idempotency";
+import { currentRequest, openRequestScope, requestScopeOf } from "./requests/request-scope";
 import type { KeyValueStore } from "./store/key-value-store";
 
 /** What a subgraph is: its tables, migrations, schema, per-request loaders, dependencies and consumers. */

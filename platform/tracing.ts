@@ -1,23 +1,23 @@
 import {
+  type Context,
   context,
   propagation,
   ROOT_CONTEXT,
   SpanKind,
   SpanStatusCode,
   trace,
-  type Context,
 } from "@opentelemetry/api";
-// Types only (erased at build): the modules themselves are required only when tracing is on.
-import type * as SdkTraceNode from "@opentelemetry/sdk-trace-node";
 import type * as OtlpHttp from "@opentelemetry/exporter-trace-otlp-http";
-import type * as Resources from "@opentelemetry/resources";
 import type * as Instrumentation from "@opentelemetry/instrumentation";
-import type * as HttpInstr from "@opentelemetry/instrumentation-http";
-import type * as UndiciInstr from "@opentelemetry/instrumentation-undici";
-import type * as PgInstr from "@opentelemetry/instrumentation-pg";
 import type * as AmqplibInstr from "@opentelemetry/instrumentation-amqplib";
 import type * as GraphqlInstr from "@opentelemetry/instrumentation-graphql";
+import type * as HttpInstr from "@opentelemetry/instrumentation-http";
+import type * as PgInstr from "@opentelemetry/instrumentation-pg";
 import type * as RedisInstr from "@opentelemetry/instrumentation-redis";
+import type * as UndiciInstr from "@opentelemetry/instrumentation-undici";
+import type * as Resources from "@opentelemetry/resources";
+// Types only (erased at build): the modules themselves are required only when tracing is on.
+import type * as SdkTraceNode from "@opentelemetry/sdk-trace-node";
 
 /**
  * OpenTelemetry tracing. The SDK and its instrumentations (HTTP server and client, undici, pg,

@@ -2,14 +2,14 @@ import type { ApolloServerPlugin } from "@apollo/server";
 import { ApolloArmor } from "@escape.tech/graphql-armor";
 import type { RequestHandler, Response } from "express";
 import {
+  type DocumentNode,
   getIntrospectionQuery,
   GraphQLError,
+  type GraphQLSchema,
   Kind,
   parse,
-  validate,
-  type DocumentNode,
-  type GraphQLSchema,
   type ParseOptions,
+  validate,
   type ValidationRule,
   visit,
 } from "graphql";

@@ -1,4 +1,5 @@
 import CircuitBreaker from "opossum";
+
 import type { Logger } from "../platform/logger";
 
 export interface BreakerSettings {

@@ -1,4 +1,5 @@
 import type { BaseContext } from "@apollo/server";
+
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 import type { RefusalNotes } from "./rate-limit.plugin";
 

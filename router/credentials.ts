@@ -1,7 +1,6 @@
-import { LRUCache } from "lru-cache";
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import { VerifiedTokens } from "../platform/identity/verified-tokens";
-import type { AuthFailureReason } from "./router-metrics";
+import { LRUCache } from "lru-cache";
+
 import { requestError, unavailable } from "../platform/errors";
 import {
   credentialKeys,
@@ -12,8 +11,10 @@ import {
 } from "../platform/identity/credential-store";
 import type { Identity, UserIdentity } from "../platform/identity/identity";
 import { ALL_ROLES, type Role } from "../platform/identity/roles";
+import { VerifiedTokens } from "../platform/identity/verified-tokens";
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
+import type { AuthFailureReason } from "./router-metrics";
 
 export interface CredentialSettings {
   jwksUrl: string;

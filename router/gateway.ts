@@ -1,22 +1,22 @@
+import type { KeyObject } from "node:crypto";
+
 import {
   ApolloGateway,
-  RemoteGraphQLDataSource,
   type GraphQLDataSourceProcessOptions,
+  RemoteGraphQLDataSource,
 } from "@apollo/gateway";
 import type { GatewayGraphQLResponse, GatewayInterface } from "@apollo/server-gateway-interface";
-import type { KeyObject } from "node:crypto";
 import type { CryptoKey } from "jose";
+
 import type { RouterEnv, SubgraphName, VariableName } from "../platform/config";
 import { REQUEST_ID_HEADER } from "../platform/http/correlation";
-import { DEADLINE_HEADER, SENT_AT_HEADER } from "../platform/requests/deadline";
-import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from "../platform/requests/idempotency";
 import { ANONYMOUS, AssertionSigner, IDENTITY_HEADER, NO_CLIENT } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
-import type { FetchOutcome, RouterMetrics } from "./router-metrics";
-import { DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers, type BreakerSettings } from "./circuit-breaker";
+import { DEADLINE_HEADER, SENT_AT_HEADER } from "../platform/requests/deadline";
+import { IDEMPOTENCY_KEY_HEADER, REPLAYED_HEADER } from "../platform/requests/idempotency";
+import { type BreakerSettings, DEFAULT_BREAKER, isOpenCircuit, SubgraphBreakers } from "./circuit-breaker";
 import type { RouterContext } from "./context";
-import { SubgraphHttpClient, SubgraphTimeoutError, type Fetcher } from "./subgraph-fetcher";
-import { supergraphSource } from "./supergraph-source";
+import type { FetchOutcome, RouterMetrics } from "./router-metrics";
 import {
   deliberateAnswer,
   describeFailure,
@@ -24,6 +24,8 @@ import {
   isSubgraphFailure,
   isUnavailable,
 } from "./subgraph-failures";
+import { type Fetcher, SubgraphHttpClient, SubgraphTimeoutError } from "./subgraph-fetcher";
+import { supergraphSource } from "./supergraph-source";
 
 /** How the router treats slow and failing subgraphs. */
 export interface SubgraphResilience {

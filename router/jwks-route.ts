@@ -1,4 +1,5 @@
 import type { Express, RequestHandler } from "express";
+
 import type { Logger } from "../platform/logger";
 
 export const JWKS_PATH = "/.well-known/jwks.json";

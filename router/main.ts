@@ -1,11 +1,12 @@
 import "reflect-metadata";
+
 import { parseRouterEnv } from "../platform/config";
+import { onShutdown, runMain } from "../platform/lifecycle";
 import { createLogger } from "../platform/logger";
 import { SUPERGRAPH_PATH } from "../platform/paths";
 import { RedisKeyValueStore } from "../platform/store/redis-store";
-import { onShutdown, runMain } from "../platform/lifecycle";
-import { rateLimitSettingsFromEnv } from "./rate-limit";
 import { resilienceFromEnv } from "./gateway";
+import { rateLimitSettingsFromEnv } from "./rate-limit";
 import { startRouter } from "./router";
 
 /** The router alone, as a container runs it. */

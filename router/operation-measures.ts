@@ -1,15 +1,16 @@
 import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLSchema,
   Kind,
+  type OperationDefinitionNode,
   parse,
   print,
   validate,
   visit,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
 } from "graphql";
-import { armorValidationRules, type AbuseLimits, type AcceptCallback } from "./abuse-limits";
+
+import { type AbuseLimits, type AcceptCallback, armorValidationRules } from "./abuse-limits";
 
 /**
  * Measuring the repository's operations against the router's abuse limits (the table atop

@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync } from "node:fs";
-import { Kind, parse, print, visit, type ASTNode, type DocumentNode } from "graphql";
+
+import { type ASTNode, type DocumentNode, Kind, parse, print, visit } from "graphql";
+
 import { PERSISTED_DOCUMENTS_PATH } from "../platform/paths";
 
 /** The safelist behind OPERATION_SAFELIST=true (persisted-operations.ts says how the router uses it). */

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+
 import type { ApolloServerPlugin, GraphQLRequest, PersistedQueryOptions } from "@apollo/server";
+
 import { ErrorCode, publicError } from "../platform/errors";
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";

@@ -1,10 +1,11 @@
 import type { Request, RequestHandler, Response } from "express";
+
 import type { Identity } from "../platform/identity/identity";
 import type { VerifiedCaller } from "./credentials";
-import type { RouterMetrics } from "./router-metrics";
 import type { RateLimitDecision, RouterRateLimiter } from "./rate-limit";
 import { rateLimitedBody, rateLimitHeaders, type RefusalNotes } from "./rate-limit.plugin";
-import { rateLimitSubject, type RateLimitSubject } from "./rate-limit-subject";
+import { type RateLimitSubject, rateLimitSubject } from "./rate-limit-subject";
+import type { RouterMetrics } from "./router-metrics";
 
 /**
  * Every request is charged (decision 003, "Refusals are charged"): an operation that runs pays at

@@ -1,4 +1,5 @@
 import { isIPv6 } from "node:net";
+
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 
 /** Whose budget a request is charged to (decision 003): an API key, a user, or a client address. */

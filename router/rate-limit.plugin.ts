@@ -1,5 +1,6 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import { GraphQLError } from "graphql";
+
 import { ErrorCode } from "../platform/errors";
 import type { RouterContext } from "./context";
 import type { RateLimitDecision, RouterRateLimiter } from "./rate-limit";

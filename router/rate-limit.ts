@@ -1,16 +1,17 @@
 import { LRUCache } from "lru-cache";
 import {
+  type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRes,
   RLWrapperTimeouts,
-  type RateLimiterAbstract,
 } from "rate-limiter-flexible";
+
 import { parseEnv, RATE_LIMIT_VARIABLES } from "../platform/config";
 import { unavailable } from "../platform/errors";
 import type { ClientInfo, Identity } from "../platform/identity/identity";
 import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
-import { rateLimitSubject, type CallerClass, type RateLimitSubject } from "./rate-limit-subject";
+import { type CallerClass, type RateLimitSubject, rateLimitSubject } from "./rate-limit-subject";
 
 /**
  * Per-caller request budgets at the router (decision 003): every resolved operation costs points

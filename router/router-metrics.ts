@@ -1,4 +1,5 @@
 import { Counter, Histogram, type Registry } from "prom-client";
+
 import type { SubgraphName } from "../platform/config";
 import type { Identity } from "../platform/identity/identity";
 import { LATENCY_BUCKETS } from "../platform/metrics";

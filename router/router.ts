@@ -1,19 +1,19 @@
 import type { ApolloServerPlugin } from "@apollo/server";
 import type { Request } from "express";
 import { importPKCS8 } from "jose";
+
 import type { SubgraphName } from "../platform/config";
 import { requestError, unavailable } from "../platform/errors";
+import { correlationIdFrom, REQUEST_ID_HEADER } from "../platform/http/correlation";
+import { type RunningService, startHttpService } from "../platform/http/http-service";
+import type { Logger } from "../platform/logger";
+import { createMetrics } from "../platform/metrics";
 import {
   IDEMPOTENCY_KEY_HEADER,
   isValidIdempotencyKey,
   REPLAYED_HEADER,
 } from "../platform/requests/idempotency";
-import { correlationIdFrom, REQUEST_ID_HEADER } from "../platform/http/correlation";
-import { startHttpService, type RunningService } from "../platform/http/http-service";
-import type { Logger } from "../platform/logger";
 import type { KeyValueStore } from "../platform/store/key-value-store";
-import { createMetrics } from "../platform/metrics";
-import { createRouterMetrics } from "./router-metrics";
 import {
   ABUSE_LIMITS,
   armorValidationRules,
@@ -21,20 +21,21 @@ import {
   parseOptions,
   refuseOversizedRequests,
 } from "./abuse-limits";
-import { CredentialVerifier } from "./credentials";
 import type { RouterContext } from "./context";
+import { CredentialVerifier } from "./credentials";
 import { createGateway, type SubgraphResilience } from "./gateway";
 import { corsPolicy, operationResolutionPlugin } from "./http-hygiene";
 import { mountJwksRoute } from "./jwks-route";
-import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
-import { persistedOperationsPlugin, type PersistedOperationsOptions } from "./persisted-operations";
+import { type PersistedOperationsOptions, persistedOperationsPlugin } from "./persisted-operations";
 import {
   DEFAULT_RATE_LIMITS,
   RATE_LIMIT_HEADERS,
-  RouterRateLimiter,
   type RateLimitSettings,
+  RouterRateLimiter,
 } from "./rate-limit";
 import { rateLimitPlugin } from "./rate-limit.plugin";
+import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
+import { createRouterMetrics } from "./router-metrics";
 
 export interface RouterOptions {
   port: number;

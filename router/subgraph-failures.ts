@@ -1,12 +1,13 @@
 import type { GatewayGraphQLRequest, GatewayGraphQLResponse } from "@apollo/server-gateway-interface";
 import {
+  type FragmentDefinitionNode,
   GraphQLError,
+  type GraphQLFormattedError,
   Kind,
   parse,
-  type FragmentDefinitionNode,
-  type GraphQLFormattedError,
   type SelectionSetNode,
 } from "graphql";
+
 import { CLIENT_ERROR_CODES, ErrorCode } from "../platform/errors";
 import { isOpenCircuit } from "./circuit-breaker";
 import { SubgraphTimeoutError, SubgraphUnreachableError } from "./subgraph-fetcher";

@@ -1,6 +1,7 @@
-import type { RemoteGraphQLDataSource } from "@apollo/gateway";
 import { STATUS_CODES } from "node:http";
-import { Agent, request, type Dispatcher } from "undici";
+
+import type { RemoteGraphQLDataSource } from "@apollo/gateway";
+import { Agent, type Dispatcher, request } from "undici";
 
 /** The fetch signature RemoteGraphQLDataSource calls (from @apollo/utils.fetcher, not a direct dependency). */
 export type Fetcher = RemoteGraphQLDataSource["fetcher"];

@@ -1,6 +1,8 @@
-import type { SupergraphSdlHook } from "@apollo/gateway";
 import { createHash } from "node:crypto";
-import { readFileSync, unwatchFile, watchFile, type Stats } from "node:fs";
+import { readFileSync, type Stats, unwatchFile, watchFile } from "node:fs";
+
+import type { SupergraphSdlHook } from "@apollo/gateway";
+
 import type { Logger } from "../platform/logger";
 
 export interface SupergraphSourceOptions {

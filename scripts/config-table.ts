@@ -1,5 +1,5 @@
 import { isRequired, SERVICE_NAMES } from "../platform/config";
-import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../subgraphs";
+import { type AnyVariableName, SERVICE_VARIABLES, VARIABLES } from "../subgraphs";
 
 /** Where the copy of the table lives, relative to the repository root. */
 export const CONFIGURATION_DOC = "docs/configuration.md";

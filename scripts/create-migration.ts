@@ -1,13 +1,16 @@
 import "reflect-metadata";
+
 import { readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { MikroORM, ReflectMetadataProvider } from "@mikro-orm/postgresql";
+
 import { Migrator } from "@mikro-orm/migrations";
+import { MikroORM, ReflectMetadataProvider } from "@mikro-orm/postgresql";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../platform/config";
 import { dropDatabase, ensureDatabaseExists } from "../platform/database/database";
+import { subgraphEntities, subgraphMigrations } from "../platform/database/subgraph-schema";
 import { PROJECT_ROOT } from "../platform/paths";
 import { SUBGRAPHS } from "../subgraphs";
-import { subgraphEntities, subgraphMigrations } from "../platform/database/subgraph-schema";
 
 /**
  * `npm run migration:create -- <subgraph>`: diffs the subgraph's entities against its committed

@@ -1,13 +1,15 @@
 import "reflect-metadata";
+
 import { spawnSync } from "node:child_process";
 import { createHash, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { PROJECT_ROOT } from "../platform/paths";
 import { runAllInOne } from "./measure/all-in-one";
 import { measureQueries } from "./measure/queries";
-import { render, type Outcome } from "./measure/report";
+import { type Outcome, render } from "./measure/report";
 import { measureStandalone } from "./measure/standalone";
 import { stopLeftovers } from "./support/processes";
 import { runScript } from "./support/watchdog";

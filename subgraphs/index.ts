@@ -1,23 +1,23 @@
 import {
+  type EnvOf,
   mergeCatalogues,
   parseVariables,
   PLATFORM_VARIABLES,
   ROUTER_VARIABLES,
   SERVICE_NAMES,
-  SUBGRAPH_NAMES,
-  type EnvOf,
   type ServiceName,
+  SUBGRAPH_NAMES,
   type SubgraphName,
 } from "../platform/config";
-import { subgraphVariables, type AnySubgraphDefinition } from "../platform/subgraph";
-import { authSubgraph } from "./auth";
-import { AUTH_VARIABLES, type AuthOverrides } from "./auth/settings";
-import { userSubgraph } from "./user";
-import { USER_VARIABLES } from "./user/settings";
-import { notificationSubgraph } from "./notification";
-import { NOTIFICATION_VARIABLES, type NotificationOverrides } from "./notification/settings";
+import { type AnySubgraphDefinition, subgraphVariables } from "../platform/subgraph";
 import { analyticsSubgraph } from "./analytics";
 import { ANALYTICS_VARIABLES } from "./analytics/settings";
+import { authSubgraph } from "./auth";
+import { AUTH_VARIABLES, type AuthOverrides } from "./auth/settings";
+import { notificationSubgraph } from "./notification";
+import { NOTIFICATION_VARIABLES, type NotificationOverrides } from "./notification/settings";
+import { userSubgraph } from "./user";
+import { USER_VARIABLES } from "./user/settings";
 
 /** Every subgraph, by name: the all-in-one process, the CLI and the schema pipeline iterate this. */
 export const SUBGRAPHS: Record<SubgraphName, AnySubgraphDefinition> = {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import { defineEvent } from "../../platform/events/event-bus";
 

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { defineEvent } from "../../platform/events/event-bus";
 
 // Events the user subgraph publishes.

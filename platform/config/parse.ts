@@ -1,5 +1,7 @@
 import { readFileSync } from "node:fs";
+
 import { z } from "zod";
+
 import { PLATFORM_VARIABLES, type PlatformEnv, type VariableName } from "./platform-variables";
 import { ROUTER_VARIABLES, type RouterEnv } from "./service-variables";
 import type { EnvOf, VariableCatalogue } from "./variable";

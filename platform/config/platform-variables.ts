@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import {
   DATABASE_VARIABLES,
   DEFAULT_PORTS,
@@ -9,11 +10,11 @@ import {
 import {
   commaSeparated,
   csv,
+  type EnvOf,
   pem,
   port,
   url,
   variable,
-  type EnvOf,
   type VariableCatalogue,
 } from "./variable";
 

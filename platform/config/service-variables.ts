@@ -1,5 +1,5 @@
-import { DATABASE_VARIABLES, PORT_VARIABLES, type SubgraphName } from "./services";
 import { PLATFORM_VARIABLES, type PlatformEnv, type VariableName } from "./platform-variables";
+import { DATABASE_VARIABLES, PORT_VARIABLES, type SubgraphName } from "./services";
 import { mergeCatalogues, type VariableCatalogue } from "./variable";
 
 /** Which platform variables each service reads when it runs alone, and what a subgraph adds of its own. */

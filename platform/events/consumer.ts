@@ -1,17 +1,18 @@
 import { ConnectionException } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import { context } from "@opentelemetry/api";
+
 import type { Database } from "../database/database";
 import type { Logger } from "../logger";
+import { contextFrom, inSpan, SpanKind } from "../tracing";
 import {
-  InvalidEventPayload,
   type EventDefinition,
   type EventEnvelope,
+  InvalidEventPayload,
   type PayloadOf,
   type RetryPolicy,
   type Subscription,
 } from "./event-bus";
-import { context } from "@opentelemetry/api";
-import { contextFrom, inSpan, SpanKind } from "../tracing";
 import type { EventMetrics } from "./event-metrics";
 import { stageEvent } from "./outbox";
 

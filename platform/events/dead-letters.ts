@@ -1,4 +1,4 @@
-import { InvalidEventPayload, parseEnvelope, type EventEnvelope, type RetryPolicy } from "./event-bus";
+import { type EventEnvelope, InvalidEventPayload, parseEnvelope, type RetryPolicy } from "./event-bus";
 
 /**
  * What both buses share about retries and dead letters: how a retry policy is read, how a failure

@@ -1,4 +1,5 @@
 import { randomUUID } from "node:crypto";
+
 import type { z } from "zod";
 
 /** What travels on the bus: the payload wrapped with what every consumer needs to trace and dedupe it. */

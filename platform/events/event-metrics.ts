@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+
 import type { Database } from "../database/database";
 import { withTimeout } from "../timeout";
 

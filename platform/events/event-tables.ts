@@ -1,6 +1,6 @@
+import type { MigrationObject } from "@mikro-orm/core";
 import { Entity, Index, PrimaryKey, Property } from "@mikro-orm/core";
 import { Migration } from "@mikro-orm/migrations";
-import type { MigrationObject } from "@mikro-orm/core";
 
 /**
  * The transactional outbox: an event row written in the same transaction as the change it

@@ -1,17 +1,18 @@
 import { randomUUID } from "node:crypto";
+
 import type { Logger } from "../logger";
 import { decodeBody, envelopeOrNull, failureReason, retryDelays, unboundTypeError } from "./dead-letters";
 import {
-  DEFAULT_RETRY_POLICY,
-  isRetryable,
-  UnknownQueue,
   type DeadLetter,
+  DEFAULT_RETRY_POLICY,
   type EventBus,
   type EventEnvelope,
+  EventUnroutable,
+  isRetryable,
   type RetryPolicy,
   type Subscription,
+  UnknownQueue,
   type Unsubscribe,
-  EventUnroutable,
 } from "./event-bus";
 
 /** A message as a broker holds it: the body as bytes-on-the-wire text, so no two queues share an object. */

@@ -1,10 +1,11 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
-import { Client } from "pg";
-import type { Database } from "../database/database";
 import { context } from "@opentelemetry/api";
-import { contextFrom, currentTraceparent } from "../tracing";
-import type { EventMetrics } from "./event-metrics";
+import { Client } from "pg";
+
+import type { Database } from "../database/database";
 import type { Logger } from "../logger";
+import { withTimeout } from "../timeout";
+import { contextFrom, currentTraceparent } from "../tracing";
 import {
   createEnvelope,
   type EventBus,
@@ -12,8 +13,8 @@ import {
   type EventEnvelope,
   type PayloadOf,
 } from "./event-bus";
+import type { EventMetrics } from "./event-metrics";
 import { OUTBOX_CHANNEL, OutboxEvent } from "./event-tables";
-import { withTimeout } from "../timeout";
 
 /**
  * Adds the event to the unit of work: it is committed by the same flush (the same transaction)

@@ -1,20 +1,21 @@
 import type { Channel, ChannelModel, ConfirmChannel } from "amqplib";
+
 import type { Logger } from "../logger";
 import { retryDelays } from "./dead-letters";
 import {
-  DEFAULT_RETRY_POLICY,
-  EventBusUnavailable,
   type DeadLetter,
+  DEFAULT_RETRY_POLICY,
   type EventBus,
+  EventBusUnavailable,
   type EventEnvelope,
   type RetryPolicy,
   type Subscription,
   type Unsubscribe,
 } from "./event-bus";
 import { openConnection, reconnectDelay } from "./rabbitmq/connection";
+import { type DeadLetterSource, readDeadLetters, replayDeadLetters } from "./rabbitmq/dead-letter-queue";
+import { type ActiveConsumer, deliver, type DeliveryContext } from "./rabbitmq/delivery";
 import type { RabbitMqOptions } from "./rabbitmq/options";
-import { deliver, type ActiveConsumer, type DeliveryContext } from "./rabbitmq/delivery";
-import { readDeadLetters, replayDeadLetters, type DeadLetterSource } from "./rabbitmq/dead-letter-queue";
 import { publishEvent } from "./rabbitmq/publishing";
 import { declareExchanges, declareQueue } from "./rabbitmq/topology";
 

@@ -1,8 +1,9 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { unauthenticated } from "../errors";
+import type { EventDefinition, PayloadOf } from "../events/event-bus";
 import type { ClientInfo, Identity, UserIdentity } from "../identity/identity";
 import type { Logger } from "../logger";
-import type { EventDefinition, PayloadOf } from "../events/event-bus";
 import type { Deadline } from "../requests/deadline";
 
 /** Per-request state every subgraph resolver receives. Built fresh for each request. */

@@ -5,6 +5,7 @@ import { applyMiddleware } from "graphql-middleware";
 import { deny, shield } from "graphql-shield";
 import gql from "graphql-tag";
 import { buildSchemaSync, createResolversMap } from "type-graphql";
+
 import { forbidden } from "../errors";
 import { inputGuard } from "./input-guard";
 import { FEDERATION_RULES, type RuleMap } from "./rules";

@@ -1,16 +1,17 @@
 import {
+  type GraphQLInputType,
+  type GraphQLSchema,
   isEnumType,
   isIntrospectionType,
   isListType,
   isNonNullType,
   isObjectType,
   isScalarType,
-  type GraphQLInputType,
-  type GraphQLSchema,
 } from "graphql";
 import type { IMiddlewareFunction, IMiddlewareTypeMap } from "graphql-middleware";
-import { badUserInput } from "../errors";
+
 import { isUuid } from "../database/loaders";
+import { badUserInput } from "../errors";
 
 /**
  * The longest string any argument or input field takes (decision 004). Far above every real value

@@ -1,5 +1,6 @@
 import { Arg, Directive, Field, Int, ObjectType } from "type-graphql";
 import { z } from "zod";
+
 import { isUuid } from "../database/loaders";
 import { badUserInput } from "../errors";
 import { validateInput } from "./validation";

@@ -1,6 +1,7 @@
-import { allow, rule } from "graphql-shield";
-import type { IRules } from "graphql-shield";
 import type { GraphQLError } from "graphql";
+import type { IRules } from "graphql-shield";
+import { allow, rule } from "graphql-shield";
+
 import { forbidden, unauthenticated } from "../errors";
 import type { Identity, UserIdentity } from "../identity/identity";
 import { Role } from "../identity/roles";

@@ -1,7 +1,8 @@
 import type { ApolloServerPlugin, BaseContext } from "@apollo/server";
-import type { Logger } from "../logger";
+
 import { CLIENT_ERROR_CODES } from "../errors";
-import { REFUSED_OPERATION, type Outcome, type ServiceMetrics } from "../metrics";
+import type { Logger } from "../logger";
+import { type Outcome, REFUSED_OPERATION, type ServiceMetrics } from "../metrics";
 
 interface ObservedContext extends BaseContext {
   correlationId?: string;

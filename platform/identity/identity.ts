@@ -1,5 +1,6 @@
-import { SignJWT, jwtVerify, type CryptoKey, type KeyObject } from "jose";
+import { type CryptoKey, jwtVerify, type KeyObject, SignJWT } from "jose";
 import { LRUCache } from "lru-cache";
+
 import { Role } from "./roles";
 import { VerifiedTokens } from "./verified-tokens";
 

@@ -1,6 +1,7 @@
-import { generateKeyPairSync, createPublicKey, randomBytes } from "node:crypto";
+import { createPublicKey, generateKeyPairSync, randomBytes } from "node:crypto";
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import { generateSigningKey, SIGNING_KEY_FILE } from "./signing-keys";
 
 export interface KeyMaterial {

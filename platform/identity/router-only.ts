@@ -1,13 +1,14 @@
 import type { Request, RequestHandler } from "express";
+
 import { ErrorCode } from "../errors";
 import { correlationIdFrom, REQUEST_ID_HEADER } from "../http/correlation";
 import type { Logger } from "../logger";
 import {
+  type Assertion,
+  type AssertionVerifier,
   IDENTITY_HEADER,
   InvalidIdentityAssertion,
   MissingIdentityAssertion,
-  type Assertion,
-  type AssertionVerifier,
 } from "./identity";
 
 const verified = new WeakMap<Request, Assertion>();

@@ -1,4 +1,5 @@
 import { availableParallelism } from "node:os";
+
 import { unavailable } from "../errors";
 import type { Deadline } from "./deadline";
 

@@ -1,5 +1,5 @@
-import { Entity, Index, PrimaryKey, Property } from "@mikro-orm/core";
 import type { MigrationObject } from "@mikro-orm/core";
+import { Entity, Index, PrimaryKey, Property } from "@mikro-orm/core";
 import { Migration } from "@mikro-orm/migrations";
 
 /**

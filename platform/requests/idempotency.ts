@@ -1,12 +1,14 @@
 import { createCipheriv, createDecipheriv, createHash, createHmac, hkdfSync, randomBytes } from "node:crypto";
-import { HeaderMap, type ApolloServerPlugin, type GraphQLResponse } from "@apollo/server";
+
+import { type ApolloServerPlugin, type GraphQLResponse, HeaderMap } from "@apollo/server";
 import type { EventSubscriber, TransactionEventArgs } from "@mikro-orm/core";
 import type { GraphQLFormattedError } from "graphql";
+
 import type { Database } from "../database/database";
 import { ErrorCode, OUTAGE_MESSAGE, OUTAGE_RETRY_AFTER_SECONDS } from "../errors";
-import { dependencyOutage } from "../outages";
 import type { Identity } from "../identity/identity";
 import type { Logger } from "../logger";
+import { dependencyOutage } from "../outages";
 import type { RequestScope } from "./request-scope";
 import { currentRequest } from "./request-scope";
 

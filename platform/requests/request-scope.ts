@@ -1,5 +1,7 @@
 import { AsyncLocalStorage } from "node:async_hooks";
-import type { RequestHandler, Request } from "express";
+
+import type { Request, RequestHandler } from "express";
+
 import { Deadline, DEADLINE_HEADER, SENT_AT_HEADER } from "./deadline";
 import type { IdempotencyClaim } from "./idempotency";
 

@@ -1,6 +1,7 @@
-import { RateLimiterMemory, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterMemory } from "rate-limiter-flexible";
+
 import { createLogger, type Logger } from "../logger";
-import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
+import { type KeyValueStore, type RateLimiterOptions, rateLimiterRegistry } from "./key-value-store";
 
 interface Entry {
   value: string;

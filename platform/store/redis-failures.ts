@@ -1,4 +1,5 @@
 import type { RedisClientType } from "redis";
+
 import { DependencyUnavailableError } from "../outages";
 
 /** How the Redis store fails: one error for "unreachable or too slow", and the deadlines behind it. */

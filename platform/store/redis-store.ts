@@ -1,7 +1,8 @@
+import { type RateLimiterAbstract, RateLimiterRedis } from "rate-limiter-flexible";
 import { createClient, type RedisClientType } from "redis";
-import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
+
 import type { Logger } from "../logger";
-import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
+import { type KeyValueStore, type RateLimiterOptions, rateLimiterRegistry } from "./key-value-store";
 import { isCommandTimeout, RedisUnavailableError, shutDown, withDeadline } from "./redis-failures";
 
 /** How long subscribe() waits for the subscriber connection the first time it is opened. */

@@ -1,5 +1,8 @@
 import {
+  type DocumentNode,
   getNamedType,
+  type GraphQLInputType,
+  type GraphQLSchema,
   isEnumType,
   isInputObjectType,
   isInputType,
@@ -10,9 +13,6 @@ import {
   TypeInfo,
   visit,
   visitWithTypeInfo,
-  type DocumentNode,
-  type GraphQLInputType,
-  type GraphQLSchema,
 } from "graphql";
 
 /**

@@ -1,18 +1,20 @@
 import "reflect-metadata";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { subgraphEntities, subgraphMigrations } from "../../platform/database/subgraph-schema";
 import { createLogger } from "../../platform/logger";
 import { PROJECT_ROOT } from "../../platform/paths";
 import { analyticsSubgraph } from "../../subgraphs/analytics";
 import { TrackedEvent } from "../../subgraphs/analytics/entities/tracked-event.entity";
-import { Interval, type InsightRange } from "../../subgraphs/analytics/resolvers/insights.type";
+import { type InsightRange, Interval } from "../../subgraphs/analytics/resolvers/insights.type";
 import { EventIngester } from "../../subgraphs/analytics/services/ingester";
 import * as insights from "../../subgraphs/analytics/services/insights";
 import { recordEvents } from "../../subgraphs/analytics/services/rollups";
-import { seedEvents, SEED_EVENT_NAMES } from "../../subgraphs/analytics/services/seed";
+import { SEED_EVENT_NAMES, seedEvents } from "../../subgraphs/analytics/services/seed";
 import { DAY_MS as DAY } from "../../subgraphs/analytics/services/time";
 
 /**

@@ -1,6 +1,8 @@
 import "reflect-metadata";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { PROJECT_ROOT } from "../../platform/paths";
 import { REAL_SERVICES } from "../../test/support/services";

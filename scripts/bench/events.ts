@@ -1,12 +1,15 @@
 import "reflect-metadata";
-import amqp from "amqplib";
+
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
+import amqp from "amqplib";
 import { z } from "zod";
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { consumer, inboxSubscription, on } from "../../platform/events/consumer";
 import { createEnvelope, defineEvent, type EventBus } from "../../platform/events/event-bus";
-import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../../platform/events/event-tables";
+import { EVENT_TABLE_MIGRATIONS, EVENT_TABLES } from "../../platform/events/event-tables";
 import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";

@@ -1,8 +1,11 @@
 import "reflect-metadata";
+
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { format, resolveConfig } from "prettier";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { PROJECT_ROOT } from "../../platform/paths";
@@ -21,14 +24,14 @@ import { within } from "../support/timing";
 import { onAbort, runScript } from "../support/watchdog";
 import { edgeEvidence, validate } from "./router/answers";
 import { MIX, OPERATIONS } from "./router/operations";
-import { evaluateGoals, render, summarizeTargets, type Goal, type TargetResult } from "./router/results";
+import { evaluateGoals, type Goal, render, summarizeTargets, type TargetResult } from "./router/results";
 import { measureRounds, warmUp } from "./router/rounds";
 import { seed } from "./router/seed";
 import { orionRouterEnvironment, startSubgraphs, startTargets, type Target } from "./router/services";
 import {
   CONNECTIONS,
-  LOG_LEVEL,
   log,
+  LOG_LEVEL,
   ROUNDS,
   SECONDS,
   SELECTED,

@@ -1,7 +1,8 @@
 import { performance } from "node:perf_hooks";
+
 import { cleanEnv, freePorts } from "../support/environment";
 import { register, waitForConsumers, waitForReady, warmUp } from "../support/graphql-client";
-import { treeMemory, type TreeMemory } from "../support/proc";
+import { type TreeMemory, treeMemory } from "../support/proc";
 import { ServiceProcess, type StopResult } from "../support/processes";
 
 /** Parts 1 and 2: `orion start` (embedded defaults) from spawn to a ready router, and its memory. */

@@ -1,4 +1,4 @@
-import { startSupergraph, type RunningSupergraph } from "../../cli/supergraph";
+import { type RunningSupergraph, startSupergraph } from "../../cli/supergraph";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import {
   login,
@@ -6,9 +6,9 @@ import {
   ME_QUERY,
   register,
   request,
+  type SignedIn,
   USERS_QUERY,
   waitForConsumers,
-  type SignedIn,
 } from "../support/graphql-client";
 import { within } from "../support/timing";
 

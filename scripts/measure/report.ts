@@ -1,4 +1,5 @@
 import os from "node:os";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import type { AllInOneRun } from "./all-in-one";
 import type { QueryMeasurement, QueryResult } from "./queries";

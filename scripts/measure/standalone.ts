@@ -1,13 +1,14 @@
 import { performance } from "node:perf_hooks";
-import { PORT_VARIABLES, SUBGRAPH_NAMES, type ServiceName } from "../../platform/config";
+
+import { PORT_VARIABLES, type ServiceName, SUBGRAPH_NAMES } from "../../platform/config";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import {
   cleanEnv,
   CONTAINER_NODE_OPTIONS,
   freePorts,
   routerEnvironment,
-  subgraphEnvironments,
   type ServiceRun,
+  subgraphEnvironments,
 } from "../support/environment";
 import { register, waitForConsumers, waitForReady, warmUp } from "../support/graphql-client";
 import { rssKiB } from "../support/proc";

@@ -1,5 +1,6 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import { PROJECT_ROOT, SCHEMA_DIR } from "../../platform/paths";
 import { syncEventCatalogue } from "./events/sync";
 import { composeFromCode, validateOperations } from "./pipeline";

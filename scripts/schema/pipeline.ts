@@ -1,9 +1,12 @@
 import "reflect-metadata";
-import { readFileSync, readdirSync } from "node:fs";
+
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+
 import { composeServices } from "@apollo/composition";
 import { printSubgraphSchema } from "@apollo/subgraph";
-import { parse, printSchema, validate, type GraphQLSchema } from "graphql";
+import { type GraphQLSchema, parse, printSchema, validate } from "graphql";
+
 import { DEFAULT_PORTS, SUBGRAPH_NAMES } from "../../platform/config";
 import { SCHEMA_DIR } from "../../platform/paths";
 import { SUBGRAPHS } from "../../subgraphs";

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { connect } from "node:net";
 import path from "node:path";
+
 import { DATABASE_VARIABLES, PORT_VARIABLES, SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { freePort } from "../../platform/database/embedded-postgres";
 import type { KeyMaterial } from "../../platform/identity/keys";

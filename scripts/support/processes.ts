@@ -1,5 +1,6 @@
-import { spawn, type ChildProcess } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { closeSync, openSync, readFileSync } from "node:fs";
+
 import { PROJECT_ROOT } from "../../platform/paths";
 import { descendants, isAlive } from "./proc";
 import { sleep, within } from "./timing";

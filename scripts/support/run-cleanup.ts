@@ -1,6 +1,7 @@
 import amqp from "amqplib";
 import pg from "pg";
 import { createClient } from "redis";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { SUBGRAPHS } from "../../subgraphs";

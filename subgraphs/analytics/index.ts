@@ -7,11 +7,11 @@ import { UserActivityDays } from "./entities/user-activity-days.entity";
 import { UserTotals } from "./entities/user-totals.entity";
 import { analyticsSubscriptions } from "./events/analytics.consumers";
 import { analyticsMigrations } from "./migrations";
-import { createAnalyticsLoaders, type AnalyticsDeps, type AnalyticsLoaders } from "./resolvers/context";
+import { type AnalyticsDeps, type AnalyticsLoaders, createAnalyticsLoaders } from "./resolvers/context";
 import { buildAnalyticsSchema } from "./schema";
 import { EventIngester } from "./services/ingester";
 import { RetentionSweeper } from "./services/retention";
-import { analyticsSettings, type AnalyticsSettings } from "./settings";
+import { type AnalyticsSettings, analyticsSettings } from "./settings";
 
 export const analyticsSubgraph: SubgraphDefinition<
   AnalyticsSettings,

@@ -1,4 +1,4 @@
-import { allow, isAdmin, ownUserEntity, signedIn, type RuleMap } from "../../platform/graphql/rules";
+import { allow, isAdmin, ownUserEntity, type RuleMap, signedIn } from "../../platform/graphql/rules";
 
 export const analyticsPermissions: RuleMap = {
   Query: { analyticsOverview: isAdmin, eventSeries: isAdmin, retentionCohorts: isAdmin },

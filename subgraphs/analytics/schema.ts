@@ -1,4 +1,5 @@
 import type { GraphQLSchema } from "graphql";
+
 import { buildFederatedSchema } from "../../platform/graphql/federated-schema";
 import { analyticsPermissions } from "./permissions";
 import { AnalyticsResolver } from "./resolvers/analytics.resolver";

@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { variable, type EnvOf, type SubgraphSettings, type VariableCatalogue } from "../../platform/config";
+
+import { type EnvOf, type SubgraphSettings, variable, type VariableCatalogue } from "../../platform/config";
 import type { RetentionPolicy } from "./services/retention";
 
 export type AnalyticsSettings = RetentionPolicy;

@@ -1,15 +1,15 @@
+import * as authEvents from "../../contracts/events/auth";
 import type { SubgraphDefinition } from "../../platform/subgraph";
 import { AccountErasure } from "./entities/account-erasure.entity";
 import { AccountErasureStep } from "./entities/account-erasure-step.entity";
 import { ApiKeyRecord } from "./entities/api-key-record.entity";
-import { KnownDevice } from "./entities/known-device.entity";
-import { authSubscriptions } from "./events/auth.consumers";
 import { AuditEvent } from "./entities/audit-event.entity";
+import { KnownDevice } from "./entities/known-device.entity";
 import { OneTimeToken } from "./entities/one-time-token.entity";
 import { UserAccount } from "./entities/user-account.entity";
-import * as authEvents from "../../contracts/events/auth";
+import { authSubscriptions } from "./events/auth.consumers";
 import { authMigrations } from "./migrations";
-import { createAuthLoaders, type AuthDeps, type AuthLoaders } from "./resolvers/context";
+import { type AuthDeps, type AuthLoaders, createAuthLoaders } from "./resolvers/context";
 import { normalizeEmail } from "./resolvers/credentials.input";
 import { buildAuthSchema } from "./schema";
 import { ApiKeyDirectory } from "./services/api-keys";
@@ -17,7 +17,7 @@ import { LoginThrottle } from "./services/login-throttle";
 import { PasswordHasher } from "./services/passwords";
 import { SessionStore } from "./services/session-store";
 import { TokenIssuer } from "./services/token-issuer";
-import { authSettings, type AuthOverrides, type AuthSettings } from "./settings";
+import { type AuthOverrides, type AuthSettings, authSettings } from "./settings";
 
 export const authSubgraph: SubgraphDefinition<AuthSettings, AuthDeps, AuthLoaders, "auth", AuthOverrides> = {
   name: "auth",

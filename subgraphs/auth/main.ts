@@ -1,4 +1,5 @@
 import "reflect-metadata";
+
 import { runMain } from "../../platform/lifecycle";
 import { runSubgraphFromEnv } from "../../platform/standalone";
 import { authSubgraph } from "./index";

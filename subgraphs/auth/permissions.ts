@@ -1,5 +1,6 @@
 import { and } from "graphql-shield";
-import { allow, isAdmin, ownUserEntity, withSession, type RuleMap } from "../../platform/graphql/rules";
+
+import { allow, isAdmin, ownUserEntity, type RuleMap, withSession } from "../../platform/graphql/rules";
 
 /**
  * Every field this subgraph serves, with who may use it. Anything missing is denied. Credential

@@ -1,15 +1,16 @@
 import { z } from "zod";
+
 import {
   csv,
-  pem,
-  variable,
   type EnvOf,
+  pem,
   type PlatformEnv,
   type SubgraphSettings,
+  variable,
   type VariableCatalogue,
 } from "../../platform/config";
-import { DEFAULT_BCRYPT_COST } from "./services/passwords";
 import { DEFAULT_LOGIN_LIMITS, type LoginLimits } from "./services/login-throttle";
+import { DEFAULT_BCRYPT_COST } from "./services/passwords";
 import type { SessionPolicy } from "./services/session-store";
 import type { TokenSettings } from "./services/token-issuer";
 

@@ -1,12 +1,12 @@
+import path from "node:path";
+
 import { ErasureCompleted } from "../../contracts/events/privacy";
 import type { SubgraphDefinition } from "../../platform/subgraph";
+import { MarketingConsent } from "./entities/marketing-consent.entity";
 import { Notification } from "./entities/notification.entity";
 import { NotificationPreference } from "./entities/notification-preference.entity";
-import { MarketingConsent } from "./entities/marketing-consent.entity";
 import { PendingMail } from "./entities/pending-mail.entity";
 import { Recipient } from "./entities/recipient.entity";
-import path from "node:path";
-import { DeliveryDispatcher } from "./services/mail-dispatcher";
 import { notificationSubscriptions } from "./events/notification.consumers";
 import { notificationMigrations } from "./migrations";
 import {
@@ -15,9 +15,10 @@ import {
   type NotificationLoaders,
 } from "./resolvers/context";
 import { buildNotificationSchema } from "./schema";
+import { DeliveryDispatcher } from "./services/mail-dispatcher";
 import { createMailer } from "./services/mailer";
 import { createWebhookProvider } from "./services/webhooks";
-import { notificationSettings, type NotificationOverrides, type NotificationSettings } from "./settings";
+import { type NotificationOverrides, type NotificationSettings, notificationSettings } from "./settings";
 
 export const notificationSubgraph: SubgraphDefinition<
   NotificationSettings,

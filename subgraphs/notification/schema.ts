@@ -1,4 +1,5 @@
 import type { GraphQLSchema } from "graphql";
+
 import { buildFederatedSchema } from "../../platform/graphql/federated-schema";
 import { notificationPermissions } from "./permissions";
 import { InboxResolver, NotificationResolver } from "./resolvers/notification.resolver";

@@ -1,9 +1,10 @@
 import { z } from "zod";
+
 import {
-  url,
-  variable,
   type EnvOf,
   type SubgraphSettings,
+  url,
+  variable,
   type VariableCatalogue,
 } from "../../platform/config";
 import { DEFAULT_DISPATCH_POLICY, type DispatchPolicy } from "./services/mail-dispatcher";

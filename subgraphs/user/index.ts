@@ -6,7 +6,7 @@ import { userSubscriptions } from "./events/user.consumers";
 import { userMigrations } from "./migrations";
 import { createUserLoaders, type UserDeps, type UserLoaders } from "./resolvers/context";
 import { buildUserSchema } from "./schema";
-import { userSettings, type UserSettings } from "./settings";
+import { type UserSettings, userSettings } from "./settings";
 
 export const userSubgraph: SubgraphDefinition<UserSettings, UserDeps, UserLoaders, "user"> = {
   name: "user",

@@ -3,8 +3,8 @@ import {
   isAdmin,
   isSelfOrAdmin,
   ownUserEntity,
-  signedIn,
   type RuleMap,
+  signedIn,
 } from "../../platform/graphql/rules";
 
 export const userPermissions: RuleMap = {

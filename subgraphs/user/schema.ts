@@ -1,4 +1,5 @@
 import type { GraphQLSchema } from "graphql";
+
 import { buildFederatedSchema } from "../../platform/graphql/federated-schema";
 import { userPermissions } from "./permissions";
 import { resolveUserReference } from "./resolvers/user.reference";

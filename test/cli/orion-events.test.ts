@@ -1,6 +1,7 @@
 import amqp from "amqplib";
 import { z } from "zod";
-import { createEnvelope, defineEvent, type DeadLetter } from "../../platform/events/event-bus";
+
+import { createEnvelope, type DeadLetter, defineEvent } from "../../platform/events/event-bus";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";
 import { eventually } from "../support/async";

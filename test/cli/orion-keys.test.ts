@@ -1,6 +1,7 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { parseSigningKeyBundle } from "../../platform/identity/signing-keys";
 import { parseConfig as parseEnv } from "../../subgraphs";
 import { ACCESS_TOKEN_TTL_SECONDS, TokenIssuer } from "../../subgraphs/auth/services/token-issuer";

@@ -1,7 +1,9 @@
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import pg from "pg";
+
 import { dropDatabase } from "../../platform/database/database";
 import { clusterDirectory } from "../../platform/database/embedded-postgres";
 import { orion } from "../support/cli";

@@ -1,6 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { PROJECT_ROOT } from "../../platform/paths";
 import { orion } from "../support/cli";
 import { PROFILE_BIO, WITH_PRONOUNS } from "../support/schema-check";

@@ -3,11 +3,13 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+
 import { DATABASE_VARIABLES, SUBGRAPH_NAMES } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { eventually } from "../support/async";
 import { orion } from "../support/cli";
+import { PASSWORD } from "../support/identity";
 import {
   databaseUrl,
   deleteRabbitMqObjects,
@@ -17,7 +19,6 @@ import {
 } from "../support/services";
 import { startSmtpServer } from "../support/smtp";
 import { connectTestRedis, consumerQueues } from "../support/supergraph-fixture";
-import { PASSWORD } from "../support/identity";
 
 // OpenTelemetry through a real process: `orion start` on embedded defaults exports its spans over
 // OTLP/HTTP to a receiver run by the test, and one trace spans the router, the subgraphs, the

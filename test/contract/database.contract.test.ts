@@ -1,16 +1,18 @@
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm, rmdir } from "node:fs/promises";
 import os from "node:os";
 import path from "node:path";
-import { randomUUID } from "node:crypto";
+
 import { UniqueConstraintViolationException } from "@mikro-orm/postgresql";
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { startEmbeddedPostgres } from "../../platform/database/embedded-postgres";
 import { createLogger } from "../../platform/logger";
 import { analyticsSubgraph } from "../../subgraphs/analytics";
 import { TrackedEvent } from "../../subgraphs/analytics/entities/tracked-event.entity";
 import { authSubgraph } from "../../subgraphs/auth";
 import { UserAccount } from "../../subgraphs/auth/entities/user-account.entity";
-import { databaseUrl, describeWithServices, runId, type RealService } from "../support/services";
+import { databaseUrl, describeWithServices, type RealService, runId } from "../support/services";
 
 // One specification, both PostgreSQL hosts: `orion dev` on the embedded cluster must behave like
 // production on a PostgreSQL server, with the real subgraphs' entities and committed migrations.

@@ -1,13 +1,13 @@
 import {
-  handle,
-  subscription,
-  UnknownQueue,
   type DeliveryInfo,
   type EventEnvelope,
+  handle,
   type PayloadOf,
+  subscription,
+  UnknownQueue,
 } from "../../platform/events/event-bus";
-import { describeWithServices } from "../support/services";
 import { eventually } from "../support/async";
+import { describeWithServices } from "../support/services";
 import { BUS_ADAPTERS, busSetup, orderIdOf, OrderPlaced, placed, RUN, withoutTimes } from "./event-buses";
 
 // Retries, dead letters and their replay.

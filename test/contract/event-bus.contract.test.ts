@@ -1,9 +1,10 @@
 import amqp from "amqplib";
 import { ZodError } from "zod";
+
 import { createEnvelope, EventUnroutable } from "../../platform/events/event-bus";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
-import { deleteRabbitMqObjects, describeWithServices, REAL_SERVICES } from "../support/services";
 import { eventually, gate } from "../support/async";
+import { deleteRabbitMqObjects, describeWithServices, REAL_SERVICES } from "../support/services";
 import {
   BUS_ADAPTERS,
   busSetup,

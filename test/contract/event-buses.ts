@@ -1,9 +1,10 @@
 import amqp, { type ChannelModel } from "amqplib";
 import { z } from "zod";
+
 import {
   createEnvelope,
-  defineEvent,
   type DeadLetter,
+  defineEvent,
   type EventBus,
   type EventEnvelope,
   type PayloadOf,
@@ -12,7 +13,7 @@ import {
 import { InProcessEventBus } from "../../platform/events/in-process-bus";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { createLogger } from "../../platform/logger";
-import { deleteRabbitMqObjects, REAL_SERVICES, runId, type RealService } from "../support/services";
+import { deleteRabbitMqObjects, REAL_SERVICES, type RealService, runId } from "../support/services";
 
 // One specification, every EventBus: the in-process bus a laptop runs is only trustworthy because
 // it passes the same tests as RabbitMQ. The event-bus*.contract.test.ts files run their tests

@@ -1,6 +1,6 @@
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
-import { describeWithServices } from "../support/services";
 import { eventually } from "../support/async";
+import { describeWithServices } from "../support/services";
 import { logger, STORE_ADAPTERS, storeSetup } from "./key-value-stores";
 
 for (const adapter of STORE_ADAPTERS) {

@@ -1,4 +1,5 @@
 import { RateLimiterRes } from "rate-limiter-flexible";
+
 import { describeWithServices } from "../support/services";
 import { STORE_ADAPTERS, storeSetup } from "./key-value-stores";
 

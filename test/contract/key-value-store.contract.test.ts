@@ -1,7 +1,8 @@
 import { RateLimiterRes } from "rate-limiter-flexible";
+
 import type { RedisKeyValueStore } from "../../platform/store/redis-store";
-import { describeWithServices } from "../support/services";
 import { eventually } from "../support/async";
+import { describeWithServices } from "../support/services";
 import { connectRedis, PREFIX, STORE_ADAPTERS, storeSetup } from "./key-value-stores";
 
 // Values, sets and their TTLs (pub/sub and rate limiters: the other key-value-store*.contract.test.ts).

@@ -2,7 +2,7 @@ import { createLogger } from "../../platform/logger";
 import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
-import { REAL_SERVICES, runId, type RealService } from "../support/services";
+import { REAL_SERVICES, type RealService, runId } from "../support/services";
 
 // One specification, every KeyValueStore: sessions, one-time codes and rate limits behave the same
 // on a laptop's memory store as on Redis. The key-value-store*.contract.test.ts files run their

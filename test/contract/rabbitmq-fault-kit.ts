@@ -1,7 +1,9 @@
 import { execFile } from "node:child_process";
 import { createConnection, createServer, type Socket } from "node:net";
 import { promisify } from "node:util";
+
 import { z } from "zod";
+
 import {
   createEnvelope,
   defineEvent,

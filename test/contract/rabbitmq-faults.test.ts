@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+
 import amqp from "amqplib";
+
 import { EventBusUnavailable } from "../../platform/events/event-bus";
 import { eventually } from "../support/async";
 import { describeWithServices, REAL_SERVICES } from "../support/services";

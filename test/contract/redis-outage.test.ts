@@ -1,5 +1,6 @@
-import { createClient } from "redis";
 import { RateLimiterRes } from "rate-limiter-flexible";
+import { createClient } from "redis";
+
 import { createLogger } from "../../platform/logger";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { eventually } from "../support/async";

@@ -1,13 +1,14 @@
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import { Namespace } from "kubernetes-models/v1/Namespace";
-import { renderOnce, type KubeObject, type KubernetesTarget } from "./kustomize";
+
+import { type KubeObject, type KubernetesTarget, renderOnce } from "./kustomize";
 import {
   egressAllowed,
+  type Endpoint,
   ingressAllowed,
   isAddress,
-  networkPods,
-  type Endpoint,
   type NetworkPod,
+  networkPods,
   type OutsideAddress,
   type Protocol,
 } from "./network-policies";

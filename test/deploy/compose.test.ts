@@ -1,15 +1,17 @@
 import { existsSync, readFileSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
+
 import { parse } from "yaml";
+
 import { SERVICE_NAMES, SUBGRAPH_NAMES } from "../../platform/config";
 import {
+  type Env,
   envProblems,
   KEY_FILES,
   parseWorkload,
   ROOT,
   servicePort,
   urlsIn,
-  type Env,
   type Workload,
 } from "./support";
 

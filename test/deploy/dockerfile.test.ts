@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
+
 import { ROOT } from "./support";
 
 // docker/Dockerfile read as text (Docker does not run here): the rules that keep the one image right for

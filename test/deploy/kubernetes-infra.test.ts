@@ -5,15 +5,16 @@ import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPol
 import type { IContainer } from "kubernetes-models/v1/Container";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service } from "kubernetes-models/v1/Service";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import {
   CLUSTER_SCOPED,
   id,
   INFRA_TARGETS,
+  type KubeObject,
   renderOnce,
   TARGETS,
   testValidObjects,
-  type KubeObject,
 } from "./kustomize";
 import { selects } from "./workload-pods";
 

@@ -1,9 +1,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
+
 import { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
-import { render, testValidObjects, type KubeObject } from "./kustomize";
+import { type KubeObject, render, testValidObjects } from "./kustomize";
 import { egressAllowed, networkPods } from "./network-policies";
 import { ROOT } from "./support";
 

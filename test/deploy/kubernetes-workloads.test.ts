@@ -1,14 +1,16 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
 import { Ingress } from "kubernetes-models/networking.k8s.io/v1/Ingress";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service } from "kubernetes-models/v1/Service";
+
 import { SERVICE_NAMES, SUBGRAPH_NAMES } from "../../platform/config";
 import { VARIABLES } from "../../subgraphs";
-import { CLUSTER_SCOPED, id, renderOnce, TARGETS, testValidObjects, type KubeObject } from "./kustomize";
+import { CLUSTER_SCOPED, id, type KubeObject, renderOnce, TARGETS, testValidObjects } from "./kustomize";
 import { envProblems, ROOT, servicePort, urlsIn } from "./support";
 import { keyFileProblems, podsOf, selects } from "./workload-pods";
 

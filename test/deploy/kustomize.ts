@@ -1,5 +1,6 @@
 import { execFileSync } from "node:child_process";
 import { isAbsolute, join } from "node:path";
+
 import { Deployment } from "kubernetes-models/apps/v1/Deployment";
 import { StatefulSet } from "kubernetes-models/apps/v1/StatefulSet";
 import { HorizontalPodAutoscaler } from "kubernetes-models/autoscaling/v2/HorizontalPodAutoscaler";
@@ -11,6 +12,7 @@ import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import { Namespace } from "kubernetes-models/v1/Namespace";
 import { Service } from "kubernetes-models/v1/Service";
 import { parseAllDocuments } from "yaml";
+
 import { ROOT } from "./support";
 
 // Each kustomization rendered by `kubectl kustomize` (as `kubectl apply -k` would), every object validated

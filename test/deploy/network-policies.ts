@@ -4,6 +4,7 @@ import { Job } from "kubernetes-models/batch/v1/Job";
 import type { NetworkPolicy } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicy";
 import type { INetworkPolicyPeer } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPeer";
 import type { INetworkPolicyPort } from "kubernetes-models/networking.k8s.io/v1/NetworkPolicyPort";
+
 import type { KubeObject } from "./kustomize";
 
 // NetworkPolicy semantics as the API server and a conforming network plugin apply them, so the tests can

@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+
 import { parse } from "yaml";
+
 import { MeDocument, TrackEventDocument } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { register, uniqueEmail } from "../support/identity";
-import { scrape, type Sample } from "../support/prometheus";
+import { type Sample, scrape } from "../support/prometheus";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 import { ROOT, servicePort } from "./support";

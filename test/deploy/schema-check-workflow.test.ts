@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
+
 import { parse } from "yaml";
+
 import { MARKER } from "../../scripts/schema/check/reporters/markdown";
 import { ROOT } from "./support";
 

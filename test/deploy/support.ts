@@ -1,13 +1,14 @@
-import { KEY_FILES as KEY_FILE_NAMES } from "../../platform/identity/keys";
 import { join } from "node:path";
+
 import {
   DEFAULT_PORTS,
   isRequired,
   SERVICE_NAMES,
-  SUBGRAPH_NAMES,
   type ServiceName,
+  SUBGRAPH_NAMES,
 } from "../../platform/config";
-import { SERVICE_VARIABLES, VARIABLES, type AnyVariableName } from "../../subgraphs";
+import { KEY_FILES as KEY_FILE_NAMES } from "../../platform/identity/keys";
+import { type AnyVariableName, SERVICE_VARIABLES, VARIABLES } from "../../subgraphs";
 
 /** Shared by the compose and Kubernetes tests: both are checked against the whole catalogue (subgraphs/index.ts). */
 

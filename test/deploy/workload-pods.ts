@@ -3,8 +3,9 @@ import { Job } from "kubernetes-models/batch/v1/Job";
 import { ConfigMap } from "kubernetes-models/v1/ConfigMap";
 import type { IContainer } from "kubernetes-models/v1/Container";
 import type { IPodTemplateSpec } from "kubernetes-models/v1/PodTemplateSpec";
+
 import { id, type KubeObject } from "./kustomize";
-import { KEY_FILES, parseWorkload, type Env, type Workload } from "./support";
+import { type Env, KEY_FILES, parseWorkload, type Workload } from "./support";
 
 /** A pod an ORION workload (Deployment or Job) runs, with the container's environment resolved. */
 export interface Pod {

@@ -1,5 +1,6 @@
 /* eslint-disable max-lines -- every case runs against one started supergraph (seconds to
    start), the insights over one seeded history; splitting the file would start and seed another. */
+import { createLogger } from "../../platform/logger";
 import {
   AnalyticsOverviewDocument,
   ChangePasswordDocument,
@@ -13,24 +14,23 @@ import {
   UpdateProfileDocument,
   UserEngagementDocument,
 } from "../../schema/generated/graphql";
-import { createLogger } from "../../platform/logger";
 import { TrackedEvent } from "../../subgraphs/analytics/entities/tracked-event.entity";
 import { EventIngester } from "../../subgraphs/analytics/services/ingester";
 import { RetentionSweeper } from "../../subgraphs/analytics/services/retention";
 import { seedEvents } from "../../subgraphs/analytics/services/seed";
+import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import {
   apiKeyHeaders,
+  firstAdmin,
   PASSWORD,
   register,
-  uniqueEmail,
   type SignedIn,
-  firstAdmin,
+  uniqueEmail,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
-import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // Ingestion (single, batched, concurrent, by API key, from domain events), the insights over a
 // seeded history checked against the raw events, and raw-event retention, through the router on

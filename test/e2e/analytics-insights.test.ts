@@ -4,19 +4,19 @@ import {
   EventSeriesDocument,
   TrackEventDocument,
 } from "../../schema/generated/graphql";
+import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
 import {
   apiKeyHeaders,
+  firstAdmin,
   PASSWORD,
   register,
-  uniqueEmail,
   type SignedIn,
-  firstAdmin,
+  uniqueEmail,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
-import { DAY_MS as DAY, HOUR_MS as HOUR } from "../../subgraphs/analytics/services/time";
 
 // ADMIN insights through the router on real PostgreSQL, Redis and RabbitMQ: every number comes from
 // the rollups kept in each event's transaction, checked exactly against events placed in known hours.

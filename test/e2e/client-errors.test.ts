@@ -13,11 +13,11 @@ import {
   UserProfileDocument,
   UsersDocument,
 } from "../../schema/generated/graphql";
-import { firstAdmin, PASSWORD, rawDocument, register, uniqueEmail, type SignedIn } from "../support/identity";
+import type { GraphQLResponse } from "../support/graphql-client";
+import { firstAdmin, PASSWORD, rawDocument, register, type SignedIn, uniqueEmail } from "../support/identity";
+import { logCapture } from "../support/log-capture";
 import { scrape, total } from "../support/prometheus";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
-import type { GraphQLResponse } from "../support/graphql-client";
-import { logCapture } from "../support/log-capture";
 
 /**
  * Client errors stay client errors through every hop, on real PostgreSQL, Redis and RabbitMQ: text

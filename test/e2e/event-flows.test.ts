@@ -1,12 +1,13 @@
 /* eslint-disable max-lines -- every flow runs through one started supergraph (seconds to start)
    and its outbox relays; splitting the file would start another. */
-import type { SubgraphName } from "../../platform/config";
 import { randomUUID } from "node:crypto";
-import { createEnvelope, handle, subscription, type EventEnvelope } from "../../platform/events/event-bus";
-import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
-import { createLogger } from "../../platform/logger";
+
 import { UserRegistered } from "../../contracts/events/auth";
 import { MarketingConsentChanged, ProfileUpdated } from "../../contracts/events/user";
+import type { SubgraphName } from "../../platform/config";
+import { createEnvelope, type EventEnvelope, handle, subscription } from "../../platform/events/event-bus";
+import { OutboxRelay, stageEvent } from "../../platform/events/outbox";
+import { createLogger } from "../../platform/logger";
 import {
   AccountErasureDocument,
   DeleteMyAccountDocument,
@@ -17,7 +18,7 @@ import {
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
-import { PASSWORD, login, register, uniqueEmail, type SignedIn, firstAdmin } from "../support/identity";
+import { firstAdmin, login, PASSWORD, register, type SignedIn, uniqueEmail } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 

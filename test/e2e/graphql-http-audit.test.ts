@@ -1,4 +1,5 @@
-import { serverAudits, type AuditResult } from "graphql-http";
+import { type AuditResult, serverAudits } from "graphql-http";
+
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 
 /**

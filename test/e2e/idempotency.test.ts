@@ -1,5 +1,7 @@
 import { randomUUID } from "node:crypto";
+
 import { print } from "graphql";
+
 import {
   LoginDocument,
   RefreshSessionDocument,

@@ -1,7 +1,7 @@
 /* eslint-disable max-lines -- every case runs against one started supergraph (seconds to start)
    and its first ADMIN; splitting the file would start another. */
-import { handle, subscription } from "../../platform/events/event-bus";
 import { UserDeleted } from "../../contracts/events/auth";
+import { handle, subscription } from "../../platform/events/event-bus";
 import {
   AuditEventsDocument,
   CreateApiKeyDocument,
@@ -22,9 +22,9 @@ import {
   PASSWORD,
   rawDocument,
   register,
+  type SignedIn,
   tokenFromMail,
   uniqueEmail,
-  type SignedIn,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";

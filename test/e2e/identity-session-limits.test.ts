@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+
 import { RefreshSessionDocument } from "../../schema/generated/graphql";
 import { codesOf } from "../support/graphql-client";
 import { rawDocument, register, uniqueEmail } from "../support/identity";

@@ -1,6 +1,8 @@
 /* eslint-disable max-lines -- every case runs against one started supergraph (seconds to start)
    behind a Redis proxy; splitting the file would start another. */
 import { decodeJwt, decodeProtectedHeader } from "jose";
+
+import { hashSecret } from "../../platform/identity/credential-store";
 import {
   ChangePasswordDocument,
   LoginDocument,
@@ -15,11 +17,10 @@ import {
   UpdateProfileDocument,
   VerifyEmailDocument,
 } from "../../schema/generated/graphql";
-import { hashSecret } from "../../platform/identity/credential-store";
+import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, rawDocument, register, tokenFromMail, uniqueEmail } from "../support/identity";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
-import { eventually } from "../support/async";
 import {
   connectTestRedis,
   startTestSupergraph,

@@ -1,4 +1,4 @@
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { subgraphEntities, subgraphMigrations } from "../../platform/database/subgraph-schema";
 import { createLogger } from "../../platform/logger";
 import { notificationSubgraph } from "../../subgraphs/notification";

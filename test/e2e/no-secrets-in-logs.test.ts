@@ -2,7 +2,9 @@
    proxies, and the last one scans the log lines of all the others: split, each part would start its
    own supergraph and that scan would miss the other part's lines. */
 import { randomBytes } from "node:crypto";
+
 import pg from "pg";
+
 import {
   ChangePasswordDocument,
   CreateApiKeyDocument,
@@ -17,9 +19,9 @@ import {
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
 import { tokenFromMail } from "../support/identity";
+import { logCapture } from "../support/log-capture";
 import { databaseUrl, describeWithServices, REAL_SERVICES } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
-import { logCapture } from "../support/log-capture";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 // Every log line of every service, at every level, while the secret-carrying auth flows run and

@@ -1,28 +1,29 @@
 /* eslint-disable max-lines -- every case runs against one started supergraph (seconds to
    start) and its first ADMIN; splitting the file would start another. */
 import { randomUUID } from "node:crypto";
+
 import {
   MarkAllNotificationsReadDocument,
   MarkNotificationReadDocument,
   MyNotificationPreferencesDocument,
   MyNotificationsDocument,
+  type NotificationChannel,
   RequestPasswordResetDocument,
   SendNotificationDocument,
   UpdateNotificationPreferencesDocument,
   UpdatePreferencesDocument,
-  type NotificationChannel,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
 import {
   apiKeyHeaders,
+  firstAdmin,
   rawDocument,
   register,
   registerKnownRecipient,
+  type SignedIn,
   tokenFromMail,
   uniqueEmail,
-  type SignedIn,
-  firstAdmin,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";

@@ -4,10 +4,11 @@ import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+
 import {
   MyNotificationsDocument,
-  SendNotificationDocument,
   type NotificationChannel,
+  SendNotificationDocument,
 } from "../../schema/generated/graphql";
 import { NotificationChannel as Channel } from "../../subgraphs/notification/entities/notification.entity";
 import {
@@ -16,7 +17,7 @@ import {
   signWebhook,
 } from "../../subgraphs/notification/services/webhooks";
 import { eventually } from "../support/async";
-import { registerKnownRecipient, type SignedIn, firstAdmin } from "../support/identity";
+import { firstAdmin, registerKnownRecipient, type SignedIn } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 

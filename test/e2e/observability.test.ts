@@ -1,8 +1,9 @@
 /* eslint-disable max-lines -- every case reads the metrics and logs of one started supergraph
    (seconds to start); splitting the file would start another. */
 import { randomUUID } from "node:crypto";
-import { createEnvelope } from "../../platform/events/event-bus";
+
 import { UserRegistered } from "../../contracts/events/auth";
+import { createEnvelope } from "../../platform/events/event-bus";
 import {
   CreateApiKeyDocument,
   MeDocument,
@@ -11,11 +12,11 @@ import {
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
-import { PASSWORD, register, uniqueEmail, type SignedIn } from "../support/identity";
-import { scrape, total, type Sample } from "../support/prometheus";
+import { PASSWORD, register, type SignedIn, uniqueEmail } from "../support/identity";
+import { logCapture } from "../support/log-capture";
+import { type Sample, scrape, total } from "../support/prometheus";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
-import { logCapture } from "../support/log-capture";
 
 // What operators see: /metrics of every service and the JSON logs, after real traffic through the
 // router on real PostgreSQL, Redis and RabbitMQ.

@@ -3,7 +3,9 @@
    check would miss the other part's errors. */
 import { readFileSync } from "node:fs";
 import { createServer } from "node:net";
+
 import { print } from "graphql";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import type { RunningService } from "../../platform/http/http-service";
 import { createLogger } from "../../platform/logger";

@@ -1,5 +1,6 @@
 import diagnostics from "node:diagnostics_channel";
 import { isIP } from "node:net";
+
 import { register, uniqueEmail } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";

@@ -1,14 +1,16 @@
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { parse, print } from "graphql";
-import * as generated from "../../schema/generated/graphql";
-import { LoginDocument, MeDocument, MySessionsDocument } from "../../schema/generated/graphql";
+
 import { OperationSafelist } from "../../router/operation-safelist";
 import { APQ_KEY_PREFIX, NOT_SAFELISTED } from "../../router/persisted-operations";
+import * as generated from "../../schema/generated/graphql";
+import { LoginDocument, MeDocument, MySessionsDocument } from "../../schema/generated/graphql";
 import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, register, uniqueEmail } from "../support/identity";
-import { bearer, hashOf, post, sha256, type RawResponse } from "../support/persisted-query-client";
+import { bearer, hashOf, post, type RawResponse, sha256 } from "../support/persisted-query-client";
 import { describeWithServices } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 

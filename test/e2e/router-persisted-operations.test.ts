@@ -1,12 +1,13 @@
 import { print } from "graphql";
-import { UserProfileDocument } from "../../schema/generated/graphql";
+
 import { createLogger } from "../../platform/logger";
 import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
 import { APQ_KEY_PREFIX, StoreKeyValueCache } from "../../router/persisted-operations";
+import { UserProfileDocument } from "../../schema/generated/graphql";
+import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import { register, uniqueEmail } from "../support/identity";
-import { eventually } from "../support/async";
 import { bearer, getByHash, post, sha256 } from "../support/persisted-query-client";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";

@@ -1,10 +1,11 @@
 import { print } from "graphql";
+
 import { CreateApiKeyDocument, LoginDocument, RegisterDocument } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { PASSWORD, uniqueEmail } from "../support/identity";
+import { type Answer, type Caller, limitsOf, post } from "../support/rate-limit-client";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
-import { limitsOf, post, type Answer, type Caller } from "../support/rate-limit-client";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 // Rate limiting at the router (decision 003), through the router on real PostgreSQL, Redis and

@@ -1,7 +1,8 @@
 import { createHash } from "node:crypto";
 import { performance } from "node:perf_hooks";
+
+import { type FloodOutcome, startFlood } from "../support/flood";
 import { apiKeyHeaders, register, uniqueEmail } from "../support/identity";
-import { startFlood, type FloodOutcome } from "../support/flood";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
 

@@ -5,18 +5,20 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import os from "node:os";
 import path from "node:path";
+
 import pino, { type Logger } from "pino";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import type { RunningService } from "../../platform/http/http-service";
 import { SUPERGRAPH_PATH } from "../../platform/paths";
 import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { MemoryKeyValueStore } from "../../platform/store/memory-store";
 import { createGateway, DEFAULT_QUERY_PLAN_CACHE_MIB } from "../../router/gateway";
-import { startRouter, type RouterOptions } from "../../router/router";
+import { type RouterOptions, startRouter } from "../../router/router";
 import { RegisterDocument } from "../../schema/generated/graphql";
 import { eventually, gate } from "../support/async";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 import { startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
 
 /**
  * The router when subgraphs misbehave: down, slow, or coming back; started with every subgraph

@@ -1,11 +1,13 @@
-import type { AddressInfo } from "node:net";
 import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import express from "express";
 import { parse } from "graphql";
 import { decodeJwt, decodeProtectedHeader } from "jose";
 import { SMTPServer } from "smtp-server";
-import { startSupergraph, type RunningSupergraph } from "../../cli/supergraph";
+
+import { type RunningSupergraph, startSupergraph } from "../../cli/supergraph";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
@@ -14,8 +16,8 @@ import { generateSigningKey, parseSigningKeyBundle } from "../../platform/identi
 import { createLogger } from "../../platform/logger";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
 import { JWKS_PATH, mountJwksRoute } from "../../router/jwks-route";
-import { SUBGRAPHS } from "../../subgraphs";
 import { RegisterDocument } from "../../schema/generated/graphql";
+import { SUBGRAPHS } from "../../subgraphs";
 import { TokenIssuer } from "../../subgraphs/auth/services/token-issuer";
 import { codesOf, graphqlClient } from "../support/graphql-client";
 import {

@@ -1,7 +1,9 @@
 import { generateKeyPairSync } from "node:crypto";
 import { readFileSync } from "node:fs";
+
 import type { ApolloGateway } from "@apollo/gateway";
 import { importPKCS8 } from "jose";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { IDENTITY_HEADER, signIdentityAssertion } from "../../platform/identity/identity";
 import { createLogger } from "../../platform/logger";
@@ -15,9 +17,9 @@ import {
   postToSubgraph,
   register,
   routerAssertion,
+  type SignedIn,
   uniqueEmail,
   userIdentity,
-  type SignedIn,
 } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";

@@ -1,11 +1,13 @@
 /* eslint-disable max-lines -- one specification, run against two started supergraphs (embedded
    defaults and the real services); splitting its cases would start each of them once more. */
-import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
-import { SignJWT, importPKCS8 } from "jose";
 import { generateKeyPairSync } from "node:crypto";
+
+import { importPKCS8, SignJWT } from "jose";
+
+import type { RunningSupergraph } from "../../cli/supergraph";
+import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { signIdentityAssertion } from "../../platform/identity/identity";
 import { Role } from "../../platform/identity/roles";
-import type { RunningSupergraph } from "../../cli/supergraph";
 import {
   LoginDocument,
   MarkNotificationReadDocument,
@@ -19,9 +21,9 @@ import {
   UsersDocument,
 } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
-import { startTestSupergraph } from "../support/supergraph-fixture";
 import { codesOf } from "../support/graphql-client";
 import { describeWithServices } from "../support/services";
+import { startTestSupergraph } from "../support/supergraph-fixture";
 
 const PASSWORD = "orion e2e: a long passphrase";
 

@@ -1,16 +1,18 @@
 /* eslint-disable max-lines -- every attack runs against one started supergraph and the keys it
    was given (seconds to start); splitting the file would start another. */
-import { createPrivateKey, generateKeyPairSync, randomUUID, type KeyObject } from "node:crypto";
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomUUID } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import os from "node:os";
 import path from "node:path";
+
 import type { JWK } from "jose";
-import { startSupergraph, type RunningSupergraph } from "../../cli/supergraph";
+
+import { type RunningSupergraph, startSupergraph } from "../../cli/supergraph";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
-import { IDENTITY_HEADER, signIdentityAssertion, type Identity } from "../../platform/identity/identity";
+import { type Identity, IDENTITY_HEADER, signIdentityAssertion } from "../../platform/identity/identity";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { Role } from "../../platform/identity/roles";
 import { createLogger } from "../../platform/logger";
@@ -31,11 +33,11 @@ import {
   base64url,
   compact,
   decode,
+  type DecodedJwt,
   privateKeyFor,
   publicKeyPems,
   sign,
   signHs256,
-  type DecodedJwt,
 } from "../support/tokens";
 
 /**

@@ -1,8 +1,9 @@
 import { z } from "zod";
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { consumer, inboxSubscription, on } from "../../platform/events/consumer";
 import { createEnvelope, defineEvent } from "../../platform/events/event-bus";
-import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../../platform/events/event-tables";
+import { EVENT_TABLE_MIGRATIONS, EVENT_TABLES } from "../../platform/events/event-tables";
 import { RabbitMqEventBus } from "../../platform/events/rabbitmq-bus";
 import { eventually } from "../support/async";
 import {

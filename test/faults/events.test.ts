@@ -1,10 +1,11 @@
 import { Registry } from "prom-client";
 import { z } from "zod";
-import { dropDatabase, openDatabase, type Database } from "../../platform/database/database";
+
+import { type Database, dropDatabase, openDatabase } from "../../platform/database/database";
 import { defineEvent } from "../../platform/events/event-bus";
 import { createEventMetrics } from "../../platform/events/event-metrics";
+import { EVENT_TABLE_MIGRATIONS, EVENT_TABLES } from "../../platform/events/event-tables";
 import { stageEvent } from "../../platform/events/outbox";
-import { EVENT_TABLES, EVENT_TABLE_MIGRATIONS } from "../../platform/events/event-tables";
 import { RegisterDocument } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { PASSWORD } from "../support/identity";

@@ -1,6 +1,6 @@
 import { LoginDocument, RefreshSessionDocument } from "../../schema/generated/graphql";
 import { codesOf } from "../support/graphql-client";
-import { PASSWORD, register, uniqueEmail, type SignedIn } from "../support/identity";
+import { PASSWORD, register, type SignedIn, uniqueEmail } from "../support/identity";
 import { describeWithServices } from "../support/services";
 import { startTestSupergraph, subgraphSql, type TestSupergraph } from "../support/supergraph-fixture";
 

@@ -1,4 +1,5 @@
 import pg from "pg";
+
 import { LoginDocument, RegisterDocument, UpdateProfileDocument } from "../../schema/generated/graphql";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";

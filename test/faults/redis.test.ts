@@ -1,15 +1,15 @@
+import { credentialKeys } from "../../platform/identity/credential-store";
 import {
   CreateApiKeyDocument,
   LoginDocument,
   LogoutDocument,
   LogoutEverywhereDocument,
-  RevokeApiKeyDocument,
-  RevokeSessionDocument,
   MyApiKeysDocument,
   RefreshSessionDocument,
   RegisterDocument,
+  RevokeApiKeyDocument,
+  RevokeSessionDocument,
 } from "../../schema/generated/graphql";
-import { credentialKeys } from "../../platform/identity/credential-store";
 import { eventually } from "../support/async";
 import { codesOf, type GraphQLResponse } from "../support/graphql-client";
 import { apiKeyHeaders, login, PASSWORD, rawDocument, register, uniqueEmail } from "../support/identity";

@@ -1,4 +1,4 @@
-import { stepResult, type CheckReport, type Finding } from "../../scripts/schema/check/report";
+import { type CheckReport, type Finding, stepResult } from "../../scripts/schema/check/report";
 
 /*
  * CheckReports built by hand for the reporter tests: one of every level, an approved breaking

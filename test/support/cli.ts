@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import os from "node:os";
+
 import { PROJECT_ROOT } from "../../platform/paths";
 
 /**

@@ -1,14 +1,15 @@
-import { parse } from "graphql";
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
+import { parse } from "graphql";
 import { decodeJwt, importPKCS8 } from "jose";
+
 import type { SubgraphName } from "../../platform/config";
 import {
   ANONYMOUS,
+  type ClientInfo,
+  type Identity,
   IDENTITY_HEADER,
   NO_CLIENT,
   signIdentityAssertion,
-  type ClientInfo,
-  type Identity,
 } from "../../platform/identity/identity";
 import { Role } from "../../platform/identity/roles";
 import {
@@ -21,7 +22,7 @@ import {
 } from "../../schema/generated/graphql";
 import { eventually } from "./async";
 import type { GraphQLResponse } from "./graphql-client";
-import { subgraphSql, type Mailbox, type TestSupergraph } from "./supergraph-fixture";
+import { type Mailbox, subgraphSql, type TestSupergraph } from "./supergraph-fixture";
 
 export const PASSWORD = "orion e2e: a long passphrase";
 

@@ -1,8 +1,8 @@
-import { checkSchemas, type CheckInput } from "../../scripts/schema/check";
-import { loadKnownOperations, type KnownOperations } from "../../scripts/schema/check/known-operations";
-import type { CheckReport, Finding, StepName } from "../../scripts/schema/check/report";
-import { workingTreeSubgraphs, type SubgraphSdl } from "../../scripts/schema/check/sources";
 import { PROJECT_ROOT } from "../../platform/paths";
+import { type CheckInput, checkSchemas } from "../../scripts/schema/check";
+import { type KnownOperations, loadKnownOperations } from "../../scripts/schema/check/known-operations";
+import type { CheckReport, Finding, StepName } from "../../scripts/schema/check/report";
+import { type SubgraphSdl, workingTreeSubgraphs } from "../../scripts/schema/check/sources";
 
 /*
  * Proposed changes to this repository's own subgraph SDL, made with string edits and checked by

@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
 import { Socket } from "node:net";
+
 import amqp from "amqplib";
 
 /**

@@ -1,16 +1,17 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
+import { type Infrastructure, startSupergraph, type SupergraphOptions } from "../../cli/supergraph";
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { createLogger } from "../../platform/logger";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
-import { startSupergraph, type Infrastructure, type SupergraphOptions } from "../../cli/supergraph";
 import { SUBGRAPHS } from "../../subgraphs";
 import { graphqlClient } from "./graphql-client";
-import { startSmtpServer } from "./smtp";
 import { databaseUrl, deleteRabbitMqObjects, REAL_SERVICES, runId } from "./services";
+import { startSmtpServer } from "./smtp";
 
 export interface MailMessage {
   to: string;

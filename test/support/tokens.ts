@@ -6,14 +6,15 @@ import {
   type JsonWebKey,
   type KeyObject,
 } from "node:crypto";
+
 import {
   decodeJwt,
   decodeProtectedHeader,
-  SignJWT,
   type JWK,
   type JWTHeaderParameters,
   type JWTPayload,
   type ProtectedHeaderParameters,
+  SignJWT,
 } from "jose";
 
 /**

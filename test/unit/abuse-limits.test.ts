@@ -1,18 +1,21 @@
 import "reflect-metadata";
+
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+
 import type { Request, Response } from "express";
 import { buildSchema, GraphQLError, Kind, parse, print } from "graphql";
+
 import { pageSizeSchema } from "../../platform/graphql/page-info.type";
 import { SCHEMA_DIR } from "../../platform/paths";
 import {
   ABUSE_LIMITS,
+  type AbuseLimits,
   MAX_PAGE_SIZE,
   pageSizeCostPlugin,
   refusals,
   refuseOversizedRequests,
   SANDBOX_INTROSPECTION_QUERY,
-  type AbuseLimits,
 } from "../../router/abuse-limits";
 import {
   measureOperations,

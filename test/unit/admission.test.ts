@@ -1,4 +1,5 @@
 import { setTimeout as sleep } from "node:timers/promises";
+
 import { AdmissionQueue } from "../../platform/requests/admission";
 import { Deadline } from "../../platform/requests/deadline";
 

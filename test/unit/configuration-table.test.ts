@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+
 import { CONFIGURATION_DOC, configurationTable } from "../../scripts/config-table";
 
 // The documented configuration table is the catalogue in platform/config.ts, printed: a variable

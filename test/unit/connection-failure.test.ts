@@ -1,4 +1,5 @@
 import { ConnectionException, UniqueConstraintViolationException } from "@mikro-orm/core";
+
 import { isConnectionFailure } from "../../platform/events/consumer";
 
 // Which failures make a consumer wait for its database rather than count an attempt.

@@ -1,6 +1,9 @@
 import "reflect-metadata";
+
 import path from "node:path";
+
 import { MetadataStorage } from "@mikro-orm/core";
+
 import { PROJECT_ROOT } from "../../platform/paths";
 import { SUBGRAPHS } from "../../subgraphs";
 

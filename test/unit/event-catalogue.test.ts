@@ -1,10 +1,12 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { z } from "zod";
+
 import { consumer, on } from "../../platform/events/consumer";
 import { defineEvent, type EventDefinition } from "../../platform/events/event-bus";
-import { collectEventCatalogue, type CatalogueSource } from "../../scripts/schema/events/catalogue";
+import { type CatalogueSource, collectEventCatalogue } from "../../scripts/schema/events/catalogue";
 import { syncEventCatalogue } from "../../scripts/schema/events/sync";
 
 // What an event payload may change without a new version: event-compatibility.test.ts.

@@ -1,4 +1,5 @@
 import { z } from "zod";
+
 import { payloadJsonSchema } from "../../scripts/schema/events/catalogue";
 import { compatibilityProblems } from "../../scripts/schema/events/compatibility";
 

@@ -3,13 +3,15 @@
  * remember the assertions they verified: neither cache may ever accept what a fresh check would refuse.
  */
 import { generateKeyPairSync } from "node:crypto";
+
 import { SignJWT } from "jose";
+
 import {
   AssertionSigner,
   AssertionVerifier,
+  type Identity,
   InvalidIdentityAssertion,
   MissingIdentityAssertion,
-  type Identity,
 } from "../../platform/identity/identity";
 import { Role } from "../../platform/identity/roles";
 import { VerifiedTokens } from "../../platform/identity/verified-tokens";

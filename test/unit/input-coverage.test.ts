@@ -1,10 +1,15 @@
 import "reflect-metadata";
+
 import { randomUUID } from "node:crypto";
 import { readFileSync } from "node:fs";
 import path from "node:path";
+
 import {
   buildSchema,
   execute,
+  type GraphQLField,
+  type GraphQLInputType,
+  type GraphQLSchema,
   isEnumType,
   isInputObjectType,
   isIntrospectionType,
@@ -13,10 +18,8 @@ import {
   isObjectType,
   isScalarType,
   parse,
-  type GraphQLField,
-  type GraphQLInputType,
-  type GraphQLSchema,
 } from "graphql";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { MAX_STRING_LENGTH } from "../../platform/graphql/input-guard";
 import { SCHEMA_DIR } from "../../platform/paths";

@@ -1,5 +1,7 @@
 import { Writable } from "node:stream";
+
 import { DriverException, UniqueConstraintViolationException } from "@mikro-orm/core";
+
 import { createLogger } from "../../platform/logger";
 
 // What the JSON log keeps of an error and of a line's fields: the statement's shape, codes and

@@ -1,19 +1,19 @@
 import {
-  fallbackChain,
-  render,
-  resolveLocale,
-  SHIPPED_LOCALES,
-  TEMPLATE_KINDS,
-  tokenLink,
-  type TemplateKind,
-  type TemplateVars,
-} from "../../subgraphs/notification/services/templates";
-import {
   adminMessageMail,
   newDeviceMessage,
   tokenLinkMessage,
   welcomeMessage,
 } from "../../subgraphs/notification/services/messages";
+import {
+  fallbackChain,
+  render,
+  resolveLocale,
+  SHIPPED_LOCALES,
+  TEMPLATE_KINDS,
+  type TemplateKind,
+  type TemplateVars,
+  tokenLink,
+} from "../../subgraphs/notification/services/templates";
 
 // Every kind of message in every shipped locale, the locale fallback, escaping and links.
 

@@ -1,5 +1,6 @@
 import { ConnectionException, DriverException, UniqueConstraintViolationException } from "@mikro-orm/core";
-import { DependencyUnavailableError, dependencyOutage } from "../../platform/outages";
+
+import { dependencyOutage, DependencyUnavailableError } from "../../platform/outages";
 
 // Which failures are a dependency's outage (SERVICE_UNAVAILABLE, retry) and which are ours
 // (INTERNAL_SERVER_ERROR): the shapes the drivers were seen to throw under the chaos soak.

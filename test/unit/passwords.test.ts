@@ -1,4 +1,5 @@
 import { randomBytes } from "node:crypto";
+
 import { Deadline } from "../../platform/requests/deadline";
 import { PasswordHasher } from "../../subgraphs/auth/services/passwords";
 

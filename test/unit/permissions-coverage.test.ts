@@ -1,15 +1,18 @@
 import "reflect-metadata";
+
 import { readFileSync } from "node:fs";
+
 import {
+  type ConstDirectiveNode,
+  type ConstValueNode,
+  type GraphQLSchema,
   isIntrospectionType,
   isObjectType,
   Kind,
   parse,
-  type ConstDirectiveNode,
-  type ConstValueNode,
-  type GraphQLSchema,
 } from "graphql";
 import { allow, rule } from "graphql-shield";
+
 import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { buildFederatedSchema, type FederatedSchemaOptions } from "../../platform/graphql/federated-schema";
 import { FEDERATION_RULES } from "../../platform/graphql/rules";

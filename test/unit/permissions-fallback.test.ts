@@ -1,8 +1,10 @@
 import "reflect-metadata";
+
 import { execute, parse } from "graphql";
 import { allow } from "graphql-shield";
 import gql from "graphql-tag";
 import { Directive, Field, ID, ObjectType, Query, Resolver } from "type-graphql";
+
 import { buildFederatedSchema } from "../../platform/graphql/federated-schema";
 import type { RuleMap } from "../../platform/graphql/rules";
 

@@ -1,4 +1,5 @@
 import { buildSchema, parse } from "graphql";
+
 import { diffApi } from "../../scripts/schema/check/api-diff";
 import { parseApprovals } from "../../scripts/schema/check/approvals";
 import { pathCoordinate } from "../../scripts/schema/check/change-coordinates";

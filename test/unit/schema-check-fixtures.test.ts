@@ -1,5 +1,5 @@
 import type { Level } from "../../scripts/schema/check/report";
-import { byId, findingsOf, setup, WITH_SEARCH, type Edit } from "../support/schema-check";
+import { byId, type Edit, findingsOf, setup, WITH_SEARCH } from "../support/schema-check";
 
 /*
  * The proposed changes of issue 15's Tests section, each made to this repository's own subgraph

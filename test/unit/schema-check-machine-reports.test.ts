@@ -1,8 +1,10 @@
 import "@microsoft/jest-sarif";
+
 import type { Log, Result } from "sarif";
+
+import { type Finding, stepResult } from "../../scripts/schema/check/report";
 import * as json from "../../scripts/schema/check/reporters/json";
 import * as sarif from "../../scripts/schema/check/reporters/sarif";
-import { stepResult, type Finding } from "../../scripts/schema/check/report";
 import {
   addedEnumValue,
   addedField,

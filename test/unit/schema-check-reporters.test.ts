@@ -1,8 +1,9 @@
 import MarkdownIt from "markdown-it";
+
+import { type CheckReport, type Finding, stepResult } from "../../scripts/schema/check/report";
 import { colorEnabled } from "../../scripts/schema/check/reporters/color";
 import * as markdown from "../../scripts/schema/check/reporters/markdown";
 import * as text from "../../scripts/schema/check/reporters/text";
-import { stepResult, type CheckReport, type Finding } from "../../scripts/schema/check/report";
 import {
   addedField,
   buildReport,

@@ -2,6 +2,7 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+
 import { schemaLog } from "../../scripts/schema/check/log";
 import { CheckUsageError } from "../../scripts/schema/check/report";
 import { resolveBase, subgraphsAt } from "../../scripts/schema/check/sources";

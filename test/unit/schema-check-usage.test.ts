@@ -1,14 +1,14 @@
-import type { KnownOperations } from "../../scripts/schema/check/known-operations";
 import { operationDocuments } from "../../router/operation-measures";
 import type { UsageFile } from "../../router/usage/usage-file";
+import type { KnownOperations } from "../../scripts/schema/check/known-operations";
 import {
   byId,
+  type Edit,
   findingsOf,
   PROFILE_BIO,
   setup,
   usedByNames,
   WITH_SEARCH,
-  type Edit,
 } from "../support/schema-check";
 
 /*

@@ -1,6 +1,8 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+
 import { parse } from "graphql";
+
 import { SUBGRAPH_NAMES } from "../../platform/config";
 import { SCHEMA_DIR } from "../../platform/paths";
 import { lintGraphql, repositoryGraphqlFiles } from "../../scripts/schema/check/lint";

@@ -1,4 +1,8 @@
+import { generateKeyPairSync } from "node:crypto";
+
 import { calculateJwkThumbprint, createLocalJWKSet, decodeProtectedHeader, jwtVerify } from "jose";
+
+import { Role } from "../../platform/identity/roles";
 import {
   formatSigningKeyBundle,
   generateSigningKey,
@@ -7,9 +11,7 @@ import {
   SigningKeyBundleError,
   splitPemBlocks,
 } from "../../platform/identity/signing-keys";
-import { Role } from "../../platform/identity/roles";
 import { TokenIssuer } from "../../subgraphs/auth/services/token-issuer";
-import { generateKeyPairSync } from "node:crypto";
 
 const settings = { issuer: "orion-auth", audience: "orion" };
 const subject = { userId: "u-1", roles: [Role.USER], sessionId: "s-1" };

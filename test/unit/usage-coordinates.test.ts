@@ -1,4 +1,5 @@
 import { buildSchema, parse } from "graphql";
+
 import { documentCoordinates, variableCoordinates } from "../../router/usage/coordinates";
 
 const schema = buildSchema(`

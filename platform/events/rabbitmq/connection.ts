@@ -1,4 +1,5 @@
 import amqp, { type ChannelModel } from "amqplib";
+
 import type { RabbitMqOptions } from "./options";
 
 /** Opening a broker connection and pacing the attempts to reopen one; the bus keeps the state. */

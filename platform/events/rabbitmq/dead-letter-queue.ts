@@ -1,4 +1,5 @@
 import type { ConfirmChannel } from "amqplib";
+
 import type { DeadLetter } from "../event-bus";
 import { carriedHeaders, carriedProperties, toDeadLetter } from "./messages";
 import { routed } from "./publishing";

@@ -1,8 +1,10 @@
 import { randomUUID } from "node:crypto";
+
 import type { ConfirmChannel, Message } from "amqplib";
+
 import type { Logger } from "../../logger";
 import { decodeBody, envelopeOrNull, failureReason, HEADERS, unboundTypeError } from "../dead-letters";
-import { EventUnroutable, isRetryable, type EventEnvelope, type Subscription } from "../event-bus";
+import { type EventEnvelope, EventUnroutable, isRetryable, type Subscription } from "../event-bus";
 import { carriedHeaders, carriedProperties, failedAttempts } from "./messages";
 import { routed } from "./publishing";
 import { deadLetterExchange, deadLetterQueueName, retryQueueName } from "./topology";

@@ -1,5 +1,7 @@
 import { createHash } from "node:crypto";
+
 import type { Message, MessagePropertyHeaders, Options } from "amqplib";
+
 import { envelopeOrNull, HEADERS } from "../dead-letters";
 import type { DeadLetter } from "../event-bus";
 

@@ -1,5 +1,6 @@
 import type { ConfirmChannel, Message, Options } from "amqplib";
-import { EventUnroutable, type EventEnvelope } from "../event-bus";
+
+import { type EventEnvelope, EventUnroutable } from "../event-bus";
 
 /** Publishing with publisher confirms: a publish resolves only once the broker has the message. */
 

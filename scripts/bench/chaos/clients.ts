@@ -1,6 +1,8 @@
 import { randomUUID } from "node:crypto";
+
 import type { TypedDocumentNode } from "@graphql-typed-document-node/core";
 import { getOperationAST } from "graphql";
+
 import {
   LoginDocument,
   MeDocument,

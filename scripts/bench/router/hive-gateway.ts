@@ -1,7 +1,9 @@
 import { readFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
+
 import { createGatewayRuntime } from "@graphql-hive/gateway-runtime";
 import { importPKCS8 } from "jose";
+
 import { IDENTITY_HEADER, signIdentityAssertion } from "../../../platform/identity/identity";
 import { SUPERGRAPH_PATH } from "../../../platform/paths";
 import { identityFromBearer, targetSettings, withSubgraphUrls } from "./identity";

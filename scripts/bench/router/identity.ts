@@ -1,5 +1,7 @@
 import type { IncomingMessage } from "node:http";
+
 import { decodeJwt } from "jose";
+
 import { ANONYMOUS, type ClientInfo, type Identity } from "../../../platform/identity/identity";
 import { ALL_ROLES, type Role } from "../../../platform/identity/roles";
 

@@ -1,6 +1,8 @@
 import { performance } from "node:perf_hooks";
+
 import { Pool } from "undici";
-import { MIX, OPERATIONS, type OperationName } from "./operations";
+
+import { MIX, type OperationName, OPERATIONS } from "./operations";
 
 /**
  * A closed-loop load generator on undici: `connections` workers, each with its own keep-alive

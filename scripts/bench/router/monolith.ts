@@ -1,12 +1,15 @@
 import "reflect-metadata";
-import { readFileSync } from "node:fs";
+
 import { randomUUID } from "node:crypto";
+import { readFileSync } from "node:fs";
+
 import { ApolloGateway, type GraphQLDataSource, type GraphQLDataSourceProcessOptions } from "@apollo/gateway";
 import { ApolloServer, type BaseContext } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
-import { execute, parse, validate, type DocumentNode, type GraphQLError, type GraphQLSchema } from "graphql";
+import { type DocumentNode, execute, type GraphQLError, type GraphQLSchema, parse, validate } from "graphql";
+
 import { DATABASE_VARIABLES, SUBGRAPH_NAMES, type SubgraphName } from "../../../platform/config";
-import { openDatabase, type Database } from "../../../platform/database/database";
+import { type Database, openDatabase } from "../../../platform/database/database";
 import { subgraphEntities, subgraphMigrations } from "../../../platform/database/subgraph-schema";
 import { InProcessEventBus } from "../../../platform/events/in-process-bus";
 import { stageEvent } from "../../../platform/events/outbox";
@@ -14,11 +17,11 @@ import type { SubgraphContext } from "../../../platform/graphql/context";
 import type { ClientInfo, Identity } from "../../../platform/identity/identity";
 import { createLogger, type Logger } from "../../../platform/logger";
 import { SUPERGRAPH_PATH } from "../../../platform/paths";
+import { Deadline, DEFAULT_REQUEST_BUDGET_MS } from "../../../platform/requests/deadline";
 import { RedisKeyValueStore } from "../../../platform/store/redis-store";
 import type { AnySubgraphDefinition } from "../../../platform/subgraph";
 import { parseServiceEnv, SUBGRAPHS } from "../../../subgraphs";
 import { callerFromRequest } from "./identity";
-import { Deadline, DEFAULT_REQUEST_BUDGET_MS } from "../../../platform/requests/deadline";
 
 /**
  * Target (d), the practical limit: the same four subgraphs' resolvers, schemas (graphql-shield

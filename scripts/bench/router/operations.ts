@@ -1,4 +1,5 @@
 import { print } from "graphql";
+
 import { MeDocument, TrackEventDocument, UsersDocument } from "../../../schema/generated/graphql";
 
 /**

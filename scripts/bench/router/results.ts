@@ -1,5 +1,5 @@
 import { quantile } from "./load";
-import { OPERATIONS, type OperationName } from "./operations";
+import { type OperationName, OPERATIONS } from "./operations";
 import type { Collected, RoundRecord } from "./rounds";
 import type { Target } from "./services";
 import type { TargetId } from "./settings";

@@ -1,9 +1,10 @@
 import { performance } from "node:perf_hooks";
+
 import { machineBusySeconds, postgresBackends, processCpuSeconds } from "../../support/proc";
-import { runLoad, type Callers, type RoundResult } from "./load";
+import { type Callers, type RoundResult, runLoad } from "./load";
 import { MIX } from "./operations";
 import type { Target } from "./services";
-import { CONNECTIONS, log, ROUNDS, SECONDS, WARMUP_SECONDS, type TargetId } from "./settings";
+import { CONNECTIONS, log, ROUNDS, SECONDS, type TargetId, WARMUP_SECONDS } from "./settings";
 
 interface CpuSnapshot {
   at: number;

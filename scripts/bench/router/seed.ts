@@ -1,4 +1,5 @@
 import pg from "pg";
+
 import { login, mapLimit, register, waitForConsumers } from "../../support/graphql-client";
 import type { Callers } from "./load";
 import { CONNECTIONS, log, USERS } from "./settings";

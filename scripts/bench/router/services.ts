@@ -1,16 +1,17 @@
 import path from "node:path";
+
 import { SUBGRAPH_NAMES } from "../../../platform/config";
 import { VARIABLES } from "../../../subgraphs";
 import {
   cleanEnv,
   CONTAINER_NODE_OPTIONS,
   routerEnvironment,
-  subgraphEnvironments,
   type ServiceRun,
+  subgraphEnvironments,
 } from "../../support/environment";
 import { post, waitUntil } from "../../support/graphql-client";
 import { ServiceProcess } from "../../support/processes";
-import { errorText, log, profiling, TARGETS, type TargetId } from "./settings";
+import { errorText, log, profiling, type TargetId, TARGETS } from "./settings";
 
 /** The processes of one run: the four subgraphs, each on its own, and the targets in front of them. */
 

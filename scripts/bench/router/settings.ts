@@ -1,5 +1,6 @@
 import path from "node:path";
 import { performance } from "node:perf_hooks";
+
 import { CONTAINER_NODE_OPTIONS } from "../../support/environment";
 
 /** What `npm run bench:router` reads from its environment (see scripts/bench/router.ts). */

@@ -1,13 +1,15 @@
 import { readFileSync } from "node:fs";
+
 import { ApolloGateway, RemoteGraphQLDataSource } from "@apollo/gateway";
 import { ApolloServer, type BaseContext } from "@apollo/server";
 import { startStandaloneServer } from "@apollo/server/standalone";
 import { importPKCS8 } from "jose";
+
 import {
-  IDENTITY_HEADER,
-  signIdentityAssertion,
   type ClientInfo,
   type Identity,
+  IDENTITY_HEADER,
+  signIdentityAssertion,
 } from "../../../platform/identity/identity";
 import { SUPERGRAPH_PATH } from "../../../platform/paths";
 import { callerFromRequest, targetSettings, withSubgraphUrls } from "./identity";

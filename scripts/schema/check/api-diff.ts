@@ -1,5 +1,6 @@
-import { CriticalityLevel, diff, DiffRule, type Change } from "@graphql-inspector/core";
+import { type Change, CriticalityLevel, diff, DiffRule } from "@graphql-inspector/core";
 import type { GraphQLSchema } from "graphql";
+
 import {
   changeCoordinate,
   dropDescriptionsOfAdditions,
@@ -8,7 +9,7 @@ import {
 } from "./change-coordinates";
 import type { Locate } from "./operations";
 import type { Finding, Usage } from "./report";
-import { touchOf, usedBy, type UsageIndex } from "./usage-touches";
+import { touchOf, type UsageIndex, usedBy } from "./usage-touches";
 
 /**
  * Step "diff": the public API schema (what clients see) diffed with @graphql-inspector/core. Each

@@ -1,7 +1,9 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
+
 import { z } from "zod";
-import { CheckUsageError, type CheckReport, type Finding, type StepResult } from "./report";
+
+import { type CheckReport, CheckUsageError, type Finding, type StepResult } from "./report";
 
 /**
  * schema/approvals.json: deliberate breaking changes, each named by its finding id

@@ -1,4 +1,5 @@
-import { CriticalityLevel, type Change } from "@graphql-inspector/core";
+import { type Change, CriticalityLevel } from "@graphql-inspector/core";
+
 import type { Level } from "./report";
 
 /**

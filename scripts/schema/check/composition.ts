@@ -1,5 +1,6 @@
 import { composeServices } from "@apollo/composition";
 import type { ASTNode, GraphQLSchema } from "graphql";
+
 import type { Finding, Location } from "./report";
 import { locationOf } from "./sdl-index";
 import type { ParsedSubgraph } from "./sources";

@@ -1,5 +1,5 @@
 import { syncEventCatalogue } from "../events/sync";
-import { stepResult, type Finding, type StepResult } from "./report";
+import { type Finding, type StepResult, stepResult } from "./report";
 
 /**
  * Step "events": the event contract check `npm run check:schema` runs (scripts/schema/events/

@@ -1,4 +1,5 @@
-import { Kind, print, type ASTNode, type ConstDirectiveNode } from "graphql";
+import { type ASTNode, type ConstDirectiveNode, Kind, print } from "graphql";
+
 import type { Finding, Level, Location } from "./report";
 import { locationOf } from "./sdl-index";
 import type { ParsedSubgraph } from "./sources";

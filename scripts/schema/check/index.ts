@@ -1,25 +1,26 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
+
 import { PROJECT_ROOT } from "../../../platform/paths";
-import { parseUsageFile, UsageFileError, type UsageFile } from "../../../router/usage/usage-file";
+import { parseUsageFile, type UsageFile, UsageFileError } from "../../../router/usage/usage-file";
 import { diffApi } from "./api-diff";
-import { applyApprovals, loadApprovals, type Approval } from "./approvals";
+import { applyApprovals, type Approval, loadApprovals } from "./approvals";
 import { composeSubgraphs } from "./composition";
 import type * as Events from "./events";
 import { diffFederationDirectives } from "./federation-diff";
-import { loadKnownOperations, type KnownOperations } from "./known-operations";
+import { type KnownOperations, loadKnownOperations } from "./known-operations";
 import type * as Lint from "./lint";
 import { checkOperations, type Locate } from "./operations";
-import { CheckUsageError, fails, stepResult, type CheckReport, type StepResult } from "./report";
+import { type CheckReport, CheckUsageError, fails, type StepResult, stepResult } from "./report";
 import { buildSdlIndex, declarationOf } from "./sdl-index";
 import {
   parseSubgraph,
   resolveBase,
   subgraphFile,
   subgraphsAt,
+  type SubgraphSdl,
   withProposedSdl,
   workingTreeSubgraphs,
-  type SubgraphSdl,
 } from "./sources";
 import { buildUsageIndex } from "./usage-touches";
 

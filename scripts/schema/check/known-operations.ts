@@ -1,6 +1,8 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { print, type DocumentNode } from "graphql";
+
+import { type DocumentNode, print } from "graphql";
+
 import { operationDocuments } from "../../../router/operation-measures";
 import { CheckUsageError, type Location } from "./report";
 

@@ -1,11 +1,11 @@
 import {
+  type DocumentNode,
+  type GraphQLSchema,
   Kind,
+  type Location,
   TypeInfo,
   visit,
   visitWithTypeInfo,
-  type DocumentNode,
-  type GraphQLSchema,
-  type Location,
 } from "graphql";
 
 /**

@@ -1,15 +1,17 @@
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
+
 import { buildSubgraphSchema } from "@apollo/subgraph";
 import { ESLint, type Linter } from "eslint";
 import {
   buildSchema,
+  type DocumentNode,
   GraphQLError,
+  type GraphQLSchema,
   parse,
   printSchema,
-  type DocumentNode,
-  type GraphQLSchema,
 } from "graphql";
+
 import { SUBGRAPH_NAMES } from "../../../platform/config";
 import { PROJECT_ROOT, SCHEMA_DIR } from "../../../platform/paths";
 import { offsetOf, operationCoordinateAt, sdlCoordinateAt } from "./lint-coordinates";

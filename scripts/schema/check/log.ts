@@ -1,4 +1,5 @@
 import { buildSchema, type GraphQLSchema } from "graphql";
+
 import { diffApi } from "./api-diff";
 import { composeSubgraphs } from "./composition";
 import { CheckUsageError, type Finding, type Level } from "./report";

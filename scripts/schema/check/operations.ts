@@ -1,17 +1,18 @@
 import {
+  type GraphQLSchema,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
   isObjectType,
   print,
   validate,
-  type GraphQLSchema,
 } from "graphql";
+
 import { ABUSE_LIMITS } from "../../../router/abuse-limits";
 import { measureOperations } from "../../../router/operation-measures";
 import type { UsageFile } from "../../../router/usage/usage-file";
 import type { KnownOperations } from "./known-operations";
-import { stepResult, type Finding, type Location, type StepResult } from "./report";
+import { type Finding, type Location, type StepResult, stepResult } from "./report";
 import { buildUsageIndex, usedBy } from "./usage-touches";
 
 /**

@@ -1,4 +1,5 @@
-import { Kind, type ASTNode, type DefinitionNode } from "graphql";
+import { type ASTNode, type DefinitionNode, Kind } from "graphql";
+
 import type { Location } from "./report";
 import type { ParsedSubgraph } from "./sources";
 

@@ -1,7 +1,9 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parse, Source, type DocumentNode } from "graphql";
+
+import { type DocumentNode, parse, Source } from "graphql";
+
 import { SUBGRAPH_NAMES } from "../../../platform/config/services";
 import { CheckUsageError } from "./report";
 

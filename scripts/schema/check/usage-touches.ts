@@ -1,13 +1,14 @@
 import type { Change } from "@graphql-inspector/core";
 import {
   getNamedType,
+  type GraphQLNamedType,
+  type GraphQLSchema,
   isEnumType,
   isInputObjectType,
   isInterfaceType,
   isObjectType,
-  type GraphQLNamedType,
-  type GraphQLSchema,
 } from "graphql";
+
 import { documentCoordinates } from "../../../router/usage/coordinates";
 import type { UsageFile } from "../../../router/usage/usage-file";
 import type { KnownOperation } from "./known-operations";

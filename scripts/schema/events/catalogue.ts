@@ -1,5 +1,7 @@
 import { isDeepStrictEqual } from "node:util";
+
 import { z } from "zod";
+
 import type { EventDefinition } from "../../../platform/events/event-bus";
 import type { ConsumerServices } from "../../../platform/subgraph";
 import { SUBGRAPHS } from "../../../subgraphs";

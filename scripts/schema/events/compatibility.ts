@@ -1,5 +1,6 @@
 import { isDeepStrictEqual } from "node:util";
-import { dereference, isObject, sameSet, type JsonSchema, type Located } from "./json-schema";
+
+import { dereference, isObject, type JsonSchema, type Located, sameSet } from "./json-schema";
 
 /** Which changes a committed type+version may take; shown in schema/events.md. */
 export const COMPATIBILITY_RULES = [

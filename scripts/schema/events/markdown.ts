@@ -1,5 +1,6 @@
 import path from "node:path";
-import { eventSchemaPath, type CatalogueEvent, type EventConsumer } from "./catalogue";
+
+import { type CatalogueEvent, type EventConsumer, eventSchemaPath } from "./catalogue";
 import { COMPATIBILITY_RULES } from "./compatibility";
 import { dereference, isObject } from "./json-schema";
 

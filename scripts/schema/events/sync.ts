@@ -1,12 +1,13 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import { SCHEMA_DIR } from "../../../platform/paths";
 import {
+  type CatalogueSource,
   collectEventCatalogue,
   EVENTS_DIR_NAME,
   EVENTS_DOC_NAME,
   eventSchemaPath,
-  type CatalogueSource,
 } from "./catalogue";
 import { compatibilityProblems } from "./compatibility";
 import type { JsonSchema } from "./json-schema";

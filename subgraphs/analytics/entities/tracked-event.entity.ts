@@ -1,5 +1,6 @@
-import { Entity, Index, PrimaryKey, Property, Unique } from "@mikro-orm/core";
 import { randomUUID } from "node:crypto";
+
+import { Entity, Index, PrimaryKey, Property, Unique } from "@mikro-orm/core";
 
 /** One usage event: tracked by a client or recorded from a domain event (then keyed by that event's id). */
 @Entity({ tableName: "events" })

@@ -1,7 +1,7 @@
-import { consumer, on, type EventHandlerSpec } from "../../../platform/events/consumer";
-import { markErased, userErased } from "../../../platform/events/erasure";
-import { ErasureCompleted } from "../../../contracts/events/privacy";
 import { UserDeleted } from "../../../contracts/events/auth";
+import { ErasureCompleted } from "../../../contracts/events/privacy";
+import { consumer, type EventHandlerSpec, on } from "../../../platform/events/consumer";
+import { markErased, userErased } from "../../../platform/events/erasure";
 import { TrackedEvent } from "../entities/tracked-event.entity";
 import { eraseFromRollups, recordEvents } from "../services/rollups";
 import { DELETION_EVENT, RECORDED_EVENTS } from "./domain-events";

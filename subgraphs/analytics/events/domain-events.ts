@@ -1,4 +1,3 @@
-import type { EventDefinition, PayloadOf } from "../../../platform/events/event-bus";
 import {
   EmailVerificationRequested,
   PasswordChanged,
@@ -7,6 +6,7 @@ import {
   UserRegistered,
 } from "../../../contracts/events/auth";
 import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
+import type { EventDefinition, PayloadOf } from "../../../platform/events/event-bus";
 import { REGISTRATION_EVENT } from "../services/rollups";
 
 /**

@@ -1,10 +1,11 @@
-import type DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type DataLoader from "dataloader";
+
 import { uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
-import type { UserActivity } from "./activity.type";
 import type { EventIngester } from "../services/ingester";
 import type { RetentionSweeper } from "../services/retention";
+import type { UserActivity } from "./activity.type";
 
 export interface AnalyticsDeps {
   /** Writes tracked events in shared transactions (group commit). */

@@ -1,4 +1,5 @@
 import { Arg, Ctx, FieldResolver, Int, Query, Resolver, Root } from "type-graphql";
+
 import { badUserInput } from "../../../platform/errors";
 import * as insights from "../services/insights";
 import { EVENT_NAME_PATTERN } from "../services/rollups";
@@ -6,10 +7,10 @@ import type { AnalyticsContext } from "./context";
 import {
   AnalyticsOverview,
   EventCount,
+  type InsightRange,
   Interval,
   RetentionCohort,
   TimeBucket,
-  type InsightRange,
 } from "./insights.type";
 import { EVENT_NAME_RULE } from "./track-event.input";
 

@@ -1,5 +1,6 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
+
 import { JSONObjectScalar } from "../../../platform/graphql/scalars";
 import { RESERVED_EVENT_NAMES } from "../events/domain-events";
 import { EVENT_NAME_PATTERN } from "../services/rollups";

@@ -1,4 +1,5 @@
 import { Directive, Field, ID, ObjectType } from "type-graphql";
+
 import { USER_DESCRIPTION, USER_ID_DESCRIPTION } from "../../../platform/graphql/user-entity";
 
 /** This subgraph's view of the federated User: the key, plus `activity` resolved here. */

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import type { EventCount, InsightRange, RetentionCohort, TimeBucket } from "../resolvers/insights.type";
 import { Interval } from "../resolvers/insights.type";
 import { masksFor } from "./activity-bits";

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import type { TrackedEvent } from "../entities/tracked-event.entity";
 import { bitsOf, dateOf, indexesOf, yearDay } from "./activity-bits";
 import { HOUR_MS } from "./time";

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { REGISTRATION_EVENT } from "./rollups";
 
 export interface SeedOptions {

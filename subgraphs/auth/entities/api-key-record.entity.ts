@@ -1,5 +1,6 @@
-import { Entity, Index, PrimaryKey, Property } from "@mikro-orm/core";
 import { randomUUID } from "node:crypto";
+
+import { Entity, Index, PrimaryKey, Property } from "@mikro-orm/core";
 
 /** An API key: the secret is shown once at creation; only its SHA-256 and a short public prefix are kept. */
 @Entity({ tableName: "api_keys" })

@@ -1,5 +1,6 @@
-import { Entity, Enum, Index, PrimaryKey, Property } from "@mikro-orm/core";
 import { randomUUID } from "node:crypto";
+
+import { Entity, Enum, Index, PrimaryKey, Property } from "@mikro-orm/core";
 
 export enum AuditEventType {
   LOGIN_SUCCEEDED = "LOGIN_SUCCEEDED",

@@ -1,5 +1,7 @@
-import { Entity, PrimaryKey, Property } from "@mikro-orm/core";
 import { randomUUID } from "node:crypto";
+
+import { Entity, PrimaryKey, Property } from "@mikro-orm/core";
+
 import { Role } from "../../../platform/identity/roles";
 
 /** The credential record behind the federated `User` entity. Only this subgraph stores e-mail and password hash. */

@@ -1,5 +1,5 @@
-import { consumer, on } from "../../../platform/events/consumer";
 import { ErasureCompleted } from "../../../contracts/events/privacy";
+import { consumer, on } from "../../../platform/events/consumer";
 import { AccountErasureStep } from "../entities/account-erasure-step.entity";
 
 /** Each subgraph's erasure confirmation is recorded, so an ADMIN can see a deletion finish everywhere. */

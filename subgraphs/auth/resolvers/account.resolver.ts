@@ -1,20 +1,21 @@
-import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Mutation, Resolver } from "type-graphql";
 import { z } from "zod";
+
+import { UserDeleted } from "../../../contracts/events/auth";
 import { isUuid } from "../../../platform/database/loaders";
 import { conflict, notFound, publicError } from "../../../platform/errors";
+import { requireSession } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { AccountErasure } from "../entities/account-erasure.entity";
 import { ApiKeyRecord } from "../entities/api-key-record.entity";
 import { OneTimeToken } from "../entities/one-time-token.entity";
 import { UserAccount } from "../entities/user-account.entity";
-import { UserDeleted } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
-import { confirmPassword } from "../services/password-check";
-import { sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
-import type { AuthContext } from "./context";
 import { admitOne } from "../services/login-throttle";
+import { sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
+import { confirmPassword } from "../services/password-check";
+import type { AuthContext } from "./context";
 import { passwordSchema } from "./credentials.input";
 import { User } from "./user.type";
 

@@ -1,13 +1,14 @@
-import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Mutation, Query, Resolver } from "type-graphql";
+
 import { isUuid } from "../../../platform/database/loaders";
 import { forbidden, notFound } from "../../../platform/errors";
+import { requireSession } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { ApiKeyRecord } from "../entities/api-key-record.entity";
 import { UserAccount } from "../entities/user-account.entity";
-import { audit, AuditEventType } from "../services/audit-log";
 import { newApiKeySecret } from "../services/api-keys";
+import { audit, AuditEventType } from "../services/audit-log";
 import { ApiKey, CreatedApiKey } from "./api-key.type";
 import type { AuthContext } from "./context";
 import { CreateApiKeyInput, createApiKeySchema } from "./credentials.input";

@@ -1,14 +1,15 @@
-import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver, registerEnumType } from "type-graphql";
+import { Arg, Ctx, Field, ID, Int, ObjectType, Query, registerEnumType, Resolver } from "type-graphql";
 import { z } from "zod";
+
 import { isUuid } from "../../../platform/database/loaders";
-import { JSONObjectScalar } from "../../../platform/graphql/scalars";
 import {
   decodePosition,
   FirstArg,
-  pageSize,
   PageInfo,
+  pageSize,
   toConnection,
 } from "../../../platform/graphql/page-info.type";
+import { JSONObjectScalar } from "../../../platform/graphql/scalars";
 import { validateInput } from "../../../platform/graphql/validation";
 import { AuditEvent as AuditRow, AuditEventType } from "../entities/audit-event.entity";
 import type { AuthContext } from "./context";

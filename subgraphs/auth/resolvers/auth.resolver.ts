@@ -1,16 +1,17 @@
 import { UniqueConstraintViolationException } from "@mikro-orm/core";
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+
+import { UserRegistered } from "../../../contracts/events/auth";
 import { conflict, unauthenticated } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { UserAccount } from "../entities/user-account.entity";
-import { UserRegistered } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { noteDevice } from "../services/known-devices";
 import { sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
+import { authPayload, startSessionAndCommit } from "../services/sign-in";
 import { AuthPayload } from "./auth-payload.type";
 import type { AuthContext } from "./context";
-import { LoginInput, RegisterInput, loginSchema, registerSchema } from "./credentials.input";
-import { authPayload, startSessionAndCommit } from "../services/sign-in";
+import { LoginInput, loginSchema, RegisterInput, registerSchema } from "./credentials.input";
 
 const BAD_CREDENTIALS = "Invalid e-mail or password";
 

@@ -1,6 +1,7 @@
+import type { EntityManager } from "@mikro-orm/postgresql";
 import type DataLoader from "dataloader";
 import type { RateLimiterAbstract } from "rate-limiter-flexible";
-import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import { UserAccount } from "../entities/user-account.entity";

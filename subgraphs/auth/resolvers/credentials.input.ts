@@ -1,5 +1,6 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
+
 import { isScope, SCOPES } from "../../../platform/identity/scopes";
 import { COMMON_PASSWORDS } from "../services/common-passwords";
 

@@ -1,4 +1,5 @@
 import { Arg, Ctx, Field, ID, Int, ObjectType, Query, Resolver } from "type-graphql";
+
 import { isUuid } from "../../../platform/database/loaders";
 import { AccountErasure as ErasureRow } from "../entities/account-erasure.entity";
 import { AccountErasureStep } from "../entities/account-erasure-step.entity";

@@ -1,21 +1,23 @@
-import { requireSession } from "../../../platform/graphql/context";
 import { setTimeout as sleep } from "node:timers/promises";
+
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+
+import { PasswordChanged } from "../../../contracts/events/auth";
 import { badUserInput } from "../../../platform/errors";
+import { requireSession } from "../../../platform/graphql/context";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Role } from "../../../platform/identity/roles";
 import { UserAccount } from "../entities/user-account.entity";
-import { PasswordChanged } from "../../../contracts/events/auth";
 import { audit, AuditEventType } from "../services/audit-log";
 import { admitOne } from "../services/login-throttle";
-import { confirmPassword } from "../services/password-check";
 import { consumeOneTimeToken, sendOneTimeLink, TokenPurpose } from "../services/one-time-tokens";
+import { confirmPassword } from "../services/password-check";
 import type { AuthContext } from "./context";
 import {
   ChangePasswordInput,
-  ResetPasswordInput,
   changePasswordSchema,
   emailSchema,
+  ResetPasswordInput,
   resetPasswordSchema,
 } from "./credentials.input";
 

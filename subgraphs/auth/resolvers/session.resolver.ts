@@ -1,6 +1,7 @@
-import { requireSession } from "../../../platform/graphql/context";
 import { Arg, Ctx, ID, Int, Mutation, Query, Resolver } from "type-graphql";
+
 import { notFound } from "../../../platform/errors";
+import { requireSession } from "../../../platform/graphql/context";
 import { audit, AuditEventType } from "../services/audit-log";
 import type { AuthContext } from "./context";
 import { Session } from "./session.type";

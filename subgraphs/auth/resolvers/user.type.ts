@@ -1,4 +1,5 @@
 import { Directive, Field, ID, ObjectType, registerEnumType } from "type-graphql";
+
 import { USER_DESCRIPTION, USER_ID_DESCRIPTION } from "../../../platform/graphql/user-entity";
 import { Role } from "../../../platform/identity/roles";
 

@@ -1,5 +1,7 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { randomBytes } from "node:crypto";
+
+import type { EntityManager } from "@mikro-orm/postgresql";
+
 import {
   credentialKeys as keys,
   hashSecret,

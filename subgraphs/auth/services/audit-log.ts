@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import { AuditEvent, AuditEventType } from "../entities/audit-event.entity";
 

@@ -1,6 +1,6 @@
 import { SecurityAlert } from "../../../contracts/events/auth";
-import { KnownDevice } from "../entities/known-device.entity";
 import { hashSecret } from "../../../platform/identity/credential-store";
+import { KnownDevice } from "../entities/known-device.entity";
 import type { UserAccount } from "../entities/user-account.entity";
 import type { AuthContext } from "../resolvers/context";
 

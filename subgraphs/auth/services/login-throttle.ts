@@ -1,4 +1,5 @@
-import { RateLimiterRes, type RateLimiterAbstract } from "rate-limiter-flexible";
+import { type RateLimiterAbstract, RateLimiterRes } from "rate-limiter-flexible";
+
 import { DependencyUnavailableError } from "../../../platform/outages";
 import type { KeyValueStore } from "../../../platform/store/key-value-store";
 

@@ -1,5 +1,7 @@
-import type { EntityManager } from "@mikro-orm/postgresql";
 import { randomBytes } from "node:crypto";
+
+import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { EmailVerificationRequested, PasswordResetRequested } from "../../../contracts/events/auth";
 import { hashSecret } from "../../../platform/identity/credential-store";
 import { OneTimeToken, TokenPurpose } from "../entities/one-time-token.entity";

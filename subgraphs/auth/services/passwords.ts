@@ -1,5 +1,7 @@
-import bcrypt from "bcrypt";
 import { createHmac } from "node:crypto";
+
+import bcrypt from "bcrypt";
+
 import { AdmissionQueue } from "../../../platform/requests/admission";
 import type { Deadline } from "../../../platform/requests/deadline";
 

@@ -1,8 +1,8 @@
 import type { StoredSession } from "../../../platform/identity/credential-store";
 import type { UserAccount } from "../entities/user-account.entity";
-import { ACCESS_TOKEN_TTL_SECONDS } from "./token-issuer";
 import type { AuthPayload } from "../resolvers/auth-payload.type";
 import type { AuthContext } from "../resolvers/context";
+import { ACCESS_TOKEN_TTL_SECONDS } from "./token-issuer";
 
 /**
  * The AuthPayload of a session: a fresh access token carrying the account's current roles. The

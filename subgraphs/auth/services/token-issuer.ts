@@ -1,8 +1,10 @@
 import { createPublicKey } from "node:crypto";
-import { SignJWT, calculateJwkThumbprint, exportJWK, importPKCS8, type CryptoKey, type JWK } from "jose";
-import { parseSigningKeyBundle } from "../../../platform/identity/signing-keys";
+
+import { calculateJwkThumbprint, type CryptoKey, exportJWK, importPKCS8, type JWK, SignJWT } from "jose";
+
 import type { Role } from "../../../platform/identity/roles";
 import { sessionScopes } from "../../../platform/identity/scopes";
+import { parseSigningKeyBundle } from "../../../platform/identity/signing-keys";
 
 export const ACCESS_TOKEN_TTL_SECONDS = 15 * 60;
 /** RFC 9068: the `typ` that tells an access token apart from any other JWT. */

@@ -1,5 +1,6 @@
-import { Entity, Enum, Index, PrimaryKey, Property, Unique } from "@mikro-orm/core";
 import { randomUUID } from "node:crypto";
+
+import { Entity, Enum, Index, PrimaryKey, Property, Unique } from "@mikro-orm/core";
 
 export enum NotificationChannel {
   EMAIL = "EMAIL",

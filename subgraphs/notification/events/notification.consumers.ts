@@ -1,6 +1,3 @@
-import { consumer, on, type ConsumerContext } from "../../../platform/events/consumer";
-import { markErased, userErased } from "../../../platform/events/erasure";
-import type { ConsumerServices } from "../../../platform/subgraph";
 import {
   EmailVerificationRequested,
   PasswordChanged,
@@ -11,20 +8,23 @@ import {
 } from "../../../contracts/events/auth";
 import { ErasureCompleted } from "../../../contracts/events/privacy";
 import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
+import { consumer, type ConsumerContext, on } from "../../../platform/events/consumer";
+import { markErased, userErased } from "../../../platform/events/erasure";
+import type { ConsumerServices } from "../../../platform/subgraph";
 import { MarketingConsent } from "../entities/marketing-consent.entity";
-import { Recipient } from "../entities/recipient.entity";
 import { Notification, NotificationChannel } from "../entities/notification.entity";
 import { NotificationPreference } from "../entities/notification-preference.entity";
+import { Recipient } from "../entities/recipient.entity";
 import type { NotificationDeps } from "../resolvers/context";
+import { dispatchIds, recordDeliveries } from "../services/deliveries";
 import {
+  type AccountMessage,
+  type Addressee,
   newDeviceMessage,
   passwordChangedMessage,
   tokenLinkMessage,
   welcomeMessage,
-  type AccountMessage,
-  type Addressee,
 } from "../services/messages";
-import { dispatchIds, recordDeliveries } from "../services/deliveries";
 import { allowed, channelSettings, recordMarketingConsent, SECURITY_KINDS } from "../services/preferences";
 
 /**

@@ -1,16 +1,17 @@
-import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import DataLoader from "dataloader";
+
 import { isUuid, uuidArray, uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
-import type { DeliveryDispatcher } from "../services/mail-dispatcher";
 import type { NotificationChannel } from "../entities/notification.entity";
-import { allEnabled, channelSettings, type ChannelSettings } from "../services/preferences";
+import type { DeliveryDispatcher } from "../services/mail-dispatcher";
 import type { Mailer } from "../services/mailer";
 import {
-  notificationPagesLoader,
   type NotificationPage,
+  notificationPagesLoader,
   type PageRequest,
 } from "../services/notification-pages";
+import { allEnabled, type ChannelSettings, channelSettings } from "../services/preferences";
 
 export interface NotificationDeps {
   mailer: Mailer;

@@ -1,8 +1,9 @@
 import { Arg, Ctx, FieldResolver, ID, Int, Mutation, Resolver, Root } from "type-graphql";
-import { notFound } from "../../../platform/errors";
+
 import { isUuid } from "../../../platform/database/loaders";
-import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
+import { notFound } from "../../../platform/errors";
 import { requireUser } from "../../../platform/graphql/context";
+import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
 import { Notification } from "../entities/notification.entity";
 import type { NotificationContext } from "./context";
 import { NotificationConnection, NotificationType } from "./notification.type";

@@ -1,4 +1,5 @@
 import { Field, ID, Int, ObjectType, registerEnumType } from "type-graphql";
+
 import { PageInfo } from "../../../platform/graphql/page-info.type";
 import { DeliveryStatus, NotificationChannel } from "../entities/notification.entity";
 

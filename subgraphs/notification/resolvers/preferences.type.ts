@@ -1,5 +1,6 @@
 import { Field, InputType, ObjectType } from "type-graphql";
 import { z } from "zod";
+
 import { NotificationChannel } from "../entities/notification.entity";
 import { CHANNELS, type ChannelSettings } from "../services/preferences";
 

@@ -1,5 +1,6 @@
 import { Field, ID, InputType } from "type-graphql";
 import { z } from "zod";
+
 import { isUuid } from "../../../platform/database/loaders";
 import { NotificationChannel } from "../entities/notification.entity";
 

@@ -1,10 +1,11 @@
 import { Arg, Ctx, Mutation, Resolver } from "type-graphql";
+
 import { badUserInput } from "../../../platform/errors";
 import { validateInput } from "../../../platform/graphql/validation";
 import { Notification } from "../entities/notification.entity";
 import { Recipient } from "../entities/recipient.entity";
-import { ADMIN_MESSAGE_KIND, adminMessageMail, MARKETING_KIND } from "../services/messages";
 import { dispatchIds, recordDeliveries } from "../services/deliveries";
+import { ADMIN_MESSAGE_KIND, adminMessageMail, MARKETING_KIND } from "../services/messages";
 import { allowed, channelSettings, marketingConsents } from "../services/preferences";
 import type { NotificationContext } from "./context";
 import { NotificationType } from "./notification.type";

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { DeliveryStatus, Notification, NotificationChannel } from "../entities/notification.entity";
 import { PendingMail } from "../entities/pending-mail.entity";
 import type { MailMessage } from "./mailer";

@@ -1,5 +1,6 @@
 import { mkdirSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import nodemailer, { type Transporter } from "nodemailer";
 
 export interface MailMessage {

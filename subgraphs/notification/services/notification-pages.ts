@@ -1,5 +1,6 @@
-import DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import DataLoader from "dataloader";
+
 import { isUuid, uuidArray } from "../../../platform/database/loaders";
 import type { Page, Position } from "../../../platform/graphql/page-info.type";
 import { Notification } from "../entities/notification.entity";

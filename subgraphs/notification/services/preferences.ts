@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { uuidArray } from "../../../platform/database/loaders";
 import { NotificationChannel } from "../entities/notification.entity";
 import { NotificationPreference } from "../entities/notification-preference.entity";

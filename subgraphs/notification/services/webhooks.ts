@@ -1,6 +1,7 @@
 import { createHmac, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
+
 import { NotificationChannel } from "../entities/notification.entity";
 
 /** The channels a webhook provider carries. */

@@ -1,7 +1,7 @@
+import { UserDeleted, UserRegistered } from "../../../contracts/events/auth";
+import { ErasureCompleted } from "../../../contracts/events/privacy";
 import { consumer, on } from "../../../platform/events/consumer";
 import { markErased, userErased } from "../../../platform/events/erasure";
-import { ErasureCompleted } from "../../../contracts/events/privacy";
-import { UserDeleted, UserRegistered } from "../../../contracts/events/auth";
 import { UserProfile } from "../entities/user-profile.entity";
 
 /** A registration creates the profile; an account deletion erases it. */

@@ -1,5 +1,6 @@
-import type DataLoader from "dataloader";
 import type { EntityManager } from "@mikro-orm/postgresql";
+import type DataLoader from "dataloader";
+
 import { uuidLoader } from "../../../platform/database/loaders";
 import type { SubgraphContext } from "../../../platform/graphql/context";
 import { UserProfile } from "../entities/user-profile.entity";

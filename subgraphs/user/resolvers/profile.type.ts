@@ -1,4 +1,5 @@
 import { Field, ObjectType, registerEnumType } from "type-graphql";
+
 import { Theme } from "../entities/user-profile.entity";
 
 registerEnumType(Theme, { name: "Theme", description: "How apps look: SYSTEM follows the device setting" });

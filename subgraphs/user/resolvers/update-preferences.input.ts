@@ -1,5 +1,6 @@
 import { Field, InputType } from "type-graphql";
 import { z } from "zod";
+
 import { Theme } from "../entities/user-profile.entity";
 import { languageTag } from "./update-profile.input";
 

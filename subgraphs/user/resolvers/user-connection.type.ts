@@ -1,4 +1,5 @@
 import { Field, Int, ObjectType } from "type-graphql";
+
 import { PageInfo } from "../../../platform/graphql/page-info.type";
 import { User } from "./user.type";
 

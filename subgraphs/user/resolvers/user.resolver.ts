@@ -1,7 +1,8 @@
 import { Arg, Ctx, FieldResolver, ID, Mutation, Query, Resolver, Root } from "type-graphql";
 import { z } from "zod";
-import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
+
 import { requireUser } from "../../../platform/graphql/context";
+import { decodePosition, FirstArg, pageSize, toConnection } from "../../../platform/graphql/page-info.type";
 import { validateInput } from "../../../platform/graphql/validation";
 import { profilePage } from "../services/profile-pages";
 import { changePreferences, changeProfile, requireProfile } from "../services/profiles";
@@ -9,8 +10,8 @@ import type { UserContext } from "./context";
 import { Preferences, Profile } from "./profile.type";
 import { UpdatePreferencesInput, updatePreferencesSchema } from "./update-preferences.input";
 import { UpdateProfileInput, updateProfileSchema } from "./update-profile.input";
-import { UserConnection } from "./user-connection.type";
 import { User, userRef } from "./user.type";
+import { UserConnection } from "./user-connection.type";
 
 const searchSchema = z.string().max(100, { error: "must be at most 100 characters" }).nullish();
 

@@ -1,4 +1,5 @@
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import type { Page, Position } from "../../../platform/graphql/page-info.type";
 import { UserProfile } from "../entities/user-profile.entity";
 

@@ -1,5 +1,6 @@
 import { LockMode } from "@mikro-orm/core";
 import type { EntityManager } from "@mikro-orm/postgresql";
+
 import { MarketingConsentChanged, ProfileUpdated } from "../../../contracts/events/user";
 import { notFound } from "../../../platform/errors";
 import { type Theme, UserProfile } from "../entities/user-profile.entity";

@@ -1,6 +1,7 @@
-import { STEP_TITLES, type CheckReport, type Finding, type StepResult } from "../report";
+import { type CheckReport, type Finding, STEP_TITLES, type StepResult } from "../report";
 import {
   approvalText,
+  type Group,
   GROUP_TITLES,
   groupFindings,
   groupOf,
@@ -10,7 +11,6 @@ import {
   tally,
   usageText,
   verdict,
-  type Group,
 } from "./findings";
 
 /*

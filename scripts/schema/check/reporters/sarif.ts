@@ -1,5 +1,6 @@
 import type { Location, Log, ReportingDescriptor, Result } from "sarif";
-import { STEP_TITLES, type CheckReport, type Finding, type StepName } from "../report";
+
+import { type CheckReport, type Finding, STEP_TITLES, type StepName } from "../report";
 import { approvalText, STALE_APPROVALS_HINT, usageText } from "./findings";
 
 /*

@@ -1,8 +1,10 @@
 import { createColors } from "picocolors";
 import type { Colors, Formatter } from "picocolors/types";
-import { STEP_TITLES, type CheckReport, type Finding, type StepResult } from "../report";
+
+import { type CheckReport, type Finding, STEP_TITLES, type StepResult } from "../report";
 import {
   approvalText,
+  type Group,
   GROUP_TITLES,
   groupFindings,
   locationText,
@@ -10,7 +12,6 @@ import {
   tally,
   usageText,
   verdict,
-  type Group,
 } from "./findings";
 
 /* The terminal report: one block per step, findings grouped by level, failures first. */

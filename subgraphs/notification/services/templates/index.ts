@@ -5,7 +5,7 @@ import { localeChain, resolveLocale, type ShippedLocale } from "./locales";
 import { markup } from "./safe-html";
 import type { Layouts, Strings, TemplateKind, TemplateTools, TemplateVars, TokenLinkVars } from "./types";
 
-export { localeChain, resolveLocale, SHIPPED_LOCALES, DEFAULT_LOCALE, type ShippedLocale } from "./locales";
+export { DEFAULT_LOCALE, localeChain, resolveLocale, SHIPPED_LOCALES, type ShippedLocale } from "./locales";
 export { TEMPLATE_KINDS, type TemplateKind, type TemplateVars } from "./types";
 
 const STRINGS: Record<ShippedLocale, Strings> = { en, fr };
