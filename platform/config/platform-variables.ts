@@ -8,6 +8,7 @@ import {
   type SubgraphName,
 } from "./services";
 import {
+  base64Key,
   commaSeparated,
   csv,
   type EnvOf,
@@ -148,6 +149,31 @@ export const PLATFORM_VARIABLES = {
       .min(60)
       .default(24 * 3600),
     "router: seconds an automatic persisted query (APQ) stays registered in Redis",
+  ),
+  DATA_KEK: variable(
+    base64Key(32),
+    "subgraphs (from issue 16's next slice): key-encryption key wrapping the subgraph's data keys (32 bytes, base64; decision 012)",
+  ),
+  DATA_KEK_PREVIOUS: variable(
+    z
+      .string()
+      .transform((value, context) =>
+        value
+          .split(",")
+          .map((part) => part.trim())
+          .filter(Boolean)
+          .map((key) => {
+            const parsed = base64Key(32).safeParse(key);
+            if (!parsed.success)
+              context.addIssue({
+                code: "custom",
+                message: "each key must be 32 random bytes, base64-encoded",
+              });
+            return parsed.data ?? Buffer.alloc(0);
+          }),
+      )
+      .optional(),
+    "subgraphs: earlier key-encryption keys (comma-separated) that still unwrap data keys while they are re-wrapped",
   ),
   ORION_DATA_DIR: variable(
     z.string().min(1).default(".orion"),

@@ -28,6 +28,18 @@ export const pem = (kind: string) =>
     .refine((value) => value.startsWith("-----BEGIN ") && value.includes(kind), {
       error: `must be a PEM-encoded ${kind}`,
     });
+/** A key of exactly `bytes` random bytes, base64-encoded (a `*_FILE` secret may end with a newline). */
+export const base64Key = (bytes: number) =>
+  z
+    .string()
+    .trim()
+    .refine(
+      (value) => /^[A-Za-z0-9+/]+={0,2}$/.test(value) && Buffer.from(value, "base64").length === bytes,
+      {
+        error: `must be exactly ${bytes} random bytes, base64-encoded`,
+      },
+    )
+    .transform((value) => Buffer.from(value, "base64"));
 /** A comma-separated list, blank entries dropped; `fallback` when unset. */
 export const commaSeparated = (fallback: string) =>
   z
