@@ -162,7 +162,7 @@ export async function rewrapDataKeys(
 }
 
 export async function listDataKeys(em: EntityManager): Promise<DataKeyInfo[]> {
-  const rows = await em.execute<KeyRow[]>(`select * from data_keys order by created_at`);
+  const rows = await em.execute<KeyRow[]>(`select * from data_keys order by created_at, purpose, id`);
   return rows.map((row) => ({
     id: row.id,
     purpose: row.purpose,

@@ -1,5 +1,13 @@
+import { mkdtempSync, rmSync, statSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
 import { ConfigError, parseEnv } from "../../../platform/config";
-import { keyEncryptionKeysFromEnv } from "../../../platform/crypto/kek-config";
+import {
+  DATA_KEK_FILE,
+  keyEncryptionKeysFromEnv,
+  loadOrCreateDataKek,
+} from "../../../platform/crypto/kek-config";
 import { generateKek, kekIdOf, UnwrapError } from "../../../platform/crypto/key-encryption-keys";
 
 // The KEKs come from configuration: validated at start with the variable named, several held by id
@@ -53,4 +61,17 @@ test("a wrapped key fails to unwrap under another KEK or bound to another contex
   await expect(other.unwrap(wrapped, "user\0data\0dk1")).rejects.toBeInstanceOf(UnwrapError);
   await expect(keks.unwrap(wrapped, "auth\0data\0dk1")).rejects.toBeInstanceOf(UnwrapError);
   await expect(keks.unwrap(wrapped, "user\0data\0dk2")).rejects.toBeInstanceOf(UnwrapError);
+});
+
+test("embedded mode makes the KEK once, in a 0600 file beside the other keys, and reads the same one after", () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "orion-kek-"));
+  try {
+    const first = loadOrCreateDataKek(path.join(dir, "keys"));
+
+    expect(loadOrCreateDataKek(path.join(dir, "keys"))).toBe(first);
+    expect(problemsOf({ DATA_KEK: first })).toEqual([]);
+    expect(statSync(path.join(dir, "keys", DATA_KEK_FILE)).mode & 0o777).toBe(0o600);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
