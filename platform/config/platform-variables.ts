@@ -152,7 +152,7 @@ export const PLATFORM_VARIABLES = {
   ),
   DATA_KEK: variable(
     base64Key(32),
-    "subgraphs (from issue 16's next slice): key-encryption key wrapping the subgraph's data keys (32 bytes, base64; decision 012)",
+    "subgraphs: key-encryption key wrapping each subgraph's data keys (32 bytes, base64; decision 012). Not read yet: required once field encryption is wired in (issue 16)",
   ),
   DATA_KEK_PREVIOUS: variable(
     z
