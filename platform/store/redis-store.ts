@@ -1,8 +1,14 @@
-import { createClient, type RedisClientType } from "redis";
+import { createClient, RESP_TYPES, type RedisClientType } from "redis";
 import { RateLimiterRedis, type RateLimiterAbstract } from "rate-limiter-flexible";
 import type { Logger } from "../logger";
 import { rateLimiterRegistry, type KeyValueStore, type RateLimiterOptions } from "./key-value-store";
-import { isCommandTimeout, RedisUnavailableError, shutDown, withDeadline } from "./redis-failures";
+import {
+  isCommandTimeout,
+  limiterWithinBudget,
+  RedisUnavailableError,
+  shutDown,
+  withDeadline,
+} from "./redis-failures";
 
 /** How long subscribe() waits for the subscriber connection the first time it is opened. */
 const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
@@ -13,16 +19,6 @@ const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 /** Commands waiting to be written or answered, at most: past it new ones fail at once. */
 const MAX_PENDING_COMMANDS = 2_000;
-
-const LIMITER_CALLS = new Set<string | symbol>([
-  "consume",
-  "penalty",
-  "reward",
-  "block",
-  "get",
-  "set",
-  "delete",
-]);
 
 /**
  * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
@@ -45,7 +41,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   private closed = false;
   readonly rateLimiter: (options: RateLimiterOptions) => RateLimiterAbstract = rateLimiterRegistry(
     (options) =>
-      this.withinBudget(
+      limiterWithinBudget(
         new RateLimiterRedis({
           storeClient: this.client,
           useRedisPackage: true,
@@ -56,6 +52,7 @@ export class RedisKeyValueStore implements KeyValueStore {
           duration: options.durationSeconds,
           blockDuration: options.blockSeconds,
         }),
+        this.commandTimeoutMs,
       ),
   );
 
@@ -65,32 +62,6 @@ export class RedisKeyValueStore implements KeyValueStore {
     private readonly logger: Logger,
     private readonly commandTimeoutMs: number,
   ) {}
-
-  /**
-   * The limiters' scripts and MULTIs are not timed out by node-redis: each call gets the command
-   * budget here. A limit reached (RateLimiterRes) passes through untouched.
-   */
-  private withinBudget(limiter: RateLimiterAbstract): RateLimiterAbstract {
-    const budget = this.commandTimeoutMs;
-    return new Proxy(limiter, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== "function" || !LIMITER_CALLS.has(property)) return value;
-        return (...args: unknown[]) =>
-          withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget).catch(
-            (error: unknown) => {
-              // A limit reached (RateLimiterRes) is an answer, not a failure.
-              if (!(error instanceof Error) || error instanceof RedisUnavailableError) throw error;
-              throw new RedisUnavailableError(
-                "the rate limiter's store did not answer",
-                error,
-                isCommandTimeout(error),
-              );
-            },
-          );
-      },
-    });
-  }
 
   /**
    * Runs one store operation within the command budget (MULTI and pub/sub commands included,
@@ -116,6 +87,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     logger: Logger;
     /** Longest wait for one command (default DEFAULT_COMMAND_TIMEOUT_MS). */
     commandTimeoutMs?: number;
+    /**
+     * false: connect() fails on the first refused or timed-out attempt, and a lost connection stays
+     * lost (a one-shot command-line tool); default true, reconnecting in the background.
+     */
+    reconnect?: boolean;
   }): Promise<RedisKeyValueStore> {
     const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const client: RedisClientType = createClient({
@@ -126,7 +102,11 @@ export class RedisKeyValueStore implements KeyValueStore {
       // piling up behind it (the rate limiters' scripts go through the same options).
       commandOptions: { timeout: commandTimeoutMs },
       commandsQueueMaxLength: MAX_PENDING_COMMANDS,
-      socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5000) },
+      socket: {
+        connectTimeout: 5000,
+        reconnectStrategy:
+          options.reconnect === false ? false : (retries) => Math.min(100 * 2 ** retries, 5000),
+      },
     });
     // Without a listener an 'error' event would crash the process; reconnects are the client's job.
     client.on("error", (error: Error) => options.logger.warn({ err: error }, "Redis error"));
@@ -180,6 +160,25 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async setMembers(key: string): Promise<string[]> {
     return this.run(() => this.client.sMembers(this.prefix + key));
+  }
+
+  async hashIncrement(
+    key: string,
+    amounts: ReadonlyMap<string, number>,
+    options: { ttlSeconds?: number } = {},
+  ): Promise<void> {
+    if (amounts.size === 0) return;
+    this.assertReady(this.client);
+    const multi = this.client.multi();
+    for (const [field, amount] of amounts) multi.hIncrBy(this.prefix + key, field, amount);
+    if (options.ttlSeconds) multi.expire(this.prefix + key, options.ttlSeconds);
+    await this.run(() => multi.exec());
+  }
+
+  async hashGetAll(key: string): Promise<Map<string, string>> {
+    // A Map: node-redis's default object reply would drop a field named `__proto__`.
+    const client = this.client.withTypeMapping({ [RESP_TYPES.MAP]: Map });
+    return this.run(() => client.hGetAll(this.prefix + key)) as Promise<Map<string, string>>;
   }
 
   async publish(channel: string, message: string): Promise<void> {
