@@ -25,6 +25,7 @@ import type * as Subgraphs from "../subgraphs";
 import type * as Supergraph from "./supergraph";
 import type { Infrastructure } from "./supergraph";
 import { addEventCommands } from "./events.command";
+import { addSchemaUsageCommands } from "./schema-usage.command";
 
 /* eslint-disable @typescript-eslint/no-require-imports -- modules are loaded per command: a
    container serving one subgraph never loads the other three, the gateway or embedded PostgreSQL,
@@ -260,5 +261,6 @@ analytics
   );
 
 addEventCommands(program);
+addSchemaUsageCommands(program);
 
 program.parse();

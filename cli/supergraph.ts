@@ -6,6 +6,7 @@ import {
   parseEnv,
   RATE_LIMIT_VARIABLES,
   SUBGRAPH_NAMES,
+  USAGE_VARIABLES,
   type ServiceName,
   type SubgraphName,
 } from "../platform/config";
@@ -24,6 +25,7 @@ import { startSubgraph, type RunningSubgraph, type SubgraphRuntime } from "../pl
 import { rateLimitSettingsFromEnv, type RateLimitSettings } from "../router/rate-limit";
 import { RESILIENCE_VARIABLES, resilienceFromEnv, type SubgraphResilience } from "../router/gateway";
 import { startRouter } from "../router/router";
+import { usageSettingsFromEnv, type UsageSettings } from "../router/usage/usage-recorder";
 import { parseConfig, settingsOf, SUBGRAPHS, type SettingsOverrides } from "../subgraphs";
 import type { DestinationStream } from "pino";
 
@@ -81,6 +83,8 @@ export interface SupergraphOptions {
   operationSafelist?: boolean;
   /** Router subgraph timeouts and breaker settings that differ from SUBGRAPH_* (tests: short timeouts). */
   subgraphResilience?: SubgraphResilience;
+  /** Router usage recording that differs from USAGE_* (tests: a short flush interval, small bounds). */
+  usage?: Partial<UsageSettings>;
 }
 
 export interface RunningSupergraph {
@@ -220,6 +224,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
         safelist: options.operationSafelist ?? persisted.OPERATION_SAFELIST,
         ttlSeconds: persisted.PERSISTED_QUERIES_TTL,
       },
+      usage: { ...usageSettingsFromEnv(parseEnv(USAGE_VARIABLES)), ...options.usage },
     });
     cleanups.push(() => router.stop());
     return {

@@ -7,6 +7,7 @@ import { onShutdown, runMain } from "../platform/lifecycle";
 import { rateLimitSettingsFromEnv } from "./rate-limit";
 import { resilienceFromEnv } from "./gateway";
 import { startRouter } from "./router";
+import { usageSettingsFromEnv } from "./usage/usage-recorder";
 
 /** The router alone, as a container runs it. */
 export async function runRouterFromEnv(): Promise<void> {
@@ -42,6 +43,7 @@ export async function runRouterFromEnv(): Promise<void> {
     store,
     rateLimit: rateLimitSettingsFromEnv(env),
     persistedOperations: { safelist: env.OPERATION_SAFELIST, ttlSeconds: env.PERSISTED_QUERIES_TTL },
+    usage: usageSettingsFromEnv(env),
   });
   onShutdown(logger, async () => {
     await router.stop();

@@ -35,6 +35,9 @@ import {
   type RateLimitSettings,
 } from "./rate-limit";
 import { rateLimitPlugin } from "./rate-limit.plugin";
+import { createUsageMetrics } from "./usage/usage-metrics";
+import { DEFAULT_USAGE_SETTINGS, UsageRecorder, type UsageSettings } from "./usage/usage-recorder";
+import { usagePlugin } from "./usage/usage.plugin";
 
 export interface RouterOptions {
   port: number;
@@ -68,6 +71,8 @@ export interface RouterOptions {
   rateLimit?: RateLimitSettings;
   /** APQ in the store, and the optional operation safelist (router/persisted-operations.ts). */
   persistedOperations?: Pick<PersistedOperationsOptions, "ttlSeconds" | "safelist" | "manifestPath">;
+  /** Which schema coordinates each client uses, counted into the store (decision 010); default: on, 30 days. */
+  usage?: UsageSettings;
 }
 
 /** The edge: verifies who is calling, forwards it signed, plans and executes over the subgraphs. */
@@ -80,6 +85,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     options.rateLimit ?? DEFAULT_RATE_LIMITS,
     options.logger.child({ component: "rate-limit" }),
   );
+  const usageSettings = options.usage ?? DEFAULT_USAGE_SETTINGS;
+  const usage = usageSettings.enabled
+    ? new UsageRecorder({
+        store: options.store,
+        settings: usageSettings,
+        logger: options.logger.child({ component: "usage" }),
+        metrics: (pending) => createUsageMetrics(metrics.registry, pending),
+      })
+    : undefined;
   const credentials = await CredentialVerifier.create({
     jwksUrl: options.jwksUrl,
     issuer: options.issuer,
@@ -149,6 +163,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
         store: options.store,
         logger: options.logger.child({ component: "persisted-operations" }),
       }),
+      ...(usage ? [usagePlugin(usage, options.logger.child({ component: "usage" }))] : []),
     ],
     context: async (req) => ({
       // Verified once, by the rate-limit gate (which needs to know who pays before the body is read).
@@ -166,6 +181,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     ...service,
     stop: async () => {
       await service.stop();
+      // After the last request has drained, before the caller closes the store.
+      await usage?.stop();
       await credentials.close();
     },
   };
