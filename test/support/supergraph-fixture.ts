@@ -38,6 +38,12 @@ export async function startTestSupergraph(
   options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
     /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
     routerRedisUrl?: string;
+    /**
+     * Services only: the router's usage writes (and nothing else of its) reach Redis at this address
+     * (e.g. a proxy a test can cut), with a 10 s command budget, so a test sees what usage
+     * recording alone does to requests.
+     */
+    routerUsageRedisUrl?: string;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
     /**
@@ -109,6 +115,7 @@ export async function startTestSupergraph(
   }
   const {
     routerRedisUrl,
+    routerUsageRedisUrl,
     amqpUrl: _amqpUrl,
     redisUrl: _redisUrl,
     databasePorts: _databasePorts,
@@ -118,6 +125,22 @@ export async function startTestSupergraph(
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());
     supergraphOptions.routerStore = routerStore;
+  }
+  if (routerUsageRedisUrl && redisPrefix) {
+    const direct = await connectTestRedis(redisPrefix, routerRedisUrl);
+    // A budget longer than any fault a test makes: a write held that long must still hold no request.
+    const usage = await connectTestRedis(redisPrefix, routerUsageRedisUrl, 10_000);
+    cleanups.push(
+      () => direct.close(),
+      () => usage.close(),
+    );
+    supergraphOptions.routerStore = new Proxy(direct, {
+      get(target, property) {
+        const store = property === "hashIncrement" ? usage : target;
+        const value: unknown = Reflect.get(store, property, store);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(store) : value;
+      },
+    });
   }
   const supergraph = await startSupergraph({
     infrastructure,
@@ -162,5 +185,5 @@ export function subgraphSql<T>(
   return env.supergraph.subgraphs[subgraph].db.orm.em.fork().getConnection().execute<T[]>(query, params);
 }
 
-export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url) =>
-  RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent") });
+export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url, commandTimeoutMs?: number) =>
+  RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent"), commandTimeoutMs });
