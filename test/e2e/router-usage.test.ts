@@ -1,8 +1,6 @@
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import pino from "pino";
-import { SUPERGRAPH_PATH } from "../../platform/paths";
 import { startRouter } from "../../router/router";
 import { usageKey, utcDay } from "../../router/usage/usage-keys";
 import { parseUsageFile, type UsageFile } from "../../router/usage/usage-file";
@@ -13,7 +11,12 @@ import { graphqlClient } from "../support/graphql-client";
 import { rawDocument, register, uniqueEmail, type SignedIn } from "../support/identity";
 import { scrape, total } from "../support/prometheus";
 import { describeWithServices, REAL_SERVICES } from "../support/services";
-import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import {
+  connectTestRedis,
+  routerOptionsOver,
+  startTestSupergraph,
+  type TestSupergraph,
+} from "../support/supergraph-fixture";
 
 // Usage recorded by the router and exported offline (issue 15 point 3, decision 010): two clients
 // send different operations through the real router; `orion schema usage export` then writes what
@@ -137,21 +140,7 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "router usage recording 
     const prefix = `${env.redisPrefix}off:`;
     const store = await connectTestRedis(prefix);
     const router = await startRouter({
-      port: 0,
-      host: "127.0.0.1",
-      production: false,
-      logger: pino({ level: "silent" }),
-      supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
-      subgraphUrls: Object.fromEntries(
-        Object.entries(env.supergraph.subgraphs).map(([name, subgraph]) => [name, subgraph.url]),
-      ),
-      jwksUrl: new URL("/.well-known/jwks.json", env.supergraph.subgraphs.auth.url).toString(),
-      issuer: "orion-auth",
-      audience: "orion",
-      identityPrivateKey: env.supergraph.keys.identityPrivateKey,
-      corsOrigins: [],
-      bodyLimit: "100kb",
-      store,
+      ...routerOptionsOver(env, store),
       usage: { enabled: false, retentionDays: 30, flushIntervalMs: 100 },
     });
     try {

@@ -5,7 +5,10 @@ import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { createLogger } from "../../platform/logger";
+import { SUPERGRAPH_PATH } from "../../platform/paths";
+import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
+import type { RouterOptions } from "../../router/router";
 import { startSupergraph, type Infrastructure, type SupergraphOptions } from "../../cli/supergraph";
 import { SUBGRAPHS } from "../../subgraphs";
 import { graphqlClient } from "./graphql-client";
@@ -183,6 +186,26 @@ export function subgraphSql<T>(
   params: unknown[] = [],
 ): Promise<T[]> {
   return env.supergraph.subgraphs[subgraph].db.orm.em.fork().getConnection().execute<T[]>(query, params);
+}
+
+/** What another router over the test supergraph's subgraphs needs, for a test that starts one configured otherwise. */
+export function routerOptionsOver(env: TestSupergraph, store: KeyValueStore): RouterOptions {
+  const subgraphs = env.supergraph.subgraphs;
+  return {
+    port: 0,
+    host: "127.0.0.1",
+    production: false,
+    logger: createLogger("router", "silent"),
+    supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
+    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])),
+    jwksUrl: new URL("/.well-known/jwks.json", subgraphs.auth.url).toString(),
+    issuer: "orion-auth",
+    audience: "orion",
+    identityPrivateKey: env.supergraph.keys.identityPrivateKey,
+    corsOrigins: [],
+    bodyLimit: "100kb",
+    store,
+  };
 }
 
 export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url, commandTimeoutMs?: number) =>
