@@ -37,6 +37,7 @@ export interface KeyValueStore {
   /**
    * Adds each amount to its field of the hash (HINCRBY; a missing field counts from 0), all fields
    * in one atomic step; a TTL, when given, is set after the increments. Hashes expire like keys.
+   * On Redis a call is one script that runs uninterrupted: keep calls to hundreds of fields.
    */
   hashIncrement(
     key: string,

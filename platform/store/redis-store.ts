@@ -19,6 +19,16 @@ const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 /** Commands waiting to be written or answered, at most: past it new ones fail at once. */
 const MAX_PENDING_COMMANDS = 2_000;
+/**
+ * HINCRBY of every field, then EXPIRE when a TTL is given: one command, so it is atomic and takes
+ * one place in the bounded queue. A MULTI takes one per field, and one cut short by a full queue
+ * would leave the connection inside its transaction (node-redis queues its parts one by one).
+ */
+const HASH_INCREMENT = `
+for i = 1, #ARGV - 1, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local ttl = tonumber(ARGV[#ARGV])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return 0`;
 
 /**
  * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
@@ -168,11 +178,9 @@ export class RedisKeyValueStore implements KeyValueStore {
     options: { ttlSeconds?: number } = {},
   ): Promise<void> {
     if (amounts.size === 0) return;
-    this.assertReady(this.client);
-    const multi = this.client.multi();
-    for (const [field, amount] of amounts) multi.hIncrBy(this.prefix + key, field, amount);
-    if (options.ttlSeconds) multi.expire(this.prefix + key, options.ttlSeconds);
-    await this.run(() => multi.exec());
+    const args = [...amounts].flatMap(([field, amount]) => [field, String(amount)]);
+    args.push(String(options.ttlSeconds ?? 0));
+    await this.run(() => this.client.eval(HASH_INCREMENT, { keys: [this.prefix + key], arguments: args }));
   }
 
   async hashGetAll(key: string): Promise<Map<string, string>> {

@@ -96,10 +96,30 @@ export class UsageCounts {
   }
 }
 
-/** A day's counts as the fields and increments of its hash. */
-export function dayIncrements(counts: DayCounts): Map<string, number> {
-  const increments = new Map<string, number>();
-  for (const { client, coordinates } of counts.values())
-    for (const [coordinate, uses] of coordinates) increments.set(usageField(client, coordinate), uses);
-  return increments;
+/**
+ * A day's counts as increments of its hash, at most `size` fields a chunk. `written()` removes a
+ * chunk's counts from the day once the store has them, so a failure leaves only what is unwritten.
+ */
+export function* dayChunks(
+  counts: DayCounts,
+  size: number,
+): Generator<{ increments: Map<string, number>; written(): void }> {
+  let increments = new Map<string, number>();
+  let members: [Map<string, number>, string][] = [];
+  const chunk = () => {
+    const done = members;
+    const result = { increments, written: () => done.forEach(([map, coordinate]) => map.delete(coordinate)) };
+    increments = new Map();
+    members = [];
+    return result;
+  };
+  for (const { client, coordinates } of counts.values()) {
+    // Deleting entries already visited (written()) does not disturb this iteration of a Map.
+    for (const [coordinate, uses] of coordinates) {
+      increments.set(usageField(client, coordinate), uses);
+      members.push([coordinates, coordinate]);
+      if (increments.size >= size) yield chunk();
+    }
+  }
+  if (increments.size > 0) yield chunk();
 }

@@ -8,11 +8,19 @@ import {
   OTHER_CLIENT,
   UNKNOWN_CLIENT,
 } from "../../router/usage/usage-clients";
-import { UsageCounts, dayIncrements } from "../../router/usage/usage-counts";
-import { parseUsageField, usageField, usageKey, usageTtlSeconds } from "../../router/usage/usage-keys";
+import { UsageCounts, dayChunks } from "../../router/usage/usage-counts";
+import {
+  parseUsageField,
+  usageField,
+  usageKey,
+  usageTtlSeconds,
+  utcDay,
+} from "../../router/usage/usage-keys";
 import { createUsageMetrics } from "../../router/usage/usage-metrics";
-import { UsageRecorder } from "../../router/usage/usage-recorder";
+import { FLUSH_CHUNK_FIELDS, UsageRecorder } from "../../router/usage/usage-recorder";
 import { parseSamples, total } from "../support/prometheus";
+import { describeWithServices, runId } from "../support/services";
+import { connectTestRedis } from "../support/supergraph-fixture";
 
 // What bounds the router's usage recording: hostile client names, a store that is down for long.
 
@@ -63,7 +71,9 @@ describe("usage counts in memory", () => {
     const dropped: number[] = [];
     const counts = new UsageCounts(maxEntries, (uses) => dropped.push(uses));
     const increments = (batch: ReturnType<UsageCounts["take"]>, day: string) =>
-      Object.fromEntries(dayIncrements(batch.get(day) ?? new Map()));
+      Object.fromEntries(
+        [...dayChunks(batch.get(day) ?? new Map(), 2)].flatMap((chunk) => [...chunk.increments]),
+      );
     return { counts, dropped, increments };
   }
 
@@ -120,15 +130,18 @@ describe("the usage recorder", () => {
   function setup(options: { maxPendingEntries?: number } = {}) {
     const store = new MemoryKeyValueStore({ logger });
     let down = false;
+    let failAfterWrites = Infinity;
     const writes: string[] = [];
+    const sizes: number[] = [];
     const flaky = {
       hashIncrement: async (
         key: string,
         amounts: ReadonlyMap<string, number>,
         o?: { ttlSeconds?: number },
       ) => {
-        if (down) throw new Error("Redis is unreachable");
+        if (down || writes.length >= failAfterWrites) throw new Error("Redis is unreachable");
         writes.push(key);
+        sizes.push(amounts.size);
         await store.hashIncrement(key, amounts, o);
       },
     };
@@ -148,6 +161,8 @@ describe("the usage recorder", () => {
       recorder,
       store,
       writes,
+      sizes,
+      failAfter: (count: number) => (failAfterWrites = count),
       metric,
       day,
       setDown: (value: boolean) => (down = value),
@@ -209,11 +224,53 @@ describe("the usage recorder", () => {
     await env.close();
   });
 
+  it("writes a large day in chunks, and after a failure midway writes only what was not written", async () => {
+    const env = setup();
+    const coordinates = Array.from({ length: 2 * FLUSH_CHUNK_FIELDS + 200 }, (_, i) => `Query.f${i}`);
+    env.recorder.record(web, coordinates);
+    env.failAfter(1);
+    await env.recorder.flush();
+    expect(env.sizes).toEqual([FLUSH_CHUNK_FIELDS]);
+    expect(await env.metric("orion_router_usage_pending_entries")).toBe(FLUSH_CHUNK_FIELDS + 200);
+
+    env.failAfter(Infinity);
+    await env.recorder.flush();
+    expect(env.sizes).toEqual([FLUSH_CHUNK_FIELDS, FLUSH_CHUNK_FIELDS, 200]);
+    const written = await env.day("2026-12-07");
+    expect(Object.keys(written)).toHaveLength(coordinates.length);
+    expect(new Set(Object.values(written))).toEqual(new Set(["1"]));
+    await env.close();
+  });
+
   it("writes what is pending when it stops", async () => {
     const env = setup();
     env.recorder.record(web, ["Query.me"]);
     await env.recorder.stop();
     expect(await env.day("2026-12-07")).toEqual({ [field(web, "Query.me")]: "1" });
     await env.store.close();
+  });
+});
+
+describeWithServices(["redis"], "the usage recorder on Redis", () => {
+  it("writes a day of thousands of fields within the connection's bounded command queue", async () => {
+    const store = await connectTestRedis(`test:${runId()}:`);
+    const recorder = new UsageRecorder({
+      store,
+      settings: { enabled: true, retentionDays: 30, flushIntervalMs: 3_600_000 },
+      logger,
+    });
+    try {
+      // More fields than the queue's 2,000 commands: one MULTI of them all would be refused.
+      recorder.record(
+        web,
+        Array.from({ length: 3_000 }, (_, i) => `Query.f${i}`),
+      );
+      await recorder.flush();
+      expect((await store.hashGetAll(usageKey(utcDay(Date.now())))).size).toBe(3_000);
+    } finally {
+      await recorder.stop();
+      await store.clear();
+      await store.close();
+    }
   });
 });
