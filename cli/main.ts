@@ -27,6 +27,7 @@ import type * as Subgraphs from "../subgraphs";
 import type * as Seed from "../subgraphs/analytics/services/seed";
 import { addEventCommands } from "./events.command";
 import { addSchemaCommands } from "./schema.command";
+import { addSchemaUsageCommands } from "./schema-usage.command";
 import type * as Supergraph from "./supergraph";
 import type { Infrastructure } from "./supergraph";
 
@@ -265,5 +266,6 @@ analytics
 
 addEventCommands(program);
 addSchemaCommands(program);
+addSchemaUsageCommands(program);
 
 program.parse();

@@ -12,6 +12,7 @@ import {
   type ServiceName,
   SUBGRAPH_NAMES,
   type SubgraphName,
+  USAGE_VARIABLES,
 } from "../platform/config";
 import { type EmbeddedCluster, startEmbeddedPostgres } from "../platform/database/embedded-postgres";
 import type { EventBus } from "../platform/events/event-bus";
@@ -28,6 +29,7 @@ import { type RunningSubgraph, startSubgraph, type SubgraphRuntime } from "../pl
 import { RESILIENCE_VARIABLES, resilienceFromEnv, type SubgraphResilience } from "../router/gateway";
 import { type RateLimitSettings, rateLimitSettingsFromEnv } from "../router/rate-limit";
 import { startRouter } from "../router/router";
+import { type UsageSettings, usageSettingsFromEnv } from "../router/usage/usage-recorder";
 import { parseConfig, settingsOf, type SettingsOverrides, SUBGRAPHS } from "../subgraphs";
 
 type NotificationOverrides = NonNullable<SettingsOverrides["notification"]>;
@@ -84,6 +86,8 @@ export interface SupergraphOptions {
   operationSafelist?: boolean;
   /** Router subgraph timeouts and breaker settings that differ from SUBGRAPH_* (tests: short timeouts). */
   subgraphResilience?: SubgraphResilience;
+  /** Router usage recording that differs from USAGE_* (tests: a short flush interval, small bounds). */
+  usage?: Partial<UsageSettings>;
 }
 
 export interface RunningSupergraph {
@@ -223,6 +227,7 @@ export async function startSupergraph(options: SupergraphOptions): Promise<Runni
         safelist: options.operationSafelist ?? persisted.OPERATION_SAFELIST,
         ttlSeconds: persisted.PERSISTED_QUERIES_TTL,
       },
+      usage: { ...usageSettingsFromEnv(parseEnv(USAGE_VARIABLES)), ...options.usage },
     });
     cleanups.push(() => router.stop());
     return {

@@ -8,6 +8,7 @@ import { RedisKeyValueStore } from "../platform/store/redis-store";
 import { resilienceFromEnv } from "./gateway";
 import { rateLimitSettingsFromEnv } from "./rate-limit";
 import { startRouter } from "./router";
+import { usageSettingsFromEnv } from "./usage/usage-recorder";
 
 /** The router alone, as a container runs it. */
 export async function runRouterFromEnv(): Promise<void> {
@@ -43,6 +44,7 @@ export async function runRouterFromEnv(): Promise<void> {
     store,
     rateLimit: rateLimitSettingsFromEnv(env),
     persistedOperations: { safelist: env.OPERATION_SAFELIST, ttlSeconds: env.PERSISTED_QUERIES_TTL },
+    usage: usageSettingsFromEnv(env),
   });
   onShutdown(logger, async () => {
     await router.stop();

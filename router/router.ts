@@ -36,6 +36,9 @@ import {
 import { rateLimitPlugin } from "./rate-limit.plugin";
 import { bodyReadStarts, callerOf, rateLimitGate, refusalNotesOf } from "./rate-limit-gate";
 import { createRouterMetrics } from "./router-metrics";
+import { usagePlugin } from "./usage/usage.plugin";
+import { createUsageMetrics } from "./usage/usage-metrics";
+import { DEFAULT_USAGE_SETTINGS, UsageRecorder, type UsageSettings } from "./usage/usage-recorder";
 
 export interface RouterOptions {
   port: number;
@@ -69,6 +72,8 @@ export interface RouterOptions {
   rateLimit?: RateLimitSettings;
   /** APQ in the store, and the optional operation safelist (router/persisted-operations.ts). */
   persistedOperations?: Pick<PersistedOperationsOptions, "ttlSeconds" | "safelist" | "manifestPath">;
+  /** Which schema coordinates each client uses, counted into the store (decision 011); default: on, 30 days. */
+  usage?: UsageSettings;
 }
 
 /** The edge: verifies who is calling, forwards it signed, plans and executes over the subgraphs. */
@@ -81,6 +86,15 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     options.rateLimit ?? DEFAULT_RATE_LIMITS,
     options.logger.child({ component: "rate-limit" }),
   );
+  const usageSettings = options.usage ?? DEFAULT_USAGE_SETTINGS;
+  const usage = usageSettings.enabled
+    ? new UsageRecorder({
+        store: options.store,
+        settings: usageSettings,
+        logger: options.logger.child({ component: "usage" }),
+        metrics: (pending) => createUsageMetrics(metrics.registry, pending),
+      })
+    : undefined;
   const credentials = await CredentialVerifier.create({
     jwksUrl: options.jwksUrl,
     issuer: options.issuer,
@@ -150,6 +164,7 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
         store: options.store,
         logger: options.logger.child({ component: "persisted-operations" }),
       }),
+      ...(usage ? [usagePlugin(usage, options.logger.child({ component: "usage" }))] : []),
     ],
     context: async (req) => ({
       // Verified once, by the rate-limit gate (which needs to know who pays before the body is read).
@@ -167,6 +182,8 @@ export async function startRouter(options: RouterOptions): Promise<RunningServic
     ...service,
     stop: async () => {
       await service.stop();
+      // After the last request has drained, before the caller closes the store.
+      await usage?.stop();
       await credentials.close();
     },
   };

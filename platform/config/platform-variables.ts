@@ -175,6 +175,14 @@ export const PLATFORM_VARIABLES = {
       .optional(),
     "subgraphs: earlier key-encryption keys (comma-separated) that still unwrap data keys while they are re-wrapped",
   ),
+  USAGE_RECORDING: variable(
+    z.stringbool().default(true),
+    "router: `false` stops counting which schema coordinates each client uses (the usage `orion schema usage export` reads)",
+  ),
+  USAGE_RETENTION_DAYS: variable(
+    z.coerce.number().int().min(1).max(366).default(30),
+    "router: days recorded usage stays in Redis (one hash per UTC day, expiring after this many days)",
+  ),
   ORION_DATA_DIR: variable(
     z.string().min(1).default(".orion"),
     "embedded mode: where the local cluster, keys and mail live",

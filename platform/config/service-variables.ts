@@ -15,6 +15,12 @@ export const RATE_LIMIT_VARIABLES = [
   "RATE_LIMIT_REFUSAL_COST",
 ] as const satisfies readonly VariableName[];
 
+/** The variables that configure the router's usage recording (router/usage/usage-recorder.ts reads them). */
+export const USAGE_VARIABLES = [
+  "USAGE_RECORDING",
+  "USAGE_RETENTION_DAYS",
+] as const satisfies readonly VariableName[];
+
 const COMMON = [
   "NODE_ENV",
   "LOG_LEVEL",
@@ -56,6 +62,7 @@ export const ROUTER_VARIABLES = [
   "OPERATION_SAFELIST",
   "PERSISTED_QUERIES_TTL",
   ...RATE_LIMIT_VARIABLES,
+  ...USAGE_VARIABLES,
 ] as const satisfies readonly VariableName[];
 export type RouterEnv = PlatformEnv<(typeof ROUTER_VARIABLES)[number]>;
 

@@ -35,6 +35,18 @@ export interface KeyValueStore {
   setRemove(key: string, member: string): Promise<void>;
   setMembers(key: string): Promise<string[]>;
   /**
+   * Adds each amount to its field of the hash (HINCRBY; a missing field counts from 0), all fields
+   * in one atomic step; a TTL, when given, is set after the increments. Hashes expire like keys.
+   * On Redis a call is one script that runs uninterrupted: keep calls to hundreds of fields.
+   */
+  hashIncrement(
+    key: string,
+    amounts: ReadonlyMap<string, number>,
+    options?: { ttlSeconds?: number },
+  ): Promise<void>;
+  /** Every field of the hash with its value (empty when the hash does not exist). */
+  hashGetAll(key: string): Promise<Map<string, string>>;
+  /**
    * Delivers a message to every listener subscribed to the channel at that moment, in this
    * process or (Redis) any other sharing the server and prefix. Fire and forget: nobody
    * listening is not an error, and a message is never stored for a later subscriber.

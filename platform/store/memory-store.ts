@@ -91,6 +91,25 @@ export class MemoryKeyValueStore implements KeyValueStore {
     return raw ? (JSON.parse(raw) as string[]) : [];
   }
 
+  async hashIncrement(
+    key: string,
+    amounts: ReadonlyMap<string, number>,
+    options: { ttlSeconds?: number } = {},
+  ): Promise<void> {
+    if (amounts.size === 0) return;
+    const hash = await this.hashGetAll(key);
+    for (const [field, amount] of amounts) hash.set(field, String(Number(hash.get(field) ?? 0) + amount));
+    const expiresAt = options.ttlSeconds
+      ? this.now() + options.ttlSeconds * 1000
+      : (this.live(key)?.expiresAt ?? null);
+    this.entries.set(key, { value: JSON.stringify([...hash]), expiresAt });
+  }
+
+  async hashGetAll(key: string): Promise<Map<string, string>> {
+    const raw = await this.get(key);
+    return new Map(raw ? (JSON.parse(raw) as [string, string][]) : []);
+  }
+
   async publish(channel: string, message: string): Promise<void> {
     // A copy: a listener that subscribes or unsubscribes while being called changes the next delivery.
     for (const listener of [...(this.channels.get(channel) ?? [])]) {

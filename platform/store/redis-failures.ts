@@ -1,8 +1,9 @@
+import type { RateLimiterAbstract } from "rate-limiter-flexible";
 import type { RedisClientType } from "redis";
 
 import { DependencyUnavailableError } from "../outages";
 
-/** How the Redis store fails: one error for "unreachable or too slow", and the deadlines behind it. */
+/** How the Redis store fails: one error for "unreachable or too slow", and the deadlines behind it (the rate limiters' included). */
 
 /** How long close() lets pending commands finish before dropping the connection. */
 const CLOSE_TIMEOUT_MS = 2000;
@@ -49,4 +50,39 @@ export async function withDeadline<T>(promise: Promise<T>, ms: number): Promise<
   } finally {
     clearTimeout(timer);
   }
+}
+
+const LIMITER_CALLS = new Set<string | symbol>([
+  "consume",
+  "penalty",
+  "reward",
+  "block",
+  "get",
+  "set",
+  "delete",
+]);
+
+/**
+ * The limiters' scripts and MULTIs are not timed out by node-redis: each call gets the command
+ * budget here. A limit reached (RateLimiterRes) passes through untouched.
+ */
+export function limiterWithinBudget(limiter: RateLimiterAbstract, budget: number): RateLimiterAbstract {
+  return new Proxy(limiter, {
+    get(target, property, receiver) {
+      const value = Reflect.get(target, property, receiver) as unknown;
+      if (typeof value !== "function" || !LIMITER_CALLS.has(property)) return value;
+      return (...args: unknown[]) =>
+        withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget).catch(
+          (error: unknown) => {
+            // A limit reached (RateLimiterRes) is an answer, not a failure.
+            if (!(error instanceof Error) || error instanceof RedisUnavailableError) throw error;
+            throw new RedisUnavailableError(
+              "the rate limiter's store did not answer",
+              error,
+              isCommandTimeout(error),
+            );
+          },
+        );
+    },
+  });
 }

@@ -1,9 +1,15 @@
 import { type RateLimiterAbstract, RateLimiterRedis } from "rate-limiter-flexible";
-import { createClient, type RedisClientType } from "redis";
+import { createClient, type RedisClientType, RESP_TYPES } from "redis";
 
 import type { Logger } from "../logger";
 import { type KeyValueStore, type RateLimiterOptions, rateLimiterRegistry } from "./key-value-store";
-import { isCommandTimeout, RedisUnavailableError, shutDown, withDeadline } from "./redis-failures";
+import {
+  isCommandTimeout,
+  limiterWithinBudget,
+  RedisUnavailableError,
+  shutDown,
+  withDeadline,
+} from "./redis-failures";
 
 /** How long subscribe() waits for the subscriber connection the first time it is opened. */
 const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
@@ -14,16 +20,16 @@ const SUBSCRIBER_CONNECT_TIMEOUT_MS = 5000;
 export const DEFAULT_COMMAND_TIMEOUT_MS = 500;
 /** Commands waiting to be written or answered, at most: past it new ones fail at once. */
 const MAX_PENDING_COMMANDS = 2_000;
-
-const LIMITER_CALLS = new Set<string | symbol>([
-  "consume",
-  "penalty",
-  "reward",
-  "block",
-  "get",
-  "set",
-  "delete",
-]);
+/**
+ * HINCRBY of every field, then EXPIRE when a TTL is given: one command, so it is atomic and takes
+ * one place in the bounded queue. A MULTI takes one per field, and one cut short by a full queue
+ * would leave the connection inside its transaction (node-redis queues its parts one by one).
+ */
+const HASH_INCREMENT = `
+for i = 1, #ARGV - 1, 2 do redis.call('HINCRBY', KEYS[1], ARGV[i], ARGV[i + 1]) end
+local ttl = tonumber(ARGV[#ARGV])
+if ttl > 0 then redis.call('EXPIRE', KEYS[1], ttl) end
+return 0`;
 
 /**
  * Redis adapter. Every key and channel is prefixed, so deployments (and test runs) sharing a
@@ -46,7 +52,7 @@ export class RedisKeyValueStore implements KeyValueStore {
   private closed = false;
   readonly rateLimiter: (options: RateLimiterOptions) => RateLimiterAbstract = rateLimiterRegistry(
     (options) =>
-      this.withinBudget(
+      limiterWithinBudget(
         new RateLimiterRedis({
           storeClient: this.client,
           useRedisPackage: true,
@@ -57,6 +63,7 @@ export class RedisKeyValueStore implements KeyValueStore {
           duration: options.durationSeconds,
           blockDuration: options.blockSeconds,
         }),
+        this.commandTimeoutMs,
       ),
   );
 
@@ -66,32 +73,6 @@ export class RedisKeyValueStore implements KeyValueStore {
     private readonly logger: Logger,
     private readonly commandTimeoutMs: number,
   ) {}
-
-  /**
-   * The limiters' scripts and MULTIs are not timed out by node-redis: each call gets the command
-   * budget here. A limit reached (RateLimiterRes) passes through untouched.
-   */
-  private withinBudget(limiter: RateLimiterAbstract): RateLimiterAbstract {
-    const budget = this.commandTimeoutMs;
-    return new Proxy(limiter, {
-      get(target, property, receiver) {
-        const value = Reflect.get(target, property, receiver) as unknown;
-        if (typeof value !== "function" || !LIMITER_CALLS.has(property)) return value;
-        return (...args: unknown[]) =>
-          withDeadline((value as (...a: unknown[]) => Promise<unknown>).apply(target, args), budget).catch(
-            (error: unknown) => {
-              // A limit reached (RateLimiterRes) is an answer, not a failure.
-              if (!(error instanceof Error) || error instanceof RedisUnavailableError) throw error;
-              throw new RedisUnavailableError(
-                "the rate limiter's store did not answer",
-                error,
-                isCommandTimeout(error),
-              );
-            },
-          );
-      },
-    });
-  }
 
   /**
    * Runs one store operation within the command budget (MULTI and pub/sub commands included,
@@ -117,6 +98,11 @@ export class RedisKeyValueStore implements KeyValueStore {
     logger: Logger;
     /** Longest wait for one command (default DEFAULT_COMMAND_TIMEOUT_MS). */
     commandTimeoutMs?: number;
+    /**
+     * false: connect() fails on the first refused or timed-out attempt, and a lost connection stays
+     * lost (a one-shot command-line tool); default true, reconnecting in the background.
+     */
+    reconnect?: boolean;
   }): Promise<RedisKeyValueStore> {
     const commandTimeoutMs = options.commandTimeoutMs ?? DEFAULT_COMMAND_TIMEOUT_MS;
     const client: RedisClientType = createClient({
@@ -127,7 +113,11 @@ export class RedisKeyValueStore implements KeyValueStore {
       // piling up behind it (the rate limiters' scripts go through the same options).
       commandOptions: { timeout: commandTimeoutMs },
       commandsQueueMaxLength: MAX_PENDING_COMMANDS,
-      socket: { connectTimeout: 5000, reconnectStrategy: (retries) => Math.min(100 * 2 ** retries, 5000) },
+      socket: {
+        connectTimeout: 5000,
+        reconnectStrategy:
+          options.reconnect === false ? false : (retries) => Math.min(100 * 2 ** retries, 5000),
+      },
     });
     // Without a listener an 'error' event would crash the process; reconnects are the client's job.
     client.on("error", (error: Error) => options.logger.warn({ err: error }, "Redis error"));
@@ -181,6 +171,23 @@ export class RedisKeyValueStore implements KeyValueStore {
 
   async setMembers(key: string): Promise<string[]> {
     return this.run(() => this.client.sMembers(this.prefix + key));
+  }
+
+  async hashIncrement(
+    key: string,
+    amounts: ReadonlyMap<string, number>,
+    options: { ttlSeconds?: number } = {},
+  ): Promise<void> {
+    if (amounts.size === 0) return;
+    const args = [...amounts].flatMap(([field, amount]) => [field, String(amount)]);
+    args.push(String(options.ttlSeconds ?? 0));
+    await this.run(() => this.client.eval(HASH_INCREMENT, { keys: [this.prefix + key], arguments: args }));
+  }
+
+  async hashGetAll(key: string): Promise<Map<string, string>> {
+    // A Map: node-redis's default object reply would drop a field named `__proto__`.
+    const client = this.client.withTypeMapping({ [RESP_TYPES.MAP]: Map });
+    return this.run(() => client.hGetAll(this.prefix + key)) as Promise<Map<string, string>>;
   }
 
   async publish(channel: string, message: string): Promise<void> {

@@ -160,6 +160,52 @@ for (const adapter of STORE_ADAPTERS) {
       );
     });
 
+    test("hash increments add up per field, across calls, and read back as decimal strings", async () => {
+      const { store, key } = await setup();
+      const usage = key("usage");
+      expect(await store.hashGetAll(usage)).toEqual(new Map());
+
+      await store.hashIncrement(
+        usage,
+        new Map([
+          ["User.email", 2],
+          ['["web","1.0","Query.me"]', 1],
+        ]),
+      );
+      await store.hashIncrement(
+        usage,
+        new Map([
+          ["User.email", 3],
+          ["__proto__", 4],
+        ]),
+      );
+      await store.hashIncrement(usage, new Map());
+
+      expect(await store.hashGetAll(usage)).toEqual(
+        new Map([
+          ["User.email", "5"],
+          ['["web","1.0","Query.me"]', "1"],
+          ["__proto__", "4"],
+        ]),
+      );
+    });
+
+    test("a hash with a TTL expires, and increments without one keep its expiry", async () => {
+      const { store, key } = await setup();
+      const usage = key("usage-day");
+      await store.hashIncrement(usage, new Map([["a", 1]]), { ttlSeconds: 60 });
+      await store.hashIncrement(usage, new Map([["b", 1]]));
+      const left = await store.ttl(usage);
+      expect(left).toBeGreaterThanOrEqual(59);
+      expect(left).toBeLessThanOrEqual(60);
+
+      await store.hashIncrement(usage, new Map([["a", 1]]), { ttlSeconds: 1 });
+      await eventually(async () => expect(await store.hashGetAll(usage)).toEqual(new Map()), {
+        timeoutMs: 3000,
+        intervalMs: 100,
+      });
+    });
+
     test("ping answers true while the store is open", async () => {
       const { store } = await setup();
       expect(await store.ping()).toBe(true);
@@ -188,15 +234,18 @@ describeWithServices(["redis"], "RedisKeyValueStore prefixes", () => {
     const { tenantA, tenantB } = await setup();
     await tenantA.set("session", "from-a");
     await tenantA.setAdd("members", "a1");
+    await tenantA.hashIncrement("usage", new Map([["a", 1]]));
 
     expect(await tenantB.get("session")).toBeNull();
     expect(await tenantB.take("session")).toBeNull();
     expect(await tenantB.setMembers("members")).toEqual([]);
+    expect(await tenantB.hashGetAll("usage")).toEqual(new Map());
     expect(await tenantB.set("session", "from-b", { onlyIfAbsent: true })).toBe(true);
     await tenantB.clear();
 
     expect(await tenantA.get("session")).toBe("from-a");
     expect(await tenantA.setMembers("members")).toEqual(["a1"]);
+    expect(await tenantA.hashGetAll("usage")).toEqual(new Map([["a", "1"]]));
   });
 
   test("channels are prefixed too: a store hears its own prefix's messages from any connection, no other", async () => {

@@ -107,6 +107,10 @@ describeWithServices(["redis"], "RedisKeyValueStore while Redis is unreachable",
       await rejects("setAdd", () => store.setAdd("members", "alice", { ttlSeconds: 60 }));
       await rejects("setRemove", () => store.setRemove("members", "alice"));
       await rejects("setMembers", () => store.setMembers("members"));
+      await rejects("hashIncrement", () =>
+        store.hashIncrement("usage", new Map([["a", 1]]), { ttlSeconds: 60 }),
+      );
+      await rejects("hashGetAll", () => store.hashGetAll("usage"));
       await rejects("publish", () => store.publish("news", "lost"));
       await rejects("subscribe", () => store.subscribe("other-news", () => undefined));
       // A store failure, not a limit: callers must be able to tell them apart.
@@ -125,6 +129,8 @@ describeWithServices(["redis"], "RedisKeyValueStore while Redis is unreachable",
     expect(await store.set("session", "bob")).toBe(true);
     await store.setAdd("members", "alice", { ttlSeconds: 60 });
     expect(await store.setMembers("members")).toEqual(["alice"]);
+    await store.hashIncrement("usage", new Map([["a", 1]]), { ttlSeconds: 60 });
+    expect(await store.hashGetAll("usage")).toEqual(new Map([["a", "1"]]));
     await expect(limiter.consume("alice")).resolves.toBeInstanceOf(RateLimiterRes);
   });
 

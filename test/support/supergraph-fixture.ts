@@ -7,7 +7,10 @@ import { SUBGRAPH_NAMES, type SubgraphName } from "../../platform/config";
 import { dropDatabase } from "../../platform/database/database";
 import { generateKeyMaterial } from "../../platform/identity/keys";
 import { createLogger } from "../../platform/logger";
+import { SUPERGRAPH_PATH } from "../../platform/paths";
+import type { KeyValueStore } from "../../platform/store/key-value-store";
 import { RedisKeyValueStore } from "../../platform/store/redis-store";
+import type { RouterOptions } from "../../router/router";
 import { SUBGRAPHS } from "../../subgraphs";
 import { graphqlClient } from "./graphql-client";
 import { databaseUrl, deleteRabbitMqObjects, REAL_SERVICES, runId } from "./services";
@@ -39,6 +42,12 @@ export async function startTestSupergraph(
   options: Partial<Omit<SupergraphOptions, "infrastructure">> & {
     /** Services only: the router talks to Redis at this address (e.g. a proxy a test can cut). */
     routerRedisUrl?: string;
+    /**
+     * Services only: the router's usage writes (and nothing else of its) reach Redis at this address
+     * (e.g. a proxy a test can cut), with a 10 s command budget, so a test sees what usage
+     * recording alone does to requests.
+     */
+    routerUsageRedisUrl?: string;
     /** Services only: every subgraph reaches RabbitMQ at this address (e.g. a proxy a test can cut). */
     amqpUrl?: string;
     /**
@@ -110,6 +119,7 @@ export async function startTestSupergraph(
   }
   const {
     routerRedisUrl,
+    routerUsageRedisUrl,
     amqpUrl: _amqpUrl,
     redisUrl: _redisUrl,
     databasePorts: _databasePorts,
@@ -119,6 +129,22 @@ export async function startTestSupergraph(
     const routerStore = await connectTestRedis(redisPrefix, routerRedisUrl);
     cleanups.push(() => routerStore.close());
     supergraphOptions.routerStore = routerStore;
+  }
+  if (routerUsageRedisUrl && redisPrefix) {
+    const direct = await connectTestRedis(redisPrefix, routerRedisUrl);
+    // A budget longer than any fault a test makes: a write held that long must still hold no request.
+    const usage = await connectTestRedis(redisPrefix, routerUsageRedisUrl, 10_000);
+    cleanups.push(
+      () => direct.close(),
+      () => usage.close(),
+    );
+    supergraphOptions.routerStore = new Proxy(direct, {
+      get(target, property) {
+        const store = property === "hashIncrement" ? usage : target;
+        const value: unknown = Reflect.get(store, property, store);
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(store) : value;
+      },
+    });
   }
   const supergraph = await startSupergraph({
     infrastructure,
@@ -163,5 +189,25 @@ export function subgraphSql<T>(
   return env.supergraph.subgraphs[subgraph].db.orm.em.fork().getConnection().execute<T[]>(query, params);
 }
 
-export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url) =>
-  RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent") });
+/** What another router over the test supergraph's subgraphs needs, for a test that starts one configured otherwise. */
+export function routerOptionsOver(env: TestSupergraph, store: KeyValueStore): RouterOptions {
+  const subgraphs = env.supergraph.subgraphs;
+  return {
+    port: 0,
+    host: "127.0.0.1",
+    production: false,
+    logger: createLogger("router", "silent"),
+    supergraphSdl: readFileSync(SUPERGRAPH_PATH, "utf8"),
+    subgraphUrls: Object.fromEntries(SUBGRAPH_NAMES.map((name) => [name, subgraphs[name].url])),
+    jwksUrl: new URL("/.well-known/jwks.json", subgraphs.auth.url).toString(),
+    issuer: "orion-auth",
+    audience: "orion",
+    identityPrivateKey: env.supergraph.keys.identityPrivateKey,
+    corsOrigins: [],
+    bodyLimit: "100kb",
+    store,
+  };
+}
+
+export const connectTestRedis = (prefix: string, url = REAL_SERVICES.redis.url, commandTimeoutMs?: number) =>
+  RedisKeyValueStore.connect({ url, prefix, logger: createLogger("test", "silent"), commandTimeoutMs });
