@@ -20,14 +20,14 @@ import {
 import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, rawDocument, register, tokenFromMail, uniqueEmail } from "../support/identity";
-import { describeWithServices, REAL_SERVICES } from "../support/services";
+import { describeWithServices } from "../support/services";
 import {
   connectTestRedis,
   startTestSupergraph,
   subgraphSql,
   type TestSupergraph,
 } from "../support/supergraph-fixture";
-import { startTcpProxy } from "../support/tcp-proxy";
+import { type RedisProxy, startRedisProxy } from "../support/tcp-proxy";
 
 // Identity through the router on real PostgreSQL, Redis and RabbitMQ: passwords, tokens, refresh
 // rotation, sessions and their instant revocation, password reset, e-mail verification, brute force.
@@ -37,14 +37,13 @@ const from = (ip: string) => ({ "x-forwarded-for": ip });
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "identity: passwords, tokens and sessions", () => {
   let env: TestSupergraph;
-  let redisProxy: Awaited<ReturnType<typeof startTcpProxy>>;
+  let redisProxy: RedisProxy;
 
   beforeAll(async () => {
-    const redis = new URL(REAL_SERVICES.redis.url);
-    redisProxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    redisProxy = await startRedisProxy();
     env = await startTestSupergraph("services", {
       // The router reaches Redis through a proxy the outage spec can cut; the subgraphs do not.
-      routerRedisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+      routerRedisUrl: redisProxy.url,
       auth: {
         loginLimits: {
           perAccountAndIp: { points: 3, durationSeconds: 600, blockSeconds: 600 },

@@ -4,9 +4,9 @@ import { CreateApiKeyDocument, LoginDocument, RegisterDocument } from "../../sch
 import { eventually } from "../support/async";
 import { PASSWORD, uniqueEmail } from "../support/identity";
 import { type Answer, type Caller, limitsOf, post } from "../support/rate-limit-client";
-import { describeWithServices, REAL_SERVICES } from "../support/services";
+import { describeWithServices } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { type RedisProxy, startRedisProxy } from "../support/tcp-proxy";
 
 // Rate limiting at the router (decision 003), through the router on real PostgreSQL, Redis and
 // RabbitMQ: budgets per user, per API key and per anonymous address, operation costs, the
@@ -45,7 +45,7 @@ function expectRateLimited(answer: Answer, windowSeconds = LIMITS.windowSeconds)
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "router rate limiting", () => {
   let env: TestSupergraph;
-  let redisProxy: TcpProxy;
+  let redisProxy: RedisProxy;
   const send = (query: string, caller?: Caller, variables?: Record<string, unknown>) =>
     post(env.supergraph.routerUrl, query, caller, variables);
 
@@ -77,11 +77,10 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "router rate limiting", 
   }
 
   beforeAll(async () => {
-    const redis = new URL(REAL_SERVICES.redis.url);
-    redisProxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    redisProxy = await startRedisProxy();
     env = await startTestSupergraph("services", {
       // The router counts on Redis through a proxy the outage spec can cut; the subgraphs do not.
-      routerRedisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+      routerRedisUrl: redisProxy.url,
       corsOrigins: [ORIGIN],
       rateLimit: LIMITS,
     });

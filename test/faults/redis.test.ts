@@ -20,7 +20,7 @@ import {
   subgraphSql,
   type TestSupergraph,
 } from "../support/supergraph-fixture";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { type RedisProxy, startRedisProxy } from "../support/tcp-proxy";
 
 // Redis cut, slow and restarted empty under the auth subgraph (the router keeps its own connection,
 // so every operation reaches auth): every answer is true (SERVICE_UNAVAILABLE with a retry hint,
@@ -37,13 +37,12 @@ const expectUnavailable = (response: GraphQLResponse<unknown>) => {
 
 describeWithServices(["postgres", "redis", "rabbitmq"], "faults: Redis under the auth subgraph", () => {
   let env: TestSupergraph;
-  let redisProxy: TcpProxy;
+  let redisProxy: RedisProxy;
 
   beforeAll(async () => {
-    const redis = new URL(REAL_SERVICES.redis.url);
-    redisProxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+    redisProxy = await startRedisProxy();
     env = await startTestSupergraph("services", {
-      redisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+      redisUrl: redisProxy.url,
       routerRedisUrl: REAL_SERVICES.redis.url,
       auth: { bcryptCost: 4 },
       logLevel: process.env.DEBUG_LOG || "silent",

@@ -2,9 +2,9 @@ import { exportUsage } from "../../router/usage/usage-export";
 import { eventually } from "../support/async";
 import { rawDocument } from "../support/identity";
 import { scrape, total } from "../support/prometheus";
-import { describeWithServices, REAL_SERVICES } from "../support/services";
+import { describeWithServices } from "../support/services";
 import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
-import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy";
+import { type RedisProxy, startRedisProxy } from "../support/tcp-proxy";
 
 // Redis cut, slow and restarted empty under the router's usage recording (decision 011): every
 // request is answered as if nothing happened, the counts wait in memory, and they reach Redis once
@@ -22,13 +22,12 @@ describeWithServices(
   "faults: Redis under the router's usage recording",
   () => {
     let env: TestSupergraph;
-    let redisProxy: TcpProxy;
+    let redisProxy: RedisProxy;
 
     beforeAll(async () => {
-      const redis = new URL(REAL_SERVICES.redis.url);
-      redisProxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+      redisProxy = await startRedisProxy();
       env = await startTestSupergraph("services", {
-        routerUsageRedisUrl: `redis://127.0.0.1:${redisProxy.port}`,
+        routerUsageRedisUrl: redisProxy.url,
         usage: { flushIntervalMs: 200 },
         logLevel: process.env.DEBUG_LOG || "silent",
       });

@@ -1,5 +1,7 @@
 import { createConnection, createServer, type Socket } from "node:net";
 
+import { REAL_SERVICES } from "./services";
+
 export interface TcpProxy {
   /** The local port the proxy listens on (127.0.0.1). */
   port: number;
@@ -123,4 +125,13 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return new Promise((resolve, reject) => server.close((error) => (error ? reject(error) : resolve())));
     },
   };
+}
+
+/** A proxy in front of this test run's real Redis, with the URL that goes through it. */
+export type RedisProxy = TcpProxy & { url: string };
+
+export async function startRedisProxy(): Promise<RedisProxy> {
+  const redis = new URL(REAL_SERVICES.redis.url);
+  const proxy = await startTcpProxy({ host: redis.hostname, port: Number(redis.port || 6379) });
+  return Object.assign(proxy, { url: `redis://127.0.0.1:${proxy.port}` });
 }
