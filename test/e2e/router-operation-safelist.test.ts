@@ -8,11 +8,17 @@ import { OperationSafelist } from "../../router/operation-safelist";
 import { APQ_KEY_PREFIX, NOT_SAFELISTED } from "../../router/persisted-operations";
 import * as generated from "../../schema/generated/graphql";
 import { LoginDocument, MeDocument, MySessionsDocument } from "../../schema/generated/graphql";
+import { eventually } from "../support/async";
 import { codesOf } from "../support/graphql-client";
 import { login, PASSWORD, register, uniqueEmail } from "../support/identity";
 import { bearer, hashOf, post, type RawResponse, sha256 } from "../support/persisted-query-client";
 import { describeWithServices } from "../support/services";
-import { connectTestRedis, startTestSupergraph, type TestSupergraph } from "../support/supergraph-fixture";
+import {
+  connectTestRedis,
+  startTestSupergraph,
+  subgraphSql,
+  type TestSupergraph,
+} from "../support/supergraph-fixture";
 
 // The operation safelist: the manifest codegen writes, and a router that runs nothing else.
 
@@ -108,6 +114,12 @@ describeWithServices(["postgres", "redis", "rabbitmq"], "router: operation safel
 
   it("runs a manifest document by the hash codegen embeds, with nothing to register", async () => {
     const alice = await register(env, uniqueEmail("safelist-hash"));
+    // The profile `me` reads is made from the registration event: wait for it, not for the safelist.
+    await eventually(async () =>
+      expect(
+        await subgraphSql(env, "user", "select 1 from profiles where user_id = ?", [alice.id]),
+      ).toHaveLength(1),
+    );
     const hash = hashOf(MeDocument);
     const response = await post(url, { hash }, bearer(alice.token));
     expect(response.errors).toBeUndefined();
